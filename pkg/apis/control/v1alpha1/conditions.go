@@ -1,0 +1,53 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ConditionType names a condition of a BindingPolicy or Binding.
+type ConditionType string
+
+// The condition types KubeStellar sets.
+const (
+	TypeReady                      ConditionType = "Ready"
+	TypeSynced                     ConditionType = "Synced"
+	TypeStatusCollectorsAvailable  ConditionType = "StatusCollectorsAvailable"
+)
+
+// ConditionReason is the machine-readable reason of a condition.
+type ConditionReason string
+
+// The condition reasons KubeStellar sets.
+const (
+	ReasonAvailable        ConditionReason = "Available"
+	ReasonUnavailable      ConditionReason = "Unavailable"
+	ReasonReconcileSuccess ConditionReason = "ReconcileSuccess"
+	ReasonReconcilePaused  ConditionReason = "ReconcilePaused"
+	ReasonReconcileError   ConditionReason = "ReconcileError"
+)
+
+// BindingPolicyCondition describes the state of a BindingPolicy or Binding
+// at a certain point. It has KubeStellar's shape, which differs from
+// metav1.Condition (lastUpdateTime, no observedGeneration).
+type BindingPolicyCondition struct {
+	// Type of the condition.
+	// +required
+	Type ConditionType `json:"type"`
+	// Status of the condition, one of True, False, Unknown.
+	// +required
+	// +kubebuilder:validation:Enum=True;False;Unknown
+	Status corev1.ConditionStatus `json:"status"`
+	// The last time this condition was updated.
+	// +optional
+	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty"`
+	// Last time the condition transitioned from one status to another.
+	// +optional
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	// The reason for the condition's last transition.
+	// +optional
+	Reason ConditionReason `json:"reason,omitempty"`
+	// A human readable message indicating details about the transition.
+	// +optional
+	Message string `json:"message,omitempty"`
+}

@@ -1,0 +1,41 @@
+package v1alpha1
+
+// MailboxNamespacePrefix starts the name of every WEC's mailbox namespace in
+// its ITS.
+const MailboxNamespacePrefix = "mailbox-"
+
+// MailboxNamespace returns the name of the mailbox namespace of a WEC.
+func MailboxNamespace(wec string) string { return MailboxNamespacePrefix + wec }
+
+// Labels and annotations in the gitstellar.io domain.
+const (
+	// FieldManager is the field manager of everything the controller applies
+	// into the spaces.
+	FieldManager = "gitstellar"
+	// AgentFieldManager is the field manager of the WEC agents.
+	AgentFieldManager = "gitstellar-agent"
+
+	// LabelManagedBy marks objects gitstellar manages, with value "gitstellar".
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on objects gitstellar manages.
+	ManagedByValue = "gitstellar"
+
+	// LabelWDS, LabelBinding and LabelCluster mark a Delivery with its source
+	// WDS, its Binding and its destination WEC.
+	LabelWDS     = "gitstellar.io/wds"
+	LabelBinding = "gitstellar.io/binding"
+	LabelCluster = "gitstellar.io/cluster"
+
+	// AnnotationPrune with value "disabled" keeps an object in its space
+	// when it leaves Git.
+	AnnotationPrune = "gitstellar.io/prune"
+	// AnnotationSSA with value "force" lets gitstellar take fields another
+	// field manager owns.
+	AnnotationSSA = "gitstellar.io/ssa"
+	// AnnotationAdopt with value "true" lets a WEC agent take over an object
+	// it did not create.
+	AnnotationAdopt = "gitstellar.io/adopt"
+	// AnnotationDeletion with value "orphan" keeps the WEC copy of an object
+	// when it is unbound.
+	AnnotationDeletion = "gitstellar.io/deletion"
+)
