@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitstellar/gitstellar/pkg/devenv"
+	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
+)
+
+func newDevCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run real local spaces and WECs (etcd + kube-apiserver processes) on this machine",
+	}
+	cmd.AddCommand(newDevUpCommand(), newDevStatusCommand(), newDevDownCommand(), newDevBinariesCommand())
+	return cmd
+}
+
+func stateDirFlag(cmd *cobra.Command, dir *string) {
+	cmd.Flags().StringVar(dir, "state-dir", devenv.DefaultStateDir, "directory of the environment's state, logs and kubeconfig")
+}
+
+func newDevUpCommand() *cobra.Command {
+	opts := devenv.Options{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start its1, wds1 and cluster1..N, or restart what died",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			opts.Progress = out
+			start := time.Now()
+			env, err := devenv.Up(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, sp := range env.Spaces() {
+				names = append(names, sp.Name)
+			}
+			if len(env.Started()) == 0 {
+				fmt.Fprintf(out, "dev environment already running in %s: %s\n", env.Dir(), strings.Join(names, ", "))
+			} else {
+				fmt.Fprintf(out, "dev environment ready in %s (%s): %s\n", time.Since(start).Round(100*time.Millisecond), env.Dir(), strings.Join(names, ", "))
+			}
+			fmt.Fprintf(out, "\nNext:\n  export KUBECONFIG=%s\n  kubectl --context %s get nodes\n  gitstellar crds install --its %s --wds %s\n  gitstellar dev status --state-dir %s\n  gitstellar dev down --state-dir %s\n",
+				env.KubeconfigPath(), lastOr(env.WECs(), devenv.WDSName), devenv.ITSName, devenv.WDSName, opts.StateDir, opts.StateDir)
+			return nil
+		},
+	}
+	stateDirFlag(cmd, &opts.StateDir)
+	cmd.Flags().IntVar(&opts.WECs, "wecs", 2, "number of WECs (cluster1..clusterN)")
+	cmd.Flags().BoolVar(&opts.Bare, "bare", false, "run only etcd and the apiservers: no controllers or fake nodes in the WECs")
+	cmd.Flags().DurationVar(&opts.ReadyTimeout, "timeout", 3*time.Minute, "how long to wait for every process to be ready")
+	return cmd
+}
+
+func lastOr(list []string, def string) string {
+	if len(list) == 0 {
+		return def
+	}
+	return list[0]
+}
+
+func newDevStatusCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "List the environment's processes and whether each is ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := devenv.Load(dir)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tENDPOINT")
+			down := 0
+			for _, ps := range env.Status(cmd.Context()) {
+				state, pid := "ready", fmt.Sprint(ps.PID)
+				switch {
+				case ps.PID == 0:
+					state, pid, down = "not running", "-", down+1
+				case !ps.Ready:
+					state, down = "not ready", down+1
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ps.Name, pid, state, ps.Endpoint)
+			}
+			tw.Flush()
+			fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig: %s\n", env.KubeconfigPath())
+			if down > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d process(es) not ready; `gitstellar dev up --state-dir %s` restarts what died (logs in %s/logs)", down, dir, env.Dir())}
+			}
+			return nil
+		},
+	}
+	stateDirFlag(cmd, &dir)
+	return cmd
+}
+
+func newDevDownCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the environment's processes and remove its state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := devenv.Load(dir)
+			if devenv.IsNotFound(err) {
+				fmt.Fprintf(cmd.OutOrStdout(), "no dev environment in %s\n", dir)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := env.Down(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "dev environment in %s stopped and removed\n", env.Dir())
+			return nil
+		},
+	}
+	stateDirFlag(cmd, &dir)
+	return cmd
+}
+
+func newDevBinariesCommand() *cobra.Command {
+	var bare, noBuild bool
+	cmd := &cobra.Command{
+		Use:   "binaries",
+		Short: "Find, or build once from the Go module proxy, the Kubernetes programs the environment runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			need := k8sbinaries.All
+			if bare {
+				need = k8sbinaries.Hub
+			}
+			set, err := k8sbinaries.Ensure(cmd.Context(), k8sbinaries.Options{Need: need, Progress: cmd.ErrOrStderr(), NoBuild: noBuild})
+			if err != nil {
+				var nf *k8sbinaries.NotFoundError
+				if errors.As(err, &nf) {
+					return &exitError{code: 2, err: err}
+				}
+				return err
+			}
+			for _, n := range need {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", n, set.Path(n))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&bare, "bare", false, "only etcd and kube-apiserver")
+	cmd.Flags().BoolVar(&noBuild, "no-build", false, "fail instead of building a missing program")
+	return cmd
+}

@@ -1,0 +1,113 @@
+package devenvtest
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/gitstellar/gitstellar/pkg/devenv"
+	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
+)
+
+// Options configures Start.
+type Options struct {
+	// WECs is the number of WECs; default 2.
+	WECs int
+	// Bare runs only etcd and the apiservers.
+	Bare bool
+}
+
+// Env is a running dev environment owned by a test.
+type Env struct {
+	*devenv.Environment
+	t testing.TB
+}
+
+// Start starts a dev environment in a temporary directory, with processes
+// that end when the test binary ends, and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	bins := binaries(t, opts.Bare)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	start := time.Now()
+	e, err := devenv.Up(ctx, devenv.Options{
+		StateDir: dir, WECs: opts.WECs, Bare: opts.Bare, Binaries: bins, StopWithParent: true,
+		Progress: testWriter{t},
+	})
+	if err != nil {
+		t.Fatalf("dev environment: %v", err)
+	}
+	t.Logf("dev environment ready in %s: %s", time.Since(start).Round(time.Millisecond), dir)
+	env := &Env{Environment: e, t: t}
+	t.Cleanup(func() {
+		if t.Failed() {
+			env.dumpLogs()
+		}
+		if err := e.Down(context.Background()); err != nil {
+			t.Errorf("dev environment down: %v", err)
+		}
+	})
+	return env
+}
+
+// Config returns the admin client configuration of a space.
+func (e *Env) Config(space string) *rest.Config {
+	e.t.Helper()
+	cfg, err := e.RESTConfig(space)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cfg
+}
+
+func (e *Env) dumpLogs() {
+	for _, ps := range e.Status(context.Background()) {
+		b, err := os.ReadFile(ps.Log)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		e.t.Logf("---- %s (pid %d, ready %t) log tail:\n%s", ps.Name, ps.PID, ps.Ready, strings.Join(lines, "\n"))
+	}
+}
+
+var (
+	binsOnce sync.Mutex
+	bins     = map[bool]*k8sbinaries.Set{}
+)
+
+func binaries(t testing.TB, bare bool) *k8sbinaries.Set {
+	binsOnce.Lock()
+	defer binsOnce.Unlock()
+	if s, ok := bins[bare]; ok {
+		return s
+	}
+	need := k8sbinaries.All
+	if bare {
+		need = k8sbinaries.Hub
+	}
+	s, err := k8sbinaries.Ensure(context.Background(), k8sbinaries.Options{Need: need, Progress: testWriter{t}})
+	if err != nil {
+		t.Fatalf("k8s binaries: %v", err)
+	}
+	bins[bare] = s
+	return s
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
