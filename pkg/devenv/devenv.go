@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -185,7 +187,7 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	started, err := e.startMissing(ctx)
 	if err != nil {
 		for i := len(started) - 1; i >= 0; i-- {
-			_ = e.stop(started[i], 10*time.Second)
+			_ = e.stop(started[i], 5*time.Second)
 		}
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(dir, "logs"))
 	}
@@ -238,18 +240,23 @@ func (e *Environment) startMissing(ctx context.Context) ([]string, error) {
 }
 
 // Down stops every process of the environment, controllers first and etcd
-// last, then removes the state directory.
+// last, then removes the state directory. Down of an environment already
+// removed does nothing.
 func (e *Environment) Down(ctx context.Context) error {
 	unlock, err := lockDir(e.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	procs := e.processes()
 	var errs []error
-	for i := len(procs) - 1; i >= 0; i-- {
-		if err := e.stop(procs[i].Name, 15*time.Second); err != nil {
-			errs = append(errs, err)
-		}
+	for _, phase := range [][]Component{
+		{ComponentKwok, ComponentScheduler, ComponentControllerManager},
+		{ComponentAPIServer},
+		{ComponentEtcd},
+	} {
+		errs = append(errs, e.stopAll(phase, 15*time.Second)...)
 	}
 	unlock()
 	if len(errs) > 0 {
@@ -258,9 +265,32 @@ func (e *Environment) Down(ctx context.Context) error {
 	return os.RemoveAll(e.dir)
 }
 
-// Stop ends one process of the environment, as a crash would, leaving its
-// state for Up to restart it. For tests of resilience.
-func (e *Environment) Stop(name string) error { return e.stop(name, 15*time.Second) }
+// stopAll stops the processes of some components at once.
+func (e *Environment) stopAll(components []Component, grace time.Duration) []error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, p := range e.processes() {
+		if !slices.Contains(components, p.Component) {
+			continue
+		}
+		wg.Go(func() {
+			if err := e.stop(p.Name, grace); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// Kill ends one process of the environment at once (SIGKILL), as a crash
+// would, leaving its state for Up to restart it. For tests of resilience.
+func (e *Environment) Kill(name string) error { return e.stop(name, 0) }
 
 // lockDir takes an exclusive lock of the state directory, so that two `dev`
 // commands do not start the same processes.

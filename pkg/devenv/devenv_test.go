@@ -110,7 +110,7 @@ func TestDevEnvironment(t *testing.T) {
 
 	t.Run("a dead apiserver is restarted by up and its data survives", func(t *testing.T) {
 		before := pidOf(t, env, "cluster2-apiserver")
-		require.NoError(t, env.Stop("cluster2-apiserver"))
+		require.NoError(t, env.Kill("cluster2-apiserver"))
 		assert.False(t, alive(before))
 		status := statusOf(env, "cluster2-apiserver")
 		assert.Zero(t, status.PID)

@@ -10,9 +10,9 @@ type ConditionType string
 
 // The condition types KubeStellar sets.
 const (
-	TypeReady                      ConditionType = "Ready"
-	TypeSynced                     ConditionType = "Synced"
-	TypeStatusCollectorsAvailable  ConditionType = "StatusCollectorsAvailable"
+	TypeReady                     ConditionType = "Ready"
+	TypeSynced                    ConditionType = "Synced"
+	TypeStatusCollectorsAvailable ConditionType = "StatusCollectorsAvailable"
 )
 
 // ConditionReason is the machine-readable reason of a condition.

@@ -19,4 +19,3 @@ var (
 func Resource(resource string) schema.GroupResource {
 	return GroupVersion.WithResource(resource).GroupResource()
 }
-

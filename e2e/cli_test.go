@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// gitstellar builds the binary under test once per test.
+func gitstellar(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gitstellar")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/gitstellar")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	t.Logf("$ %s %s (exit %d)\n%s%s", filepath.Base(name), strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	return r
+}
+
+// TestDevQuickstart runs the dev environment's life cycle through the CLI:
+// up, kubectl against a WEC, CRDs into the hub, status, a crash and its
+// repair, and down leaving no process behind.
+func TestDevQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	bin := gitstellar(t)
+	dir := filepath.Join(t.TempDir(), "dev")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	pids := func() map[string]int {
+		out := map[string]int{}
+		files, _ := filepath.Glob(filepath.Join(dir, "run", "*.pid"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			out[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+		}
+		return out
+	}
+	var seen map[string]int
+	t.Cleanup(func() {
+		run(t, bin, "dev", "down", "--state-dir", dir)
+		for name, pid := range seen {
+			if alive(pid) {
+				t.Errorf("%s (pid %d) still running after dev down", name, pid)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+
+	up := run(t, bin, "dev", "up", "--wecs", "2", "--state-dir", dir)
+	require.Equal(t, 0, up.code)
+	assert.Contains(t, up.stdout, "dev environment ready")
+	seen = pids()
+	// etcd; 4 apiservers; a controller-manager per space; a scheduler and
+	// kwok per WEC.
+	require.Len(t, seen, 1+4+4+2*2)
+
+	ns := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "cluster2", "get", "ns")
+	require.Equal(t, 0, ns.code)
+	assert.Contains(t, ns.stdout, "kube-system")
+
+	install := run(t, bin, "crds", "install", "--kubeconfig", kubeconfig, "--its", "its1", "--wds", "wds1")
+	require.Equal(t, 0, install.code)
+	assert.Contains(t, install.stdout, "wds1: customresourcedefinition/bindingpolicies.control.kubestellar.io created")
+	assert.Contains(t, install.stdout, "its1: customresourcedefinition/workloadclusters.gitstellar.io created")
+
+	crd := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "wds1", "get", "crd", "bindingpolicies.control.kubestellar.io")
+	assert.Equal(t, 0, crd.code)
+	short := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "its1", "get", "wec")
+	assert.Equal(t, 0, short.code, "the wec short name is served")
+
+	again := run(t, bin, "dev", "up", "--wecs", "2", "--state-dir", dir)
+	require.Equal(t, 0, again.code)
+	assert.Contains(t, again.stdout, "already running")
+	assert.Equal(t, seen, pids(), "a second up starts nothing")
+
+	status := run(t, bin, "dev", "status", "--state-dir", dir)
+	assert.Equal(t, 0, status.code)
+	assert.Equal(t, 1+len(seen), strings.Count(status.stdout, "\n")-1, "a header, a line per process and the kubeconfig")
+
+	// A process that dies shows in status, and up restarts it.
+	require.NoError(t, syscall.Kill(seen["cluster1-scheduler"], syscall.SIGKILL))
+	waitDead(t, seen["cluster1-scheduler"])
+	status = run(t, bin, "dev", "status", "--state-dir", dir)
+	assert.Equal(t, 1, status.code)
+	assert.Regexp(t, `cluster1-scheduler\s+-\s+not running`, status.stdout)
+	repaired := run(t, bin, "dev", "up", "--wecs", "2", "--state-dir", dir)
+	require.Equal(t, 0, repaired.code)
+	assert.Contains(t, repaired.stdout, "starting cluster1-scheduler")
+	assert.NotContains(t, repaired.stdout, "starting cluster1-apiserver")
+	now := pids()
+	assert.NotEqual(t, seen["cluster1-scheduler"], now["cluster1-scheduler"])
+	seen["restarted-scheduler"] = now["cluster1-scheduler"]
+
+	down := run(t, bin, "dev", "down", "--state-dir", dir)
+	require.Equal(t, 0, down.code)
+	for name, pid := range seen {
+		assert.False(t, alive(pid), "%s (pid %d) still running", name, pid)
+	}
+	_, err := os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "state directory removed")
+}
+
+// TestDevUpWithoutBinaries: when the programs can be neither found nor
+// built, dev up says what it tried and how to point at existing binaries,
+// and leaves nothing running.
+func TestDevUpWithoutBinaries(t *testing.T) {
+	bin := gitstellar(t)
+	dir := filepath.Join(t.TempDir(), "dev")
+	empty := t.TempDir()
+	cmd := exec.Command(bin, "dev", "up", "--bare", "--state-dir", dir)
+	cmd.Env = append(os.Environ(),
+		"KUBEBUILDER_ASSETS="+empty,
+		"PATH="+empty,                                   // no etcd on PATH, and no go to build with
+		"XDG_CACHE_HOME="+filepath.Join(empty, "cache"), // an empty cache
+		"HOME="+empty,
+	)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	t.Logf("%s", out)
+	msg := string(out)
+	assert.Contains(t, msg, "etcd: not found")
+	assert.Contains(t, msg, "KUBEBUILDER_ASSETS="+empty)
+	assert.Contains(t, msg, "Point KUBEBUILDER_ASSETS at a directory")
+	files, _ := filepath.Glob(filepath.Join(dir, "run", "*.pid"))
+	assert.Empty(t, files, "nothing was started")
+}
+
+func alive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+func waitDead(t *testing.T, pid int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return !alive(pid) }, 10e9, 50e6)
+}
