@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
 )
 
 // gitstellar builds the binary under test once per test.
@@ -22,6 +25,14 @@ func gitstellar(t *testing.T) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
+}
+
+// kubectl finds kubectl, or builds it like the apiservers.
+func kubectl(t *testing.T) string {
+	t.Helper()
+	set, err := k8sbinaries.Ensure(context.Background(), k8sbinaries.Options{Need: []k8sbinaries.Name{k8sbinaries.Kubectl}, Progress: os.Stderr})
+	require.NoError(t, err)
+	return set.Path(k8sbinaries.Kubectl)
 }
 
 type result struct {
@@ -52,7 +63,7 @@ func TestDevQuickstart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
 	}
-	bin := gitstellar(t)
+	bin, kubectl := gitstellar(t), kubectl(t)
 	dir := filepath.Join(t.TempDir(), "dev")
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	pids := func() map[string]int {
@@ -84,7 +95,7 @@ func TestDevQuickstart(t *testing.T) {
 	// kwok per WEC.
 	require.Len(t, seen, 1+4+4+2*2)
 
-	ns := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "cluster2", "get", "ns")
+	ns := run(t, kubectl, "--kubeconfig", kubeconfig, "--context", "cluster2", "get", "ns")
 	require.Equal(t, 0, ns.code)
 	assert.Contains(t, ns.stdout, "kube-system")
 
@@ -93,9 +104,9 @@ func TestDevQuickstart(t *testing.T) {
 	assert.Contains(t, install.stdout, "wds1: customresourcedefinition/bindingpolicies.control.kubestellar.io created")
 	assert.Contains(t, install.stdout, "its1: customresourcedefinition/workloadclusters.gitstellar.io created")
 
-	crd := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "wds1", "get", "crd", "bindingpolicies.control.kubestellar.io")
+	crd := run(t, kubectl, "--kubeconfig", kubeconfig, "--context", "wds1", "get", "crd", "bindingpolicies.control.kubestellar.io")
 	assert.Equal(t, 0, crd.code)
-	short := run(t, "kubectl", "--kubeconfig", kubeconfig, "--context", "its1", "get", "wec")
+	short := run(t, kubectl, "--kubeconfig", kubeconfig, "--context", "its1", "get", "wec")
 	assert.Equal(t, 0, short.code, "the wec short name is served")
 
 	again := run(t, bin, "dev", "up", "--wecs", "2", "--state-dir", dir)

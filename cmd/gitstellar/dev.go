@@ -133,13 +133,21 @@ func newDevDownCommand() *cobra.Command {
 func newDevBinariesCommand() *cobra.Command {
 	var bare, noBuild bool
 	cmd := &cobra.Command{
-		Use:   "binaries",
+		Use:   "binaries [NAME...]",
 		Short: "Find, or build once from the Go module proxy, the Kubernetes programs the environment runs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long: "Binaries prints the path of each program (default: those `dev up` runs; --bare: etcd and\n" +
+			"kube-apiserver; or the NAMEs given, kubectl among them), building the missing ones into\n" +
+			"the cache. With one NAME it prints the path alone.",
+		RunE: func(cmd *cobra.Command, args []string) error {
 			need := k8sbinaries.All
 			if bare {
 				need = k8sbinaries.Hub
+			}
+			if len(args) > 0 {
+				need = nil
+				for _, a := range args {
+					need = append(need, k8sbinaries.Name(a))
+				}
 			}
 			set, err := k8sbinaries.Ensure(cmd.Context(), k8sbinaries.Options{Need: need, Progress: cmd.ErrOrStderr(), NoBuild: noBuild})
 			if err != nil {
@@ -148,6 +156,10 @@ func newDevBinariesCommand() *cobra.Command {
 					return &exitError{code: 2, err: err}
 				}
 				return err
+			}
+			if len(args) == 1 {
+				fmt.Fprintln(cmd.OutOrStdout(), set.Path(need[0]))
+				return nil
 			}
 			for _, n := range need {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", n, set.Path(n))

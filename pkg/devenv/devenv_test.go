@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/gitstellar/gitstellar/pkg/devenv"
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
 )
 
 func TestDevEnvironment(t *testing.T) {
@@ -191,4 +193,33 @@ func alive(pid int) bool {
 	}
 	fields := strings.Fields(string(b))
 	return len(fields) > 2 && fields[2] != "Z"
+}
+
+// TestUpFailureLeavesNothingRunning: when a process cannot start, Up
+// reports which one and why, and stops what it had started.
+func TestUpFailureLeavesNothingRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real etcd")
+	}
+	real, err := k8sbinaries.Ensure(context.Background(), k8sbinaries.Options{Need: k8sbinaries.Hub})
+	require.NoError(t, err)
+	assets := t.TempDir()
+	require.NoError(t, os.Symlink(real.Path(k8sbinaries.Etcd), filepath.Join(assets, "etcd")))
+	broken := "#!/bin/sh\necho 'Error: invalid flag from a broken build' >&2\nexit 1\n"
+	require.NoError(t, os.WriteFile(filepath.Join(assets, "kube-apiserver"), []byte(broken), 0o755))
+	t.Setenv("KUBEBUILDER_ASSETS", assets)
+
+	dir := t.TempDir()
+	_, err = devenv.Up(context.Background(), devenv.Options{StateDir: dir, WECs: 1, Bare: true, StopWithParent: true, ReadyTimeout: time.Minute})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "apiserver exited")
+	assert.Contains(t, err.Error(), "invalid flag from a broken build")
+
+	env, err := devenv.Load(dir)
+	require.NoError(t, err)
+	for _, ps := range env.Status(context.Background()) {
+		assert.Zero(t, ps.PID, "%s left running", ps.Name)
+	}
+	pidFiles, _ := filepath.Glob(filepath.Join(dir, "run", "*.pid"))
+	assert.Empty(t, pidFiles)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -28,13 +29,17 @@ const (
 	KubeControllerManager Name = "kube-controller-manager"
 	KubeScheduler         Name = "kube-scheduler"
 	Kwok                  Name = "kwok"
+	// Kubectl is not run by the environment; tests and scripts use it.
+	Kubectl Name = "kubectl"
 )
 
 // Hub lists the programs a bare environment needs; All adds what makes
 // Pods run in a WEC.
+// Known adds the programs tests and scripts use.
 var (
-	Hub = []Name{Etcd, KubeAPIServer}
-	All = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok}
+	Hub   = []Name{Etcd, KubeAPIServer}
+	All   = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok}
+	Known = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok, Kubectl}
 )
 
 // Options says which programs to find and how.
@@ -100,6 +105,9 @@ func Ensure(ctx context.Context, opts Options) (*Set, error) {
 	}
 	set := &Set{paths: map[Name]string{}}
 	for _, n := range opts.Need {
+		if !slices.Contains(Known, n) {
+			return nil, fmt.Errorf("unknown program %q (known: %s)", n, joinNames(Known))
+		}
 		p, err := find(ctx, n, opts)
 		if err != nil {
 			return nil, err
@@ -154,6 +162,14 @@ func versionOf(n Name) string {
 	default:
 		return "kubernetes-" + KubernetesVersion
 	}
+}
+
+func joinNames(names []Name) string {
+	var s []string
+	for _, n := range names {
+		s = append(s, string(n))
+	}
+	return strings.Join(s, ", ")
 }
 
 func isExecutable(p string) bool {

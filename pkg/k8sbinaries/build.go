@@ -103,7 +103,7 @@ func (w wrapper) write(ctx context.Context, dir string) error {
 		return err
 	}
 	var imports strings.Builder
-	for _, n := range All {
+	for _, n := range Known {
 		if ww := wrapperFor(n); ww.module == w.module {
 			fmt.Fprintf(&imports, "\t_ %q\n", ww.pkg)
 		}
@@ -131,16 +131,25 @@ func stagingModules(ctx context.Context, dir, module, version string) ([]string,
 		return nil, err
 	}
 	defer f.Close()
+	mods, err := stagingReplaces(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("%s %s: no ./staging replace directives in %s", module, version, info.GoMod)
+	}
+	return mods, nil
+}
+
+// stagingReplaces lists the modules a go.mod replaces with ./staging/...
+func stagingReplaces(goMod io.Reader) ([]string, error) {
 	var mods []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(goMod)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) >= 3 && fields[len(fields)-2] == "=>" && strings.HasPrefix(fields[len(fields)-1], "./staging/") {
 			mods = append(mods, fields[len(fields)-3])
 		}
-	}
-	if len(mods) == 0 {
-		return nil, fmt.Errorf("%s %s: no ./staging replace directives in %s", module, version, info.GoMod)
 	}
 	return mods, sc.Err()
 }

@@ -1,0 +1,69 @@
+# gitstellar — see README.md. `make help` lists the targets.
+
+GO             ?= go
+export GOTOOLCHAIN ?= local
+VERSION        ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT         ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS        := -X github.com/gitstellar/gitstellar/pkg/version.Version=$(VERSION) \
+                  -X github.com/gitstellar/gitstellar/pkg/version.Commit=$(COMMIT)
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+DEV_DIR        ?= .gitstellar/dev
+WECS           ?= 2
+TEST_TIMEOUT   ?= 30m
+BIN            := bin/gitstellar
+KUBECTL         = $$(command -v kubectl || $(BIN) dev binaries kubectl)
+
+.PHONY: help build binaries test unit vet fmt-check generate verify-generated quickstart dev-up dev-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+build: ## build bin/gitstellar
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitstellar
+
+binaries: build ## find or build (once, from the Go module proxy) etcd, kube-apiserver, controllers, kwok, kubectl
+	$(BIN) dev binaries etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
+
+test: binaries vet fmt-check verify-generated ## every test, integration and e2e on real apiservers included
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit: ## fast tests only (no apiserver)
+	$(GO) test -short ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt-check: ## fail if a file is not gofmt'ed
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+
+generate: ## regenerate deep-copy functions and CRDs from pkg/apis
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
+		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests
+
+verify-generated: ## fail if generated files are out of date
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	cp -r go.mod go.sum hack pkg "$$tmp"/ && \
+	(cd "$$tmp" && $(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
+		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests) && \
+	diff -r pkg/apis "$$tmp/pkg/apis" && diff -r pkg/crds/manifests "$$tmp/pkg/crds/manifests" || \
+	{ echo "generated files are out of date: run make generate"; exit 1; }
+
+quickstart: build ## start local spaces and WECs, install the CRDs, show the result
+	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
+	$(BIN) crds install --kubeconfig $(DEV_DIR)/kubeconfig --its its1 --wds wds1
+	@echo
+	$(KUBECTL) --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar
+	$(KUBECTL) --kubeconfig $(DEV_DIR)/kubeconfig --context cluster1 get nodes
+	@echo
+	@echo "Spaces and WECs are running. Try:  export KUBECONFIG=$(DEV_DIR)/kubeconfig; kubectl --context wds1 get bp"
+	@echo "Stop them with:                    make dev-down"
+
+dev-up: build ## start the local spaces and WECs only
+	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
+
+dev-down: build ## stop the local spaces and WECs and remove their state
+	$(BIN) dev down --state-dir $(DEV_DIR)
+
+clean: ## remove build output
+	rm -rf bin
