@@ -3,6 +3,12 @@ package crds_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
@@ -25,7 +32,7 @@ func TestInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
 	}
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 2, Bare: true})
 	ctx := context.Background()
 	wds := env.Config("wds1")
 
@@ -132,8 +139,54 @@ spec:
 		assert.NoError(t, err)
 	})
 
+	t.Run("the example repository's control objects are valid", func(t *testing.T) {
+		_, err := crds.Install(ctx, env.Config("its1"), crds.RoleITS, crds.InstallOptions{})
+		require.NoError(t, err)
+		n := 0
+		for _, obj := range exampleObjects(t, "../../examples/repo-layout") {
+			gv, err := schema.ParseGroupVersion(obj.GetAPIVersion())
+			require.NoError(t, err)
+			if gv.Group != "gitstellar.io" && gv.Group != "control.kubestellar.io" {
+				continue
+			}
+			space := "wds1"
+			if obj.GetKind() == "WorkloadCluster" {
+				space = "its1"
+			}
+			mapping := map[string]string{"Space": "spaces", "WorkloadCluster": "workloadclusters", "BindingPolicy": "bindingpolicies", "StatusCollector": "statuscollectors", "CustomTransform": "customtransforms"}
+			resource, ok := mapping[obj.GetKind()]
+			require.True(t, ok, "unexpected kind %s in the example", obj.GetKind())
+			body, err := obj.MarshalJSON()
+			require.NoError(t, err)
+			_, err = dynamic.NewForConfigOrDie(env.Config(space)).Resource(gv.WithResource(resource)).Patch(ctx, obj.GetName(), types.ApplyPatchType, body,
+				metav1.PatchOptions{FieldManager: "crds-test", DryRun: []string{metav1.DryRunAll}})
+			assert.NoError(t, err, "%s %s", obj.GetKind(), obj.GetName())
+			n++
+		}
+		assert.Equal(t, 7, n, "2 spaces, 2 clusters, 2 policies and a collector")
+	})
+
+	t.Run("a WorkloadCluster's name must make a mailbox namespace", func(t *testing.T) {
+		gvr := schema.GroupVersionResource{Group: "gitstellar.io", Version: "v1alpha1", Resource: "workloadclusters"}
+		its := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(gvr)
+		for name, ok := range map[string]bool{
+			"edge-7":                true,
+			"edge.west":             false,
+			strings.Repeat("a", 55): true,
+			strings.Repeat("a", 56): false,
+		} {
+			body := fmt.Sprintf(`{"apiVersion":"gitstellar.io/v1alpha1","kind":"WorkloadCluster","metadata":{"name":%q},"spec":{"its":"its1"}}`, name)
+			_, err := its.Patch(ctx, name, types.ApplyPatchType, []byte(body), metav1.PatchOptions{FieldManager: "crds-test", DryRun: []string{metav1.DryRunAll}})
+			if ok {
+				assert.NoError(t, err, name)
+			} else {
+				assert.ErrorContains(t, err, "mailbox namespace", name)
+			}
+		}
+	})
+
 	t.Run("an incompatible CRD of the same name is reported, not overwritten", func(t *testing.T) {
-		its := env.Config("its1")
+		its := env.Config("cluster2")
 		client := apiextensionsclient.NewForConfigOrDie(its)
 		foreign := &apiextensionsv1.CustomResourceDefinition{
 			ObjectMeta: metav1.ObjectMeta{Name: "workloadclusters.gitstellar.io"},
@@ -184,6 +237,35 @@ spec:
 		require.NoError(t, err)
 		assert.Equal(t, "Helm", got.Labels["app.kubernetes.io/managed-by"])
 	})
+}
+
+// exampleObjects reads every YAML document under dir.
+func exampleObjects(t *testing.T, dir string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+		for {
+			var obj map[string]any
+			if err := dec.Decode(&obj); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if obj != nil {
+				out = append(out, &unstructured.Unstructured{Object: obj})
+			}
+		}
+	})
+	require.NoError(t, err)
+	return out
 }
 
 func nameOf(t *testing.T, body []byte) string {
