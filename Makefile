@@ -11,7 +11,6 @@ DEV_DIR        ?= .gitstellar/dev
 WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
-KUBECTL         = $$(command -v kubectl || $(BIN) dev binaries kubectl)
 
 .PHONY: help build binaries test unit vet fmt-check generate verify-generated quickstart dev-up dev-down clean
 
@@ -53,8 +52,11 @@ quickstart: build ## start local spaces and WECs, install the CRDs, show the res
 	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
 	$(BIN) crds install --kubeconfig $(DEV_DIR)/kubeconfig --its its1 --wds wds1
 	@echo
-	$(KUBECTL) --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar
-	$(KUBECTL) --kubeconfig $(DEV_DIR)/kubeconfig --context cluster1 get nodes
+	@kubectl="$$(command -v kubectl || $(BIN) dev binaries kubectl)" && \
+	echo "kubectl --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar" && \
+	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar && \
+	echo && echo "kubectl --context cluster1 get nodes" && \
+	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context cluster1 get nodes
 	@echo
 	@echo "Spaces and WECs are running. Try:  export KUBECONFIG=$(DEV_DIR)/kubeconfig; kubectl --context wds1 get bp"
 	@echo "Stop them with:                    make dev-down"
