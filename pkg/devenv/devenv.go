@@ -24,7 +24,7 @@ const DefaultStateDir = ".gitstellar/dev"
 type Options struct {
 	// StateDir holds the environment's state; default DefaultStateDir.
 	StateDir string
-	// WECs is the number of WECs, cluster1..clusterN; default 2.
+	// WECs is the number of WECs, cluster1..clusterN (0: only the hub).
 	WECs int
 	// Bare runs only etcd and the apiservers: no controllers, no fake nodes.
 	Bare bool
@@ -120,9 +120,6 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
 	}
-	if opts.WECs == 0 {
-		opts.WECs = 2
-	}
 	if opts.WECs < 0 {
 		return nil, fmt.Errorf("--wecs %d: must be at least 0", opts.WECs)
 	}
@@ -158,19 +155,18 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 			dir, st.wecs(), st.Bare, opts.WECs, opts.Bare, opts.StateDir)
 	}
 
-	bins := opts.Binaries
-	if bins == nil {
+	e := &Environment{
+		dir: dir, state: st, pki: pki{dir: filepath.Join(dir, "pki")},
+		binaries: opts.Binaries, stopWithParent: opts.StopWithParent, progress: opts.Progress,
+	}
+	if e.binaries == nil && len(e.notRunning()) > 0 {
 		need := k8sbinaries.All
 		if st.Bare {
 			need = k8sbinaries.Hub
 		}
-		if bins, err = k8sbinaries.Ensure(ctx, k8sbinaries.Options{Need: need, Progress: opts.Progress}); err != nil {
+		if e.binaries, err = k8sbinaries.Ensure(ctx, k8sbinaries.Options{Need: need, Progress: opts.Progress}); err != nil {
 			return nil, err
 		}
-	}
-	e := &Environment{
-		dir: dir, state: st, pki: pki{dir: filepath.Join(dir, "pki")},
-		binaries: bins, stopWithParent: opts.StopWithParent, progress: opts.Progress,
 	}
 	if err := e.pki.ensure(); err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
@@ -193,6 +189,17 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	}
 	e.started = started
 	return e, nil
+}
+
+// notRunning lists the processes that do not run.
+func (e *Environment) notRunning() []string {
+	var names []string
+	for _, p := range e.processes() {
+		if e.pid(p.Name) == 0 {
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }
 
 // startMissing starts the processes that are not running, phase by phase,

@@ -198,22 +198,22 @@ func (e *Environment) start(p process) error {
 // grace period. It only signals a pid that isOurs.
 func (e *Environment) stop(name string, grace time.Duration) error {
 	pid := e.pid(name)
-	defer os.Remove(e.pidFile(name))
 	if pid == 0 {
+		_ = os.Remove(e.pidFile(name))
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		if !e.isOurs(pid) {
-			return nil
+			return os.Remove(e.pidFile(name))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	for range 100 {
 		if !e.isOurs(pid) {
-			return nil
+			return os.Remove(e.pidFile(name))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -16,7 +16,7 @@ import (
 
 // Options configures Start.
 type Options struct {
-	// WECs is the number of WECs; default 2.
+	// WECs is the number of WECs (0: only the hub spaces).
 	WECs int
 	// Bare runs only etcd and the apiservers.
 	Bare bool
