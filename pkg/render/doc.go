@@ -1,7 +1,16 @@
-// Package render turns a revision of the repository into one object set per
-// space: plain YAML/JSON and kustomize overlays, with errors that name the
-// file and line. A revision with any error renders nothing.
+// Package render turns a checked-out revision of the repository into one
+// object set per space, following the repository layout
+// (examples/repo-layout/README.md):
 //
-// Not implemented yet: the package only reserves its place in the data flow
-// source → render → apply → bind → propagate → report.
+//	spaces/*.yaml      Space objects; each is applied into the space it describes
+//	clusters/*.yaml    WorkloadClusters; each is applied into the ITS it names
+//	<wds-name>/**      the objects of that WDS: plain YAML/JSON, multi-document,
+//	                   recursively; a directory holding a kustomization.yaml is
+//	                   rendered by kustomize as a whole
+//	gitstellar.yaml    optional settings (ignore patterns)
+//
+// Rendering is all or nothing: a revision with any error yields no objects
+// and every error, each naming its file and line. Rendering reads files
+// only: it needs no cluster and changes nothing, so `gitstellar validate`
+// and `gitstellar plan` use it as the controller does.
 package render
