@@ -309,4 +309,3 @@ func (r *renderer) checkDuplicates() {
 		}
 	}
 }
-
