@@ -182,3 +182,42 @@ func waitDead(t *testing.T, pid int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return !alive(pid) }, 10e9, 50e6)
 }
+
+// TestValidate: the example is valid; a copy with a broken YAML file or a
+// typo in a BindingPolicy fails, naming the file and line.
+func TestValidate(t *testing.T) {
+	bin := gitstellar(t)
+	ok := run(t, bin, "validate", "../examples/repo-layout")
+	assert.Equal(t, 0, ok.code)
+	assert.Contains(t, ok.stdout, "valid")
+
+	repo := copyTree(t, "../examples/repo-layout")
+	broken := filepath.Join(repo, "wds1", "nginx", "deployment.yaml")
+	b, err := os.ReadFile(broken)
+	require.NoError(t, err)
+	// An unclosed flow sequence on line 9: a YAML syntax error.
+	lines := strings.Split(string(b), "\n")
+	require.Equal(t, "spec:", lines[7])
+	lines[8] = "  replicas: [2"
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Join(lines, "\n")), 0o644))
+	bad := run(t, bin, "validate", repo)
+	assert.Equal(t, 1, bad.code)
+	assert.Contains(t, bad.stdout, filepath.Join(repo, "wds1/nginx/deployment.yaml")+":9: ")
+
+	repo = copyTree(t, "../examples/repo-layout")
+	policy := filepath.Join(repo, "wds1", "nginx", "bindingpolicy.yaml")
+	b, err = os.ReadFile(policy)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(policy, []byte(strings.Replace(string(b), "clusterSelectors:", "clusterSelector:", 1)), 0o644))
+	typo := run(t, bin, "validate", repo)
+	assert.Equal(t, 1, typo.code)
+	assert.Contains(t, typo.stdout, filepath.Join(repo, "wds1/nginx/bindingpolicy.yaml")+`:3: BindingPolicy.control.kubestellar.io nginx-bpolicy: unknown field "spec.clusterSelector"`)
+}
+
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "repo")
+	out, err := exec.Command("cp", "-r", src, dst).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return dst
+}

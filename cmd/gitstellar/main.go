@@ -35,6 +35,7 @@ func newRootCommand() *cobra.Command {
 		newVersionCommand(),
 		newDevCommand(),
 		newCRDsCommand(),
+		newValidateCommand(),
 	)
 	return root
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -28,6 +29,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Location.String() + ": " + e.Message }
+
+// In returns the error with its file relative to dir instead of the
+// repository root, for people working in another directory.
+func (e *Error) In(dir string) string {
+	loc := e.Location
+	loc.File = filepath.Join(dir, loc.File)
+	if strings.HasSuffix(e.File, "/") {
+		loc.File += "/"
+	}
+	return loc.String() + ": " + e.Message
+}
 
 // Errors is every problem of a revision, sorted by location. It is the
 // error Render returns when the revision cannot be applied.
