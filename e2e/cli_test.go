@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestDevQuickstart(t *testing.T) {
 	t.Cleanup(func() {
 		run(t, bin, "dev", "down", "--state-dir", dir)
 		for name, pid := range seen {
-			if alive(pid) {
+			if alive(pid, dir) {
 				t.Errorf("%s (pid %d) still running after dev down", name, pid)
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -119,8 +120,9 @@ func TestDevQuickstart(t *testing.T) {
 	assert.Equal(t, 1+len(seen), strings.Count(status.stdout, "\n")-1, "a header, a line per process and the kubeconfig")
 
 	// A process that dies shows in status, and up restarts it.
+	require.True(t, alive(seen["cluster1-scheduler"], dir))
 	require.NoError(t, syscall.Kill(seen["cluster1-scheduler"], syscall.SIGKILL))
-	waitDead(t, seen["cluster1-scheduler"])
+	waitDead(t, seen["cluster1-scheduler"], dir)
 	status = run(t, bin, "dev", "status", "--state-dir", dir)
 	assert.Equal(t, 1, status.code)
 	assert.Regexp(t, `cluster1-scheduler\s+-\s+not running`, status.stdout)
@@ -135,7 +137,7 @@ func TestDevQuickstart(t *testing.T) {
 	down := run(t, bin, "dev", "down", "--state-dir", dir)
 	require.Equal(t, 0, down.code)
 	for name, pid := range seen {
-		assert.False(t, alive(pid), "%s (pid %d) still running", name, pid)
+		assert.False(t, alive(pid, dir), "%s (pid %d) still running", name, pid)
 	}
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "state directory removed")
@@ -166,21 +168,27 @@ func TestDevUpWithoutBinaries(t *testing.T) {
 	assert.Empty(t, files, "nothing was started")
 }
 
-func alive(pid int) bool {
+// alive tells whether pid runs a program of the environment in dir: the
+// pid is alive, not a zombie, and its command line names dir (so that a pid
+// the system has given to another program since is not mistaken for ours).
+func alive(pid int, dir string) bool {
 	if pid <= 0 || syscall.Kill(pid, 0) != nil {
 		return false
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
+	if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), dir)
 }
 
-func waitDead(t *testing.T, pid int) {
+func waitDead(t *testing.T, pid int, dir string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return !alive(pid) }, 10e9, 50e6)
+	require.Eventually(t, func() bool { return !alive(pid, dir) }, 10e9, 50e6)
 }
 
 // TestValidate: the example is valid; a copy with a broken YAML file or a
