@@ -51,6 +51,7 @@ type Environment struct {
 	stopWithParent bool
 	progress       io.Writer
 	started        []string
+	exits          sync.Map // process name → how it ended, for processes this program started
 }
 
 // Started lists the processes the Up that returned e started: empty when

@@ -217,7 +217,7 @@ func TestUpFailureLeavesNothingRunning(t *testing.T) {
 	dir := t.TempDir()
 	_, err = devenv.Up(context.Background(), devenv.Options{StateDir: dir, WECs: 1, Bare: true, StopWithParent: true, ReadyTimeout: time.Minute})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "apiserver exited")
+	assert.Contains(t, err.Error(), "apiserver exited (exit status 1)")
 	assert.Contains(t, err.Error(), "invalid flag from a broken build")
 
 	env, err := devenv.Load(dir)

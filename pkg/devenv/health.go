@@ -72,7 +72,15 @@ func (e *Environment) probe(ctx context.Context, p process) error {
 func (e *Environment) waitReady(ctx context.Context, p process) error {
 	for {
 		if e.pid(p.Name) == 0 {
-			return fmt.Errorf("%s exited: %s", p.Name, e.logTail(p.Name, 5))
+			how := "exited"
+			for range 20 { // the reaper records how, right after the exit
+				if state, ok := e.exits.Load(p.Name); ok {
+					how = fmt.Sprintf("exited (%s)", state)
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			return fmt.Errorf("%s %s: %s", p.Name, how, e.logTail(p.Name, 5))
 		}
 		err := e.probe(ctx, p)
 		if err == nil {

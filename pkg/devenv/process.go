@@ -190,7 +190,10 @@ func (e *Environment) start(p process) error {
 	if err != nil {
 		return fmt.Errorf("start %s (%s): %w", p.Name, bin, err)
 	}
-	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	go func() { // reap it if it dies while we run, and remember how
+		_ = cmd.Wait()
+		e.exits.Store(p.Name, cmd.ProcessState.String())
+	}()
 	return os.WriteFile(e.pidFile(p.Name), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 }
 

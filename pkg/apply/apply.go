@@ -1,0 +1,295 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/render"
+)
+
+// LabelSource is the owner label: the name of the source that applied the
+// object. Pruning only deletes objects that carry it with its own name.
+const LabelSource = "gitstellar.io/source"
+
+// Options configures an Applier.
+type Options struct {
+	// Source names the repository being applied (a DNS label); it keys the
+	// inventory and the owner label.
+	Source string
+	// Concurrency bounds the requests in flight; default 8.
+	Concurrency int
+	// WaitTimeout bounds the wait for CRDs and Namespaces; default 1m.
+	WaitTimeout time.Duration
+}
+
+// Applier applies object sets into one space.
+type Applier struct {
+	space  string
+	client client.Client
+	rm     *ssa.ResourceManager
+	opts   Options
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// NewApplier connects to a space.
+func NewApplier(cfg *rest.Config, space string, opts Options) (*Applier, error) {
+	if !dnsLabel.MatchString(opts.Source) {
+		return nil, fmt.Errorf("source name %q: must be a DNS label (lowercase letters, digits, '-')", opts.Source)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = time.Minute
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("space %s: %w", space, err)
+	}
+	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
+	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: gitstellarv1alpha1.FieldManager, Group: "gitstellar.io"})
+	rm.SetConcurrency(opts.Concurrency)
+	return &Applier{space: space, client: c, rm: rm, opts: opts}, nil
+}
+
+// Apply makes the space hold objects: CRDs and Namespaces first, then the
+// rest, then prunes what the previous inventory had and objects no longer
+// have. Per-object conflicts and failures are in the Result; the error is
+// for what stops the whole apply (the space unreachable, the inventory
+// unreadable).
+func (a *Applier) Apply(ctx context.Context, objects []render.Object, revision string) (*Result, error) {
+	previous, err := loadInventory(ctx, a.client, a.opts.Source)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Space: a.space}
+	desired := make([]*unstructured.Unstructured, len(objects))
+	for i, o := range objects {
+		desired[i] = a.prepare(o.Unstructured)
+	}
+
+	var first, rest []int
+	for i, u := range desired {
+		if ssautils.IsClusterDefinition(u) {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	entries := make([]Entry, len(objects))
+	a.applyEach(ctx, objects, desired, first, entries)
+	a.waitFor(ctx, desired, first, entries)
+	a.applyEach(ctx, objects, desired, rest, entries)
+	res.Entries = entries
+
+	next := &Inventory{Source: a.opts.Source, Revision: revision}
+	keep := map[string]bool{}
+	for i, u := range desired {
+		e := entryOf(render.KeyOf(u), u.GroupVersionKind().Version)
+		keep[e.ID] = true
+		if entries[i].Action != Failed || a.exists(ctx, u) {
+			next.Entries = append(next.Entries, e)
+		}
+	}
+	var stale []InventoryEntry
+	for _, e := range previous.Entries {
+		if !keep[e.ID] {
+			stale = append(stale, e)
+		}
+	}
+	pruned, kept := a.prune(ctx, stale)
+	res.Entries = append(res.Entries, pruned...)
+	next.Entries = append(next.Entries, kept...)
+	res.sort()
+	if err := saveInventory(ctx, a.client, next); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// prepare adds the owner labels and the namespace a namespaced object
+// lacks.
+func (a *Applier) prepare(in *unstructured.Unstructured) *unstructured.Unstructured {
+	u := in.DeepCopy()
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[gitstellarv1alpha1.LabelManagedBy] = gitstellarv1alpha1.ManagedByValue
+	labels[LabelSource] = a.opts.Source
+	u.SetLabels(labels)
+	return u
+}
+
+// defaultNamespace sets "default" on a namespaced object without one, once
+// its kind is known to the space.
+func (a *Applier) defaultNamespace(u *unstructured.Unstructured) {
+	if u.GetNamespace() != "" {
+		return
+	}
+	if namespaced, err := a.client.IsObjectNamespaced(u); err == nil && namespaced {
+		u.SetNamespace(metav1.NamespaceDefault)
+	}
+}
+
+func (a *Applier) applyEach(ctx context.Context, objects []render.Object, desired []*unstructured.Unstructured, which []int, entries []Entry) {
+	var g errgroup.Group
+	g.SetLimit(a.opts.Concurrency)
+	for _, i := range which {
+		g.Go(func() error {
+			a.defaultNamespace(desired[i])
+			entries[i] = a.applyOne(ctx, desired[i])
+			entries[i].Source = objects[i].Source
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// conflictManager finds the managers named in a conflict error.
+var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
+
+func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) Entry {
+	e := Entry{Key: render.KeyOf(u), Version: u.GroupVersionKind().Version}
+	if u.GetAnnotations()[gitstellarv1alpha1.AnnotationSSA] != "force" {
+		if managers, msg, err := a.conflicts(ctx, u); err != nil {
+			e.Action, e.Message = Failed, errorMessage(err)
+			return e
+		} else if len(managers) > 0 {
+			e.Action, e.Managers, e.Message = Conflict, managers, msg
+			return e
+		}
+	}
+	cs, err := a.rm.Apply(ctx, u, ssa.DefaultApplyOptions())
+	if err != nil {
+		e.Action, e.Message = Failed, errorMessage(err)
+		return e
+	}
+	e.Action = Action(cs.Action)
+	return e
+}
+
+// conflicts dry-runs the apply without forcing: a conflict names the
+// managers that own fields the object sets.
+func (a *Applier) conflicts(ctx context.Context, u *unstructured.Unstructured) ([]string, string, error) {
+	err := a.client.Patch(ctx, u.DeepCopy(), client.Apply, client.DryRunAll, client.FieldOwner(gitstellarv1alpha1.FieldManager)) //nolint:staticcheck // unstructured apply
+	switch {
+	case err == nil, apierrors.IsNotFound(err):
+		return nil, "", nil
+	case apierrors.IsConflict(err):
+		var managers []string
+		for _, m := range conflictManager.FindAllStringSubmatch(err.Error(), -1) {
+			if !slices.Contains(managers, m[1]) {
+				managers = append(managers, m[1])
+			}
+		}
+		slices.Sort(managers)
+		if len(managers) == 0 {
+			managers = []string{"unknown"}
+		}
+		return managers, fmt.Sprintf("fields owned by %v; not overwritten (annotate %s: force to take them)", managers, gitstellarv1alpha1.AnnotationSSA), nil
+	case meta.IsNoMatchError(err):
+		return nil, "", fmt.Errorf("the space does not serve %s", u.GroupVersionKind())
+	}
+	return nil, "", err
+}
+
+// waitFor waits until the applied CRDs are established and Namespaces
+// active; one that is not becomes a failure.
+func (a *Applier) waitFor(ctx context.Context, desired []*unstructured.Unstructured, which []int, entries []Entry) {
+	var set object.ObjMetadataSet
+	for _, i := range which {
+		if entries[i].Action == Created || entries[i].Action == Configured {
+			set = append(set, object.UnstructuredToObjMetadata(desired[i]))
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	err := a.rm.WaitForSetWithContext(ctx, set, ssa.WaitOptions{Interval: 200 * time.Millisecond, Timeout: a.opts.WaitTimeout})
+	if err != nil {
+		for _, i := range which {
+			if entries[i].Action == Created || entries[i].Action == Configured {
+				entries[i].Message = "not ready: " + err.Error()
+			}
+		}
+	}
+	// Kinds defined by the new CRDs are now served.
+	if r, ok := a.client.RESTMapper().(meta.ResettableRESTMapper); ok {
+		r.Reset()
+	}
+}
+
+func (a *Applier) exists(ctx context.Context, u *unstructured.Unstructured) bool {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	return a.client.Get(ctx, client.ObjectKeyFromObject(u), live) == nil
+}
+
+// prune deletes stale objects that carry this source's owner label and do
+// not disable pruning. It returns the entries, and the inventory entries to
+// keep (those that could not be deleted, to try again next time).
+func (a *Applier) prune(ctx context.Context, stale []InventoryEntry) ([]Entry, []InventoryEntry) {
+	var (
+		out  []Entry
+		keep []InventoryEntry
+	)
+	for _, inv := range stale {
+		key, err := inv.key()
+		if err != nil {
+			continue
+		}
+		e := Entry{Key: key, Version: inv.Version}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(inv.gvk())
+		err = a.client.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, live)
+		switch {
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			continue // already gone
+		case err != nil:
+			e.Action, e.Message = Failed, "prune: "+errorMessage(err)
+			keep = append(keep, inv)
+		case live.GetLabels()[LabelSource] != a.opts.Source:
+			e.Action, e.Message = Skipped, "left in place: it does not carry the label "+LabelSource+"="+a.opts.Source
+		case live.GetAnnotations()[gitstellarv1alpha1.AnnotationPrune] == "disabled":
+			e.Action, e.Message = Skipped, "left in place: "+gitstellarv1alpha1.AnnotationPrune+": disabled"
+		default:
+			err := a.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground))
+			if err != nil && !apierrors.IsNotFound(err) {
+				e.Action, e.Message = Failed, "prune: "+errorMessage(err)
+				keep = append(keep, inv)
+			} else {
+				e.Action = Deleted
+			}
+		}
+		out = append(out, e)
+	}
+	return out, keep
+}
+
+// errorMessage shortens an API error to its message.
+func errorMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
