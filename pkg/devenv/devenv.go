@@ -51,6 +51,7 @@ type Environment struct {
 	stopWithParent bool
 	progress       io.Writer
 	started        []string
+	spawned        sync.Map // process name → pid, for processes this program started
 	exits          sync.Map // process name → how it ended, for processes this program started
 }
 

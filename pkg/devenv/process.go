@@ -132,6 +132,12 @@ func (e *Environment) logFile(name string) string { return filepath.Join(e.dir, 
 
 // pid returns the pid of a running process of this environment, or 0.
 func (e *Environment) pid(name string) int {
+	if v, ok := e.spawned.Load(name); ok { // started by this program: it knows
+		if _, exited := e.exits.Load(name); !exited {
+			return v.(int)
+		}
+		// It ended; another program may have started it again since.
+	}
 	b, err := os.ReadFile(e.pidFile(name))
 	if err != nil {
 		return 0
@@ -150,15 +156,35 @@ func (e *Environment) pid(name string) int {
 // every process has the state directory on its command line, which guards
 // against a pid reused by an unrelated program.
 func (e *Environment) isOurs(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
+	for attempt := 0; ; attempt++ {
+		if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+			return false
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			// No /proc (macOS): the liveness check is all we have.
+			return runtime.GOOS != "linux"
+		}
+		if len(cmdline) > 0 || attempt == 20 {
+			return bytes.Contains(cmdline, []byte(e.dir))
+		}
+		// An empty command line: a zombie, or a program in the middle of
+		// exec whose arguments are not set up yet. Look again shortly.
+		if zombie(pid) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+}
+
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		// No /proc (macOS): the liveness check is all we have.
-		return runtime.GOOS != "linux"
+		return true
 	}
-	return bytes.Contains(cmdline, []byte(e.dir))
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
 // start starts a process in the background, its output going to its log.
@@ -190,6 +216,8 @@ func (e *Environment) start(p process) error {
 	if err != nil {
 		return fmt.Errorf("start %s (%s): %w", p.Name, bin, err)
 	}
+	e.exits.Delete(p.Name)
+	e.spawned.Store(p.Name, cmd.Process.Pid)
 	go func() { // reap it if it dies while we run, and remember how
 		_ = cmd.Wait()
 		e.exits.Store(p.Name, cmd.ProcessState.String())
