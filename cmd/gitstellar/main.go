@@ -36,6 +36,7 @@ func newRootCommand() *cobra.Command {
 		newDevCommand(),
 		newCRDsCommand(),
 		newValidateCommand(),
+		newRunCommand(),
 	)
 	return root
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/gitstellar/gitstellar/pkg/controller"
+	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
+)
+
+type runOptions struct {
+	repo, ref, path, name string
+	kubeconfig, cacheDir  string
+	interval              time.Duration
+	schedule              string
+	webhookAddr           string
+	webhookSecretFile     string
+	once                  bool
+	timeout               time.Duration
+	logFormat             string
+	creds                 source.CredentialFiles
+	insecureIgnoreHostKey bool
+}
+
+func newRunCommand() *cobra.Command {
+	o := runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run --repo URL",
+		Short: "Follow a repository and apply it into the spaces it declares",
+		Long: "Run fetches --ref of --repo, renders it (see examples/repo-layout), installs gitstellar's CRDs\n" +
+			"into every space the repository declares and applies the objects with server-side apply,\n" +
+			"pruning what left Git. It syncs at start, then on --interval, --schedule and push webhooks.\n" +
+			"With --once it syncs the current revision, prints what it did and exits non-zero on any error.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.repo, "repo", "", "repository URL (https://, ssh://, user@host:path, file://) or local path")
+	f.StringVar(&o.ref, "ref", "main", "branch, refs/tags/NAME (or tag:NAME), or a 40-hex commit")
+	f.StringVar(&o.path, "path", "", "sub-directory of the repository that holds the layout")
+	f.StringVar(&o.name, "name", "gitstellar", "name of this source (keys inventories and owner labels)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with a context per space (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "where fetched revisions are kept (default: the user cache directory)")
+	f.DurationVar(&o.interval, "interval", time.Minute, "fetch interval (0: none)")
+	f.StringVar(&o.schedule, "schedule", "", "cron schedule of fetches, e.g. '*/5 * * * *' or '@every 10m'")
+	f.StringVar(&o.webhookAddr, "webhook-addr", "", "address to receive push webhooks on, e.g. :9292 (POST /hook)")
+	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (required with --webhook-addr)")
+	f.BoolVar(&o.once, "once", false, "sync once and exit: 0 when everything applied, 1 otherwise")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --once, how long the sync may take")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.creds.Username, "username", "", "HTTPS user name")
+	f.StringVar(&o.creds.PasswordFile, "password-file", "", "file holding the HTTPS password")
+	f.StringVar(&o.creds.TokenFile, "token-file", "", "file holding an HTTPS token")
+	f.StringVar(&o.creds.PrivateKeyFile, "ssh-key-file", "", "file holding the SSH private key")
+	f.StringVar(&o.creds.PassphraseFile, "ssh-passphrase-file", "", "file holding the SSH key's passphrase")
+	f.StringVar(&o.creds.KnownHostsFile, "known-hosts-file", "", "known_hosts for SSH (required for SSH remotes)")
+	f.BoolVar(&o.insecureIgnoreHostKey, "insecure-ignore-host-key", false, "accept any SSH host key (unsafe)")
+	return cmd
+}
+
+func (o *runOptions) logger(w io.Writer) (logr.Logger, error) {
+	switch o.logFormat {
+	case "json":
+		return zap.New(zap.WriteTo(w), zap.JSONEncoder()), nil
+	case "text":
+		return zap.New(zap.WriteTo(w), zap.ConsoleEncoder()), nil
+	}
+	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+}
+
+func (o *runOptions) controller(log logr.Logger) (*controller.Controller, error) {
+	if o.repo == "" {
+		return nil, errors.New("--repo is required")
+	}
+	ref, err := source.ParseRef(o.ref)
+	if err != nil {
+		return nil, fmt.Errorf("--ref: %w", err)
+	}
+	creds, err := o.creds.Load()
+	if err != nil {
+		return nil, err
+	}
+	creds.InsecureIgnoreHostKey = o.insecureIgnoreHostKey
+	cache := o.cacheDir
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cache = filepath.Join(base, "gitstellar", "sources")
+	}
+	return controller.New(controller.Config{
+		Name:      o.name,
+		Source:    source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
+		Path:      o.path,
+		Connector: spaces.Connector{Kubeconfig: o.kubeconfig},
+		Log:       log,
+	})
+}
+
+func (o *runOptions) run(cmd *cobra.Command) error {
+	log, err := o.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	c, err := o.controller(log)
+	if err != nil {
+		return err
+	}
+	if o.once {
+		ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+		defer cancel()
+		res := c.Sync(ctx, true)
+		printSync(cmd.OutOrStdout(), res)
+		if err := res.Err(); err != nil {
+			return &exitError{code: 1, err: errors.New("sync failed")}
+		}
+		return nil
+	}
+
+	runOpts := controller.RunOptions{Interval: o.interval, Signal: source.NewSignal()}
+	if o.schedule != "" {
+		if runOpts.Schedule, err = source.ParseSchedule(o.schedule); err != nil {
+			return err
+		}
+	}
+	if o.webhookAddr != "" {
+		if err := o.serveWebhook(cmd.Context(), runOpts.Signal, log); err != nil {
+			return err
+		}
+	}
+	return c.Run(cmd.Context(), runOpts)
+}
+
+func (o *runOptions) serveWebhook(ctx context.Context, sig *source.Signal, log logr.Logger) error {
+	if o.webhookSecretFile == "" {
+		return errors.New("--webhook-addr needs --webhook-secret-file")
+	}
+	secret, err := os.ReadFile(o.webhookSecretFile)
+	if err != nil {
+		return fmt.Errorf("--webhook-secret-file: %w", err)
+	}
+	secret = []byte(strings.TrimRight(string(secret), "\r\n"))
+	if len(secret) == 0 {
+		return errors.New("--webhook-secret-file: empty secret")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/hook", &source.Webhook{Secret: secret, Signal: sig, Rejected: func(reason string) {
+		log.Info("webhook rejected", "reason", reason)
+	}})
+	l, err := net.Listen("tcp", o.webhookAddr)
+	if err != nil {
+		return fmt.Errorf("--webhook-addr: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("webhook listening", "addr", l.Addr().String(), "path", "/hook")
+	return nil
+}
+
+// printSync writes what a sync did, for people.
+func printSync(w io.Writer, res *controller.SyncResult) {
+	if res.FetchErr != nil {
+		fmt.Fprintf(w, "fetch failed: %v\n", res.FetchErr)
+		return
+	}
+	rev := res.Revision
+	fmt.Fprintf(w, "revision %s (%s): %s\n", rev.Short(), rev.Ref, rev.Message)
+	if len(res.RenderErrors) > 0 {
+		fmt.Fprintf(w, "the revision does not render; nothing was applied:\n")
+		for _, e := range res.RenderErrors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		return
+	}
+	for _, s := range res.Spaces {
+		switch {
+		case s.Err != nil:
+			fmt.Fprintf(w, "%s (%s): %v\n", s.Name, s.Type, s.Err)
+		case s.Apply != nil:
+			fmt.Fprintf(w, "%s (%s): %s\n", s.Name, s.Type, s.Apply.Summary())
+			for _, p := range s.Apply.Problems() {
+				loc := ""
+				if p.Source.File != "" {
+					loc = p.Source.String() + ": "
+				}
+				fmt.Fprintf(w, "  %s%s\n", loc, p)
+			}
+		}
+	}
+	fmt.Fprintf(w, "synced in %s\n", res.Duration.Round(time.Millisecond))
+}

@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/gittest"
+)
+
+var workloadClusters = schema.GroupVersionResource{Group: "gitstellar.io", Version: "v1alpha1", Resource: "workloadclusters"}
+
+// TestRunOnce follows a repository on a git server on loopback with
+// `gitstellar run --once`: the example lands in wds1 and its1; a removed
+// file is pruned; a broken push changes nothing and names file:line; the
+// next good push recovers; an object another manager owns is not
+// overwritten.
+func TestRunOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	bin := gitstellar(t)
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	ctx := context.Background()
+	srv := gittest.NewHTTPServer(t, &gittest.BasicAuth{Username: "ci", Password: "pw-for-tests"})
+	repo := srv.NewRepo(t, "fleet")
+	repo.CopyDir(t, "../examples/repo-layout", "deploy")
+	repo.Commit(t, "the example")
+	repo.Push(t, "main")
+	pwFile := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(pwFile, []byte("pw-for-tests\n"), 0o600))
+	cache := t.TempDir()
+	once := func() result {
+		return run(t, bin, "run", "--once", "--repo", repo.URL, "--path", "deploy", "--kubeconfig", env.KubeconfigPath(),
+			"--username", "ci", "--password-file", pwFile, "--cache-dir", cache, "--name", "fleet")
+	}
+	wds := kubernetes.NewForConfigOrDie(env.Config("wds1"))
+
+	first := once()
+	require.Equal(t, 0, first.code)
+	assert.Contains(t, first.stdout, "its1 (ITS): 3 created")
+	assert.Contains(t, first.stdout, "wds1 (WDS): 9 created")
+	assert.NotContains(t, first.stdout+first.stderr, "pw-for-tests")
+	wecs, err := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(workloadClusters).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, wecs.Items, 2)
+	dep, err := wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "fleet", dep.Labels["gitstellar.io/source"])
+
+	again := once()
+	require.Equal(t, 0, again.code)
+	assert.Contains(t, again.stdout, "wds1 (WDS): 9 unchanged")
+
+	repo.Remove(t, "deploy/wds1/hello")
+	repo.Commit(t, "drop hello")
+	repo.Push(t, "main")
+	pruned := once()
+	require.Equal(t, 0, pruned.code)
+	assert.Contains(t, pruned.stdout, "8 unchanged, 1 deleted")
+	_, err = wds.CoreV1().ConfigMaps("nginx").Get(ctx, "hello-config", metav1.GetOptions{})
+	assert.Error(t, err, "pruned")
+
+	before, err := wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	repo.Write(t, map[string]string{
+		"deploy/wds1/nginx/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: nginx-deployment\n  namespace: nginx\nspec:\n  replicas: [3\n",
+		"deploy/wds1/extra.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: nginx}\n",
+	})
+	repo.Commit(t, "broken")
+	repo.Push(t, "main")
+	broken := once()
+	assert.Equal(t, 1, broken.code)
+	assert.Contains(t, broken.stdout, "nothing was applied")
+	assert.Contains(t, broken.stdout, "wds1/nginx/deployment.yaml:7:")
+	after, err := wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, before.ResourceVersion, after.ResourceVersion, "the last good state stays")
+	_, err = wds.CoreV1().ConfigMaps("nginx").Get(ctx, "extra", metav1.GetOptions{})
+	assert.Error(t, err, "nothing of the broken revision was applied")
+
+	repo.Git(t, "checkout", "--quiet", "HEAD~1", "--", "deploy/wds1/nginx/deployment.yaml")
+	repo.Commit(t, "fixed")
+	repo.Push(t, "main")
+	// Meanwhile another tool takes a field of the extra ConfigMap.
+	_, err = wds.CoreV1().ConfigMaps("nginx").Apply(ctx, applycorev1.ConfigMap("extra", "nginx").WithData(map[string]string{"k": "theirs"}),
+		metav1.ApplyOptions{FieldManager: "kustomize-controller"})
+	require.NoError(t, err)
+	repo.Write(t, map[string]string{"deploy/wds1/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: nginx}\ndata: {k: ours}\n"})
+	repo.Commit(t, "extra data")
+	repo.Push(t, "main")
+	recovered := once()
+	assert.Equal(t, 1, recovered.code, "a conflict is a problem to report")
+	assert.Contains(t, recovered.stdout, "1 conflict")
+	assert.Contains(t, recovered.stdout, "wds1/extra.yaml:1: ConfigMap nginx/extra conflict")
+	assert.Contains(t, recovered.stdout, "kustomize-controller")
+	cm, err := wds.CoreV1().ConfigMaps("nginx").Get(ctx, "extra", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "theirs", cm.Data["k"])
+}
+
+// TestRunWebhook runs `gitstellar run` as a long-lived process: a push
+// followed by a signed webhook lands at once; a badly signed webhook
+// triggers no fetch.
+func TestRunWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	bin := gitstellar(t)
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	ctx := context.Background()
+	srv := gittest.NewHTTPServer(t, nil)
+	repo := srv.NewRepo(t, "hooked")
+	repo.CopyDir(t, "../examples/repo-layout", ".")
+	repo.Commit(t, "the example")
+	repo.Push(t, "main")
+
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("hook-secret\n"), 0o600))
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
+		"--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secret, "--log-format", "json")
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_, _ = cmd.Process.Wait()
+		if t.Failed() {
+			t.Logf("gitstellar run:\n%s", logs.String())
+		}
+	})
+	wds := kubernetes.NewForConfigOrDie(env.Config("wds1"))
+	require.Eventually(t, func() bool {
+		_, err := wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		return err == nil
+	}, time.Minute, 100*time.Millisecond, "the first sync")
+
+	repo.Write(t, map[string]string{"wds1/pushed.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pushed, namespace: nginx}\n"})
+	repo.Commit(t, "pushed")
+	repo.Push(t, "main")
+
+	requests := srv.Requests.Load()
+	status := postHook(t, addr, []byte(`{"ref":"refs/heads/main"}`), "X-Hub-Signature-256", source.Sign([]byte("wrong"), []byte(`{"ref":"refs/heads/main"}`)))
+	assert.Equal(t, http.StatusUnauthorized, status)
+	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, requests, srv.Requests.Load(), "a rejected webhook fetches nothing")
+	_, err := wds.CoreV1().ConfigMaps("nginx").Get(ctx, "pushed", metav1.GetOptions{})
+	assert.Error(t, err)
+
+	start := time.Now()
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	status = postHook(t, addr, body, "X-Hub-Signature-256", source.Sign([]byte("hook-secret"), body))
+	assert.Equal(t, http.StatusAccepted, status)
+	require.Eventually(t, func() bool {
+		_, err := wds.CoreV1().ConfigMaps("nginx").Get(ctx, "pushed", metav1.GetOptions{})
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond, "the pushed object lands after the webhook")
+	t.Logf("webhook → applied in %s", time.Since(start).Round(time.Millisecond))
+	assert.Contains(t, logs.String(), "webhook rejected")
+}
+
+func postHook(t *testing.T, addr string, body []byte, header, value string) int {
+	t.Helper()
+	var status int
+	require.Eventually(t, func() bool {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hook", strings.NewReader(string(body)))
+		req.Header.Set(header, value)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		status = resp.StatusCode
+		return true
+	}, 30*time.Second, 50*time.Millisecond)
+	return status
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+

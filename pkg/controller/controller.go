@@ -1,0 +1,210 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/apply"
+	"github.com/gitstellar/gitstellar/pkg/crds"
+	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
+)
+
+// Config configures a Controller.
+type Config struct {
+	// Name of the source: keys the inventories and the owner label.
+	Name string
+	// Source says which repository and ref to follow.
+	Source source.Options
+	// Path is the sub-directory of the repository to render ("" = root).
+	Path string
+	// Connector reaches the spaces.
+	Connector spaces.Connector
+	// Log receives one line per state change.
+	Log logr.Logger
+}
+
+// Controller syncs a repository into its spaces.
+type Controller struct {
+	cfg     Config
+	fetcher *source.Fetcher
+
+	mu        sync.Mutex
+	last      *SyncResult
+	spaces    map[string]*spaceConn
+	lastError string
+}
+
+// spaceConn is a connected space: its client and whether its CRDs are in.
+type spaceConn struct {
+	config        *rest.Config
+	applier       *apply.Applier
+	crdsInstalled bool
+	events        *eventEmitter
+}
+
+// New prepares a controller; it reaches nothing yet.
+func New(cfg Config) (*Controller, error) {
+	f, err := source.NewFetcher(cfg.Source)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Log.GetSink() == nil {
+		cfg.Log = logr.Discard()
+	}
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}}, nil
+}
+
+// Last is the result of the last sync that ran, or nil.
+func (c *Controller) Last() *SyncResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Sync fetches the ref and, when it moved or the last sync did not succeed
+// (or force is set), renders and applies the revision.
+func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res := &SyncResult{Started: time.Now()}
+	defer func() { res.Duration = time.Since(res.Started) }()
+
+	rev, changed, err := c.fetcher.Fetch(ctx)
+	if err != nil {
+		res.FetchErr = err
+		c.record(res)
+		return res
+	}
+	res.Revision, res.Changed = rev, changed
+	if !changed && !force && c.last != nil && c.last.OK() {
+		res.Skipped = true
+		res.Spaces = c.last.Spaces
+		return res
+	}
+	if changed {
+		c.cfg.Log.Info("new revision", "commit", rev.Commit, "ref", rev.Ref, "message", rev.Message)
+	}
+
+	root := rev.Dir
+	if c.cfg.Path != "" {
+		root = rev.Dir + "/" + c.cfg.Path
+	}
+	rendered, err := render.Render(root)
+	if err != nil {
+		var errs render.Errors
+		if !errors.As(err, &errs) {
+			errs = render.Errors{{Location: render.Location{File: c.cfg.Path}, Message: err.Error()}}
+		}
+		res.RenderErrors = errs
+		c.reportRenderErrors(ctx, res)
+		c.record(res)
+		return res
+	}
+
+	// ITSes first: a WDS's workloads need their inventory in place.
+	for _, want := range []gitstellarv1alpha1.SpaceType{gitstellarv1alpha1.SpaceTypeITS, gitstellarv1alpha1.SpaceTypeWDS} {
+		for _, sp := range rendered.Spaces {
+			if sp.Type == want {
+				res.Spaces = append(res.Spaces, c.syncSpace(ctx, sp, rev))
+			}
+		}
+	}
+	c.record(res)
+	return res
+}
+
+func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *source.Revision) SpaceResult {
+	out := SpaceResult{Name: sp.Name, Type: string(sp.Type)}
+	conn, err := c.connect(ctx, sp)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	if !conn.crdsInstalled {
+		if _, err := crds.Install(ctx, conn.config, crds.Role(sp.Type), crds.InstallOptions{}); err != nil {
+			out.Err = fmt.Errorf("install CRDs: %w", err)
+			return out
+		}
+		conn.crdsInstalled = true
+	}
+	out.Apply, out.Err = conn.applier.Apply(ctx, sp.Objects, rev.Commit)
+	switch {
+	case out.Err != nil:
+		conn.events.emit(ctx, sp.Name, "Warning", "ApplyFailed", fmt.Sprintf("revision %s: %v", rev.Short(), out.Err))
+	case len(out.Apply.Problems()) > 0:
+		conn.events.emit(ctx, sp.Name, "Warning", "ApplyProblems", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+	default:
+		conn.events.emit(ctx, sp.Name, "Normal", "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+	}
+	return out
+}
+
+// connect reaches a space once, as its Space object says.
+func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn, error) {
+	if conn, ok := c.spaces[sp.Name]; ok {
+		return conn, nil
+	}
+	cfg, err := c.cfg.Connector.Config(ctx, sp.Name, sp.Declaration.Spec.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	applier, err := apply.NewApplier(cfg, sp.Name, apply.Options{Source: c.cfg.Name})
+	if err != nil {
+		return nil, err
+	}
+	events, err := newEventEmitter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	conn := &spaceConn{config: cfg, applier: applier, events: events}
+	c.spaces[sp.Name] = conn
+	return conn, nil
+}
+
+// reportRenderErrors puts the render errors on the Spaces of the last good
+// revision, which stays in force.
+func (c *Controller) reportRenderErrors(ctx context.Context, res *SyncResult) {
+	msg := fmt.Sprintf("revision %s does not render, nothing applied; first error: %s", res.Revision.Short(), res.RenderErrors[0])
+	for name, conn := range c.spaces {
+		conn.events.emit(ctx, name, "Warning", "RenderFailed", msg)
+	}
+}
+
+// record keeps the result and logs what changed since the last one.
+func (c *Controller) record(res *SyncResult) {
+	errText := ""
+	if err := res.Err(); err != nil {
+		errText = err.Error()
+	}
+	switch {
+	case errText != "" && errText != c.lastError:
+		c.cfg.Log.Error(errors.New(errText), "sync failed", "commit", commitOf(res))
+	case errText == "" && c.lastError != "":
+		c.cfg.Log.Info("sync recovered", "commit", commitOf(res))
+	}
+	if errText == "" && res.Revision != nil {
+		for _, s := range res.Spaces {
+			if s.Apply != nil && (res.Changed || s.Apply.Changed()) {
+				c.cfg.Log.Info("applied", "space", s.Name, "commit", res.Revision.Short(), "result", s.Apply.Summary())
+			}
+		}
+	}
+	c.lastError = errText
+	c.last = res
+}
+
+func commitOf(res *SyncResult) string {
+	if res.Revision == nil {
+		return ""
+	}
+	return res.Revision.Commit
+}
