@@ -48,15 +48,16 @@ verify-generated: ## fail if generated files are out of date
 	diff -r pkg/apis "$$tmp/pkg/apis" && diff -r pkg/crds/manifests "$$tmp/pkg/crds/manifests" || \
 	{ echo "generated files are out of date: run make generate"; exit 1; }
 
-quickstart: build ## start local spaces and WECs, install the CRDs, show the result
+quickstart: build ## start local spaces and WECs, sync examples/repo-layout into them, show the result
 	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
-	$(BIN) crds install --kubeconfig $(DEV_DIR)/kubeconfig --its its1 --wds wds1
+	@echo
+	$(BIN) run --once --repo . --ref HEAD --path examples/repo-layout --name quickstart --kubeconfig $(DEV_DIR)/kubeconfig
 	@echo
 	@kubectl="$$(command -v kubectl || $(BIN) dev binaries kubectl)" && \
-	echo "kubectl --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar" && \
-	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get crd -l app.kubernetes.io/managed-by=gitstellar && \
-	echo && echo "kubectl --context cluster1 get nodes" && \
-	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context cluster1 get nodes
+	echo "kubectl --context its1 get workloadclusters --show-labels" && \
+	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context its1 get workloadclusters --show-labels && \
+	echo && echo "kubectl --context wds1 get bindingpolicies,deployments -A" && \
+	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get bindingpolicies,deployments -A
 	@echo
 	@echo "Spaces and WECs are running. Try:  export KUBECONFIG=$(DEV_DIR)/kubeconfig; kubectl --context wds1 get bp"
 	@echo "Stop them with:                    make dev-down"

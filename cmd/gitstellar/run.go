@@ -49,7 +49,7 @@ func newRunCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.repo, "repo", "", "repository URL (https://, ssh://, user@host:path, file://) or local path")
-	f.StringVar(&o.ref, "ref", "main", "branch, refs/tags/NAME (or tag:NAME), or a 40-hex commit")
+	f.StringVar(&o.ref, "ref", "HEAD", "HEAD (the remote's default branch), a branch, refs/tags/NAME (or tag:NAME), or a 40-hex commit")
 	f.StringVar(&o.path, "path", "", "sub-directory of the repository that holds the layout")
 	f.StringVar(&o.name, "name", "gitstellar", "name of this source (keys inventories and owner labels)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig with a context per space (default: $KUBECONFIG or ~/.kube/config)")
@@ -115,6 +115,10 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 	log, err := o.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
+	}
+	if o.once && o.logFormat == "text" {
+		// The summary on stdout says it all, for people.
+		log = logr.Discard()
 	}
 	c, err := o.controller(log)
 	if err != nil {

@@ -66,6 +66,8 @@ type Fetcher struct {
 	mu      sync.Mutex
 	repo    *git.Repository
 	current *Revision
+	// resolved is the remote ref the followed ref names (HEAD's target).
+	resolved plumbing.ReferenceName
 }
 
 // NewFetcher prepares a fetcher; it does not reach the remote.
@@ -169,6 +171,12 @@ func (f *Fetcher) resolve(ctx context.Context) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, f.remoteError("list refs of", err)
 	}
 	want := ref.remoteName()
+	for _, r := range refs { // HEAD may be symbolic: follow it
+		if r.Name() == want && r.Type() == plumbing.SymbolicReference {
+			want = r.Target()
+		}
+	}
+	f.resolved = want
 	var found, peeled plumbing.Hash
 	for _, r := range refs {
 		switch r.Name() {
@@ -196,6 +204,8 @@ func (f *Fetcher) commit(ctx context.Context, hash plumbing.Hash) (*object.Commi
 	target := config.RefSpec("+" + string(ref.remoteName()) + ":refs/gitstellar/target")
 	if ref.Commit != "" {
 		target = config.RefSpec("+" + ref.Commit + ":refs/gitstellar/target")
+	} else if f.resolved != "" {
+		target = config.RefSpec("+" + string(f.resolved) + ":refs/gitstellar/target")
 	}
 	err := f.fetch(ctx, target, 1)
 	if err != nil && ref.Commit != "" {

@@ -132,6 +132,7 @@ func TestFetchTagsAndCommits(t *testing.T) {
 		{"tag:v1", one, "v: 1\n"},
 		{"refs/tags/v1", one, "v: 1\n"},
 		{"refs/heads/main", two, "v: 2\n"},
+		{"HEAD", two, "v: 2\n"},
 		{one, one, "v: 1\n"},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
@@ -200,6 +201,7 @@ func TestParseRef(t *testing.T) {
 		"refs/heads/release-1": {Branch: "release-1"},
 		"refs/tags/v1.2.3":     {Tag: "v1.2.3"},
 		"tag:v1":               {Tag: "v1"},
+		"HEAD":                 {Head: true},
 		"0123456789abcdef0123456789abcdef01234567": {Commit: "0123456789abcdef0123456789abcdef01234567"},
 	} {
 		got, err := source.ParseRef(in)

@@ -8,23 +8,27 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// Ref is what to follow: exactly one of Branch, Tag or Commit. A Branch or
-// Tag may be combined with nothing else; a Commit pins the revision.
+// Ref is what to follow: exactly one of Branch, Tag, Commit or Head. A
+// Commit pins the revision; Head follows the remote's default branch.
 type Ref struct {
 	Branch string
 	Tag    string
 	Commit string
+	Head   bool
 }
 
 var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// ParseRef reads the --ref flag: a 40-hex commit, refs/heads/NAME,
-// refs/tags/NAME, tag:NAME, or a plain NAME, which is a branch.
+// ParseRef reads the --ref flag: HEAD (the remote's default branch), a
+// 40-hex commit, refs/heads/NAME, refs/tags/NAME, tag:NAME, or a plain
+// NAME, which is a branch.
 func ParseRef(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return Ref{}, fmt.Errorf("empty ref")
+	case s == "HEAD":
+		return Ref{Head: true}, nil
 	case commitPattern.MatchString(s):
 		return Ref{Commit: s}, nil
 	case strings.HasPrefix(s, "refs/heads/"):
@@ -42,6 +46,8 @@ func ParseRef(s string) (Ref, error) {
 // remoteName is the name of the ref on the remote.
 func (r Ref) remoteName() plumbing.ReferenceName {
 	switch {
+	case r.Head:
+		return plumbing.HEAD
 	case r.Tag != "":
 		return plumbing.NewTagReferenceName(r.Tag)
 	case r.Branch != "":
@@ -52,6 +58,8 @@ func (r Ref) remoteName() plumbing.ReferenceName {
 
 func (r Ref) String() string {
 	switch {
+	case r.Head:
+		return "HEAD"
 	case r.Commit != "":
 		return r.Commit
 	case r.Tag != "":
