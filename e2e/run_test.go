@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
@@ -65,9 +66,20 @@ func TestRunOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "fleet", dep.Labels["gitstellar.io/source"])
 
-	again := once()
+	// The same credentials from a Secret of the cluster gitstellar runs in
+	// (here: the kubeconfig's current context, wds1).
+	_, err = wds.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "git-creds"},
+		Data:       map[string][]byte{"username": []byte("ci"), "password": []byte("pw-for-tests")},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	again := run(t, bin, "run", "--once", "--repo", repo.URL, "--path", "deploy", "--kubeconfig", env.KubeconfigPath(),
+		"--credentials-secret", "default/git-creds", "--cache-dir", t.TempDir(), "--name", "fleet")
 	require.Equal(t, 0, again.code)
 	assert.Contains(t, again.stdout, "wds1 (WDS): 9 unchanged")
+	missing := run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--credentials-secret", "default/nope")
+	assert.Equal(t, 1, missing.code)
+	assert.Contains(t, missing.stderr, "secret default/nope not found")
 
 	repo.Remove(t, "deploy/wds1/hello")
 	repo.Commit(t, "drop hello")

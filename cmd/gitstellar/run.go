@@ -32,6 +32,7 @@ type runOptions struct {
 	timeout               time.Duration
 	logFormat             string
 	creds                 source.CredentialFiles
+	credentialsSecret     string
 	insecureIgnoreHostKey bool
 }
 
@@ -67,6 +68,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.creds.PrivateKeyFile, "ssh-key-file", "", "file holding the SSH private key")
 	f.StringVar(&o.creds.PassphraseFile, "ssh-passphrase-file", "", "file holding the SSH key's passphrase")
 	f.StringVar(&o.creds.KnownHostsFile, "known-hosts-file", "", "known_hosts for SSH (required for SSH remotes)")
+	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
 	f.BoolVar(&o.insecureIgnoreHostKey, "insecure-ignore-host-key", false, "accept any SSH host key (unsafe)")
 	return cmd
 }
@@ -81,7 +83,30 @@ func (o *runOptions) logger(w io.Writer) (logr.Logger, error) {
 	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 }
 
-func (o *runOptions) controller(log logr.Logger) (*controller.Controller, error) {
+// credentials come from files, or from a Secret of the hosting cluster.
+func (o *runOptions) credentials(ctx context.Context) (source.Credentials, error) {
+	if o.credentialsSecret == "" {
+		return o.creds.Load()
+	}
+	if o.creds != (source.CredentialFiles{}) {
+		return source.Credentials{}, errors.New("--credentials-secret and credential files exclude each other")
+	}
+	ns, name, ok := strings.Cut(o.credentialsSecret, "/")
+	if !ok || ns == "" || name == "" {
+		return source.Credentials{}, fmt.Errorf("--credentials-secret %q: want NAMESPACE/NAME", o.credentialsSecret)
+	}
+	cfg, err := spaces.HostingConfig(o.kubeconfig)
+	if err != nil {
+		return source.Credentials{}, fmt.Errorf("--credentials-secret: %w", err)
+	}
+	data, err := spaces.ReadSecret(ctx, cfg, ns, name)
+	if err != nil {
+		return source.Credentials{}, fmt.Errorf("--credentials-secret: %w", err)
+	}
+	return source.FromSecretData(data), nil
+}
+
+func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controller.Controller, error) {
 	if o.repo == "" {
 		return nil, errors.New("--repo is required")
 	}
@@ -89,7 +114,7 @@ func (o *runOptions) controller(log logr.Logger) (*controller.Controller, error)
 	if err != nil {
 		return nil, fmt.Errorf("--ref: %w", err)
 	}
-	creds, err := o.creds.Load()
+	creds, err := o.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +145,7 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		// The summary on stdout says it all, for people.
 		log = logr.Discard()
 	}
-	c, err := o.controller(log)
+	c, err := o.controller(cmd.Context(), log)
 	if err != nil {
 		return err
 	}

@@ -132,3 +132,18 @@ func TestInterval(t *testing.T) {
 		t.Fatal("the interval never fired")
 	}
 }
+
+func TestFromSecretData(t *testing.T) {
+	https := source.FromSecretData(map[string][]byte{"username": []byte("u"), "password": []byte("p\n")})
+	assert.Equal(t, "u", https.Username)
+	assert.Equal(t, []byte("p"), https.Password)
+
+	token := source.FromSecretData(map[string][]byte{"bearerToken": []byte("t")})
+	assert.Equal(t, []byte("t"), token.Token)
+
+	sshCreds := source.FromSecretData(map[string][]byte{"identity": []byte("KEY"), "password": []byte("phrase"), "known_hosts": []byte("host key")})
+	assert.Equal(t, []byte("KEY"), sshCreds.PrivateKey)
+	assert.Equal(t, []byte("phrase"), sshCreds.Passphrase, "with a key, password is its passphrase")
+	assert.Empty(t, sshCreds.Password)
+	assert.Equal(t, []byte("host key"), sshCreds.KnownHosts)
+}
