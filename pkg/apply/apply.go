@@ -60,6 +60,12 @@ func NewApplier(cfg *rest.Config, space string, opts Options) (*Applier, error) 
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Minute
 	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		// client-go's default (5/s) would make a 2,000-object sync take
+		// minutes; the apiserver's priority and fairness protects it.
+		cfg.QPS, cfg.Burst = 1000, 2000
+	}
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("space %s: %w", space, err)
@@ -119,6 +125,9 @@ func (a *Applier) Apply(ctx context.Context, objects []render.Object, revision s
 	res.Entries = append(res.Entries, pruned...)
 	next.Entries = append(next.Entries, kept...)
 	res.sort()
+	if next.sameAs(previous) {
+		return res, nil // an unchanged re-sync writes nothing
+	}
 	if err := saveInventory(ctx, a.client, next); err != nil {
 		return res, err
 	}

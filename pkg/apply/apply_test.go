@@ -75,13 +75,17 @@ func TestApply(t *testing.T) {
 	t.Run("an unchanged re-sync writes nothing", func(t *testing.T) {
 		before, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err)
-		res, err := a.Apply(ctx, example, "rev2")
+		counted, writes := countWrites(cfg)
+		a, err := apply.NewApplier(counted, "wds1", apply.Options{Source: "example"})
+		require.NoError(t, err)
+		res, err := a.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
 		assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
 		assert.False(t, res.Changed())
 		after, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
+		assert.Zero(t, writes.Load(), "dry runs and reads only")
 	})
 
 	t.Run("what leaves Git is pruned, by a new applier too", func(t *testing.T) {

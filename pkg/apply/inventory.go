@@ -54,6 +54,18 @@ func (e InventoryEntry) gvk() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: k.Group, Version: e.Version, Kind: k.Kind}
 }
 
+// sameAs tells whether two inventories hold the same revision and entries.
+func (inv *Inventory) sameAs(o *Inventory) bool {
+	if inv.Source != o.Source || inv.Revision != o.Revision || len(inv.Entries) != len(o.Entries) {
+		return false
+	}
+	a, b := slices.Clone(inv.Entries), slices.Clone(o.Entries)
+	byID := func(x, y InventoryEntry) int { return strings.Compare(x.ID, y.ID) }
+	slices.SortFunc(a, byID)
+	slices.SortFunc(b, byID)
+	return slices.Equal(a, b)
+}
+
 func inventoryName(source string) string { return "inventory." + source }
 
 // loadInventory reads the inventory of a source, empty when there is none.
