@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
@@ -13,6 +14,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,49 +178,110 @@ func (a *Applier) applyEach(ctx context.Context, objects []render.Object, desire
 // conflictManager finds the managers named in a conflict error.
 var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
 
+// applyOne applies one object, only when it drifted: a server-side dry run
+// of the apply, without taking other managers' fields, is compared with the
+// live object. A conflict in the dry run means another manager owns fields
+// the object sets: it is reported and the object is left alone, unless the
+// object asks for force.
 func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) Entry {
 	e := Entry{Key: render.KeyOf(u), Version: u.GroupVersionKind().Version}
-	if u.GetAnnotations()[gitstellarv1alpha1.AnnotationSSA] != "force" {
-		if managers, msg, err := a.conflicts(ctx, u); err != nil {
-			e.Action, e.Message = Failed, errorMessage(err)
-			return e
-		} else if len(managers) > 0 {
-			e.Action, e.Managers, e.Message = Conflict, managers, msg
+	force := u.GetAnnotations()[gitstellarv1alpha1.AnnotationSSA] == "force"
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	if err := a.client.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		if !apierrors.IsNotFound(err) {
+			e.Action, e.Message = Failed, a.describe(u, err)
 			return e
 		}
+		live = nil
 	}
-	cs, err := a.rm.Apply(ctx, u, ssa.DefaultApplyOptions())
-	if err != nil {
-		e.Action, e.Message = Failed, errorMessage(err)
+	if live == nil { // nothing to conflict with or compare to: create it
+		return a.write(ctx, u, force, e, false)
+	}
+	dryRun := u.DeepCopy()
+	err := a.patch(ctx, dryRun, force, client.DryRunAll)
+	if apierrors.IsConflict(err) {
+		e.Action, e.Managers = Conflict, conflictManagers(err)
+		e.Message = fmt.Sprintf("fields owned by %s; not overwritten (annotate %s: force to take them)",
+			strings.Join(e.Managers, ", "), gitstellarv1alpha1.AnnotationSSA)
 		return e
 	}
-	e.Action = Action(cs.Action)
+	if err != nil {
+		e.Action, e.Message = Failed, a.describe(u, err)
+		return e
+	}
+	if !drifted(live, dryRun) {
+		e.Action = Unchanged
+		return e
+	}
+	return a.write(ctx, u, force, e, true)
+}
+
+// write applies u for real.
+func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, force bool, e Entry, existed bool) Entry {
+	if err := a.patch(ctx, u.DeepCopy(), force); err != nil {
+		if apierrors.IsConflict(err) { // someone took fields since we looked
+			e.Action, e.Managers, e.Message = Conflict, conflictManagers(err), errorMessage(err)
+			return e
+		}
+		e.Action, e.Message = Failed, a.describe(u, err)
+		return e
+	}
+	e.Action = Created
+	if existed {
+		e.Action = Configured
+	}
 	return e
 }
 
-// conflicts dry-runs the apply without forcing: a conflict names the
-// managers that own fields the object sets.
-func (a *Applier) conflicts(ctx context.Context, u *unstructured.Unstructured) ([]string, string, error) {
-	err := a.client.Patch(ctx, u.DeepCopy(), client.Apply, client.DryRunAll, client.FieldOwner(gitstellarv1alpha1.FieldManager)) //nolint:staticcheck // unstructured apply
-	switch {
-	case err == nil, apierrors.IsNotFound(err):
-		return nil, "", nil
-	case apierrors.IsConflict(err):
-		var managers []string
-		for _, m := range conflictManager.FindAllStringSubmatch(err.Error(), -1) {
-			if !slices.Contains(managers, m[1]) {
-				managers = append(managers, m[1])
+// patch server-side applies u as gitstellar, forcing only when asked.
+func (a *Applier) patch(ctx context.Context, u *unstructured.Unstructured, force bool, opts ...client.PatchOption) error {
+	opts = append(opts, client.FieldOwner(gitstellarv1alpha1.FieldManager))
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	return a.client.Patch(ctx, u, client.Apply, opts...) //nolint:staticcheck // unstructured apply
+}
+
+// drifted tells whether applying would change the live object: its labels,
+// annotations, or anything outside metadata and status.
+func drifted(live, dryRun *unstructured.Unstructured) bool {
+	if !apiequality.Semantic.DeepEqual(live.GetLabels(), dryRun.GetLabels()) ||
+		!apiequality.Semantic.DeepEqual(live.GetAnnotations(), dryRun.GetAnnotations()) {
+		return true
+	}
+	strip := func(u *unstructured.Unstructured) map[string]any {
+		out := make(map[string]any, len(u.Object))
+		for k, v := range u.Object {
+			if k != "metadata" && k != "status" {
+				out[k] = v
 			}
 		}
-		slices.Sort(managers)
-		if len(managers) == 0 {
-			managers = []string{"unknown"}
-		}
-		return managers, fmt.Sprintf("fields owned by %v; not overwritten (annotate %s: force to take them)", managers, gitstellarv1alpha1.AnnotationSSA), nil
-	case meta.IsNoMatchError(err):
-		return nil, "", fmt.Errorf("the space does not serve %s", u.GroupVersionKind())
+		return out
 	}
-	return nil, "", err
+	return !apiequality.Semantic.DeepEqual(strip(live), strip(dryRun))
+}
+
+func conflictManagers(err error) []string {
+	var managers []string
+	for _, m := range conflictManager.FindAllStringSubmatch(err.Error(), -1) {
+		if !slices.Contains(managers, m[1]) {
+			managers = append(managers, m[1])
+		}
+	}
+	slices.Sort(managers)
+	if len(managers) == 0 {
+		managers = []string{"unknown"}
+	}
+	return managers
+}
+
+// describe words an error of applying u.
+func (a *Applier) describe(u *unstructured.Unstructured, err error) string {
+	if meta.IsNoMatchError(err) {
+		return fmt.Sprintf("the space does not serve %s", u.GroupVersionKind())
+	}
+	return errorMessage(err)
 }
 
 // waitFor waits until the applied CRDs are established and Namespaces
