@@ -77,6 +77,25 @@ func TestRunOnce(t *testing.T) {
 		"--credentials-secret", "default/git-creds", "--cache-dir", t.TempDir(), "--name", "fleet")
 	require.Equal(t, 0, again.code)
 	assert.Contains(t, again.stdout, "wds1 (WDS): 9 unchanged")
+	// A local path (the working clone) works the same.
+	local := run(t, bin, "run", "--once", "--repo", repo.Work, "--path", "deploy", "--kubeconfig", env.KubeconfigPath(),
+		"--cache-dir", t.TempDir(), "--name", "fleet")
+	require.Equal(t, 0, local.code)
+	assert.Contains(t, local.stdout, "wds1 (WDS): 9 unchanged")
+
+	// A change lands.
+	deployment, err := os.ReadFile(filepath.Join(repo.Work, "deploy/wds1/nginx/deployment.yaml"))
+	require.NoError(t, err)
+	repo.Write(t, map[string]string{"deploy/wds1/nginx/deployment.yaml": strings.Replace(string(deployment), "replicas: 2", "replicas: 4", 1)})
+	repo.Commit(t, "scale nginx")
+	repo.Push(t, "main")
+	scaled := once()
+	require.Equal(t, 0, scaled.code)
+	assert.Contains(t, scaled.stdout, "wds1 (WDS): 1 configured, 8 unchanged")
+	dep, err = wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(4), *dep.Spec.Replicas)
+
 	missing := run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--credentials-secret", "default/nope")
 	assert.Equal(t, 1, missing.code)
 	assert.Contains(t, missing.stderr, "secret default/nope not found")
