@@ -132,9 +132,10 @@ func (e *Environment) logFile(name string) string { return filepath.Join(e.dir, 
 
 // pid returns the pid of a running process of this environment, or 0.
 func (e *Environment) pid(name string) int {
-	if v, ok := e.spawned.Load(name); ok { // started by this program: it knows
-		if _, exited := e.exits.Load(name); !exited {
-			return v.(int)
+	if v, ok := e.spawned.Load(name); ok { // started by this program: it is ours
+		pid := v.(int)
+		if _, exited := e.exits.Load(name); !exited && running(pid) {
+			return pid
 		}
 		// It ended; another program may have started it again since.
 	}
@@ -177,10 +178,18 @@ func (e *Environment) isOurs(pid int) bool {
 	}
 }
 
+// running tells whether pid is alive and not a zombie waiting to be reaped.
+func running(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	return !zombie(pid)
+}
+
 func zombie(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return runtime.GOOS == "linux" // gone; elsewhere there is no /proc to ask
 	}
 	// The state follows the command name, which is in parentheses.
 	i := bytes.LastIndexByte(stat, ')')
