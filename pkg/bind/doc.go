@@ -1,8 +1,16 @@
-// Package bind resolves BindingPolicies against the objects of a WDS and the
-// WorkloadClusters of its ITS into Bindings, with KubeStellar's semantics:
-// a pure resolver (also used offline by `gitstellar plan`) and the
-// controller that keeps each policy's Binding up to date.
+// Package bind decides which WDS objects go to which WECs, with
+// KubeStellar's semantics.
 //
-// Not implemented yet: the package only reserves its place in the data flow
-// source → render → apply → bind → propagate → report.
+// The Resolver is pure: BindingPolicies, the WDS objects with their
+// Namespaces' labels, and the WorkloadClusters of the ITS go in; one
+// Binding spec per policy comes out, sorted, with no API server involved.
+// The bind controller (Controller) keeps it fed from informers on the WDS
+// and its ITS and writes each Binding and its policy's status; the offline
+// `gitstellar plan` calls the same resolver.
+//
+// What is never bound: the groups and resources KubeStellar never
+// propagates (see NeverPropagated), gitstellar's own kinds and its
+// gitstellar-system namespace, and the objects a control plane creates in
+// every namespace (the ConfigMap kube-root-ca.crt, the ServiceAccount
+// default).
 package bind
