@@ -1,0 +1,471 @@
+package bind
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// The resources the controller reads and writes.
+var (
+	BindingPolicies  = controlv1alpha1.GroupVersion.WithResource("bindingpolicies")
+	Bindings         = controlv1alpha1.GroupVersion.WithResource("bindings")
+	WorkloadClusters = gitstellarv1alpha1.GroupVersion.WithResource("workloadclusters")
+)
+
+// Options configures a Controller.
+type Options struct {
+	// WDS is the name of the WDS (for logs).
+	WDS string
+	// WDSConfig and ITSConfig reach the WDS and its ITS.
+	WDSConfig, ITSConfig *rest.Config
+	// Groups, when set, limits the API groups whose objects are watched
+	// ("" is the core group).
+	Groups []string
+	// DiscoveryInterval is how often new resources (from new CRDs) are
+	// looked for; default 15s. A CRD event also triggers a look.
+	DiscoveryInterval time.Duration
+	Log               logr.Logger
+}
+
+// Controller keeps one Binding per BindingPolicy of a WDS, and each
+// policy's status, from informers on the WDS and the WorkloadClusters of
+// its ITS. An event recomputes only the policies it touches.
+type Controller struct {
+	opts     Options
+	wds      dynamic.Interface
+	meta     metadata.Interface
+	disc     discovery.DiscoveryInterface
+	its      dynamic.Interface
+	queue    workqueue.TypedRateLimitingInterface[string]
+	busy     atomic.Int32
+	discover chan struct{}
+
+	mu        sync.Mutex
+	informers map[schema.GroupVersionResource]*watchedResource
+	objects   map[ObjectKey]*Object
+	nsLabels  map[string]map[string]string
+	policies  map[string]*policyState
+	clusters  map[string]Cluster
+	synced    []cache.InformerSynced
+}
+
+type watchedResource struct {
+	stop     chan struct{}
+	informer cache.SharedIndexInformer
+}
+
+type policyState struct {
+	bp      *controlv1alpha1.BindingPolicy
+	policy  *Policy
+	members map[ObjectKey]Member
+	written *controlv1alpha1.BindingSpec // the last spec written
+}
+
+// NewController prepares a controller; Run starts it.
+func NewController(opts Options) (*Controller, error) {
+	if opts.DiscoveryInterval <= 0 {
+		opts.DiscoveryInterval = 15 * time.Second
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	wdsCfg := rest.CopyConfig(opts.WDSConfig)
+	if wdsCfg.QPS == 0 {
+		wdsCfg.QPS, wdsCfg.Burst = 200, 400
+	}
+	wds, err := dynamic.NewForConfig(wdsCfg)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.NewForConfig(wdsCfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(wdsCfg)
+	if err != nil {
+		return nil, err
+	}
+	its, err := dynamic.NewForConfig(opts.ITSConfig)
+	if err != nil {
+		return nil, err
+	}
+	return &Controller{
+		opts: opts, wds: wds, meta: meta, disc: disc, its: its,
+		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		discover:  make(chan struct{}, 1),
+		informers: map[schema.GroupVersionResource]*watchedResource{},
+		objects:   map[ObjectKey]*Object{},
+		nsLabels:  map[string]map[string]string{},
+		policies:  map[string]*policyState{},
+		clusters:  map[string]Cluster{},
+	}, nil
+}
+
+// Run watches and writes until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	stop := ctx.Done()
+
+	policies := dynamicinformer.NewFilteredDynamicInformer(c.wds, BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
+	_, _ = policies.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { c.policyChanged(o) },
+		UpdateFunc: func(_, o any) { c.policyChanged(o) },
+		DeleteFunc: func(o any) { c.policyDeleted(ctx, o) },
+	})
+	wecs := dynamicinformer.NewFilteredDynamicInformer(c.its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
+	_, _ = wecs.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { c.clusterChanged(o, false) },
+		UpdateFunc: func(_, o any) { c.clusterChanged(o, false) },
+		DeleteFunc: func(o any) { c.clusterChanged(o, true) },
+	})
+	crdInformer := dynamicinformer.NewFilteredDynamicInformer(c.wds,
+		schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, "", 0, cache.Indexers{}, nil).Informer()
+	_, _ = crdInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { c.rediscover() },
+		UpdateFunc: func(any, any) { c.rediscover() },
+		DeleteFunc: func(any) { c.rediscover() },
+	})
+	go policies.Run(stop)
+	go wecs.Run(stop)
+	go crdInformer.Run(stop)
+	c.mu.Lock()
+	c.synced = append(c.synced, policies.HasSynced, wecs.HasSynced, crdInformer.HasSynced)
+	c.mu.Unlock()
+
+	if err := c.discoverResources(); err != nil {
+		c.opts.Log.Error(err, "discovery", "wds", c.opts.WDS)
+	}
+	go c.discoveryLoop(ctx)
+	for range 2 {
+		go c.worker(ctx)
+	}
+	<-stop
+	return nil
+}
+
+// Idle tells whether every informer has synced and no policy waits to be
+// written: the Bindings reflect what the controller has seen.
+func (c *Controller) Idle() bool {
+	c.mu.Lock()
+	synced := slices.Clone(c.synced)
+	c.mu.Unlock()
+	for _, s := range synced {
+		if !s() {
+			return false
+		}
+	}
+	return len(synced) > 0 && c.queue.Len() == 0 && c.busy.Load() == 0
+}
+
+func (c *Controller) rediscover() {
+	select {
+	case c.discover <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) discoveryLoop(ctx context.Context) {
+	t := time.NewTicker(c.opts.DiscoveryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.mu.Lock()
+			for _, w := range c.informers {
+				close(w.stop)
+			}
+			c.informers = map[schema.GroupVersionResource]*watchedResource{}
+			c.mu.Unlock()
+			return
+		case <-t.C:
+		case <-c.discover:
+			time.Sleep(500 * time.Millisecond) // let a new CRD be established
+		}
+		if err := c.discoverResources(); err != nil {
+			c.opts.Log.V(1).Info("discovery", "wds", c.opts.WDS, "error", err.Error())
+		}
+	}
+}
+
+// discoverResources watches every listable resource not watched yet and
+// forgets the ones that went away.
+func (c *Controller) discoverResources() error {
+	lists, err := c.disc.ServerPreferredResources()
+	if lists == nil && err != nil {
+		return err
+	}
+	want := map[schema.GroupVersionResource]bool{}
+	for _, l := range lists {
+		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
+		if perr != nil {
+			continue
+		}
+		if len(c.opts.Groups) > 0 && !slices.Contains(c.opts.Groups, gv.Group) {
+			continue
+		}
+		for _, r := range l.APIResources {
+			gvr := gv.WithResource(r.Name)
+			if slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") && !containsSlash(r.Name) && !NeverPropagated(gvr.GroupResource()) {
+				want[gvr] = true
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for gvr := range want {
+		if _, ok := c.informers[gvr]; !ok {
+			c.watch(gvr)
+		}
+	}
+	for gvr, w := range c.informers {
+		if !want[gvr] {
+			close(w.stop)
+			delete(c.informers, gvr)
+			c.forgetResource(gvr)
+		}
+	}
+	return err
+}
+
+func containsSlash(s string) bool {
+	for _, r := range s {
+		if r == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+// watch starts a metadata-only informer: labels, names and versions are
+// all binding needs. Called with c.mu held.
+func (c *Controller) watch(gvr schema.GroupVersionResource) {
+	inf := metadatainformer.NewFilteredMetadataInformer(c.meta, gvr, "", 0, cache.Indexers{}, nil).Informer()
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { c.objectChanged(gvr, o, false) },
+		UpdateFunc: func(_, o any) { c.objectChanged(gvr, o, false) },
+		DeleteFunc: func(o any) { c.objectChanged(gvr, o, true) },
+	})
+	w := &watchedResource{stop: make(chan struct{}), informer: inf}
+	c.informers[gvr] = w
+	c.synced = append(c.synced, inf.HasSynced)
+	go inf.Run(w.stop)
+}
+
+// forgetResource drops the objects of a resource that is no longer served.
+// Called with c.mu held.
+func (c *Controller) forgetResource(gvr schema.GroupVersionResource) {
+	for k, o := range c.objects {
+		if o.GVR == gvr {
+			delete(c.objects, k)
+			c.reevaluate(o, true)
+		}
+	}
+}
+
+func metaOf(o any) (*metav1.PartialObjectMetadata, bool) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	m, ok := o.(*metav1.PartialObjectMetadata)
+	return m, ok
+}
+
+func (c *Controller) objectChanged(gvr schema.GroupVersionResource, raw any, deleted bool) {
+	m, ok := metaOf(raw)
+	if !ok {
+		return
+	}
+	o := &Object{GVR: gvr, Namespace: m.Namespace, Name: m.Name, Labels: m.Labels, ResourceVersion: m.ResourceVersion}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if deleted {
+		delete(c.objects, o.Key())
+	} else {
+		c.objects[o.Key()] = o
+	}
+	c.reevaluate(o, deleted)
+	if gvr.Group == "" && gvr.Resource == "namespaces" {
+		if deleted {
+			delete(c.nsLabels, o.Name)
+		} else if !maps.Equal(c.nsLabels[o.Name], o.Labels) {
+			c.nsLabels[o.Name] = o.Labels
+			// The objects of the namespace may now pass other selectors.
+			for _, other := range c.objects {
+				if other.Namespace == o.Name {
+					c.reevaluate(other, false)
+				}
+			}
+		}
+	}
+}
+
+// reevaluate updates every policy's view of one object and queues the
+// policies whose Binding changes. Called with c.mu held.
+func (c *Controller) reevaluate(o *Object, gone bool) {
+	key := o.Key()
+	for name, ps := range c.policies {
+		mod, ok := ps.policy.Match(o, c.nsLabels[o.Namespace])
+		old, had := ps.members[key]
+		switch {
+		case ok && !gone:
+			m := Member{Object: o, Modulation: mod}
+			if !had || old.Object.ResourceVersion != o.ResourceVersion || old.Object.GVR.Version != o.GVR.Version ||
+				!apiequality.Semantic.DeepEqual(old.Modulation, mod) {
+				ps.members[key] = m
+				c.queue.Add(name)
+			}
+		case had:
+			delete(ps.members, key)
+			c.queue.Add(name)
+		}
+	}
+}
+
+func (c *Controller) policyChanged(raw any) {
+	u, ok := raw.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	var bp controlv1alpha1.BindingPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &bp); err != nil {
+		c.opts.Log.Error(err, "decode BindingPolicy", "name", u.GetName())
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ps, ok := c.policies[bp.Name]; ok && ps.bp.Generation == bp.Generation && ps.bp.UID == bp.UID {
+		ps.bp = &bp // a status change only
+		return
+	}
+	ps := &policyState{bp: &bp, policy: Compile(&bp), members: map[ObjectKey]Member{}}
+	if prev, ok := c.policies[bp.Name]; ok && prev.bp.UID == bp.UID {
+		ps.written = prev.written
+	}
+	for k, o := range c.objects {
+		if mod, ok := ps.policy.Match(o, c.nsLabels[o.Namespace]); ok {
+			ps.members[k] = Member{Object: o, Modulation: mod}
+		}
+	}
+	c.policies[bp.Name] = ps
+	c.queue.Add(bp.Name)
+}
+
+func (c *Controller) policyDeleted(ctx context.Context, raw any) {
+	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
+		raw = d.Obj
+	}
+	u, ok := raw.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	delete(c.policies, u.GetName())
+	c.mu.Unlock()
+	c.queue.Add(u.GetName()) // the worker deletes the Binding
+}
+
+func (c *Controller) clusterChanged(raw any, deleted bool) {
+	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
+		raw = d.Obj
+	}
+	u, ok := raw.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, had := c.clusters[u.GetName()]
+	if deleted {
+		delete(c.clusters, u.GetName())
+	} else {
+		if had && maps.Equal(old.Labels, u.GetLabels()) {
+			return
+		}
+		c.clusters[u.GetName()] = Cluster{Name: u.GetName(), Labels: u.GetLabels()}
+	}
+	for name := range c.policies {
+		c.queue.Add(name)
+	}
+}
+
+func (c *Controller) worker(ctx context.Context) {
+	for {
+		name, shutdown := c.queue.Get()
+		if shutdown {
+			return
+		}
+		c.busy.Add(1)
+		err := c.sync(ctx, name)
+		c.busy.Add(-1)
+		if err != nil && ctx.Err() == nil {
+			c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", name)
+			c.queue.AddRateLimited(name)
+		} else {
+			c.queue.Forget(name)
+		}
+		c.queue.Done(name)
+	}
+}
+
+// sync writes one policy's Binding and status.
+func (c *Controller) sync(ctx context.Context, name string) error {
+	c.mu.Lock()
+	ps, ok := c.policies[name]
+	if !ok {
+		c.mu.Unlock()
+		return c.deleteBinding(ctx, name)
+	}
+	bp := ps.bp.DeepCopy()
+	valid := ps.policy.Valid()
+	errs := slices.Clone(ps.policy.Errors)
+	var spec controlv1alpha1.BindingSpec
+	if valid {
+		members := slices.Collect(maps.Values(ps.members))
+		var clusters []string
+		for _, cl := range c.clusters {
+			if ps.policy.SelectsCluster(cl) {
+				clusters = append(clusters, cl.Name)
+			}
+		}
+		spec = BindingSpec(members, clusters)
+	}
+	written := ps.written
+	c.mu.Unlock()
+
+	if valid && (written == nil || !apiequality.Semantic.DeepEqual(*written, spec)) {
+		if err := c.writeBinding(ctx, bp, spec); err != nil {
+			return c.writeStatus(ctx, bp, false, []string{fmt.Sprintf("write Binding: %v", err)}, err)
+		}
+		c.mu.Lock()
+		if cur, ok := c.policies[name]; ok && cur.bp.UID == bp.UID {
+			cur.written = &spec
+		}
+		c.mu.Unlock()
+		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name,
+			"objects", len(spec.Workload.ClusterScope)+len(spec.Workload.NamespaceScope), "destinations", len(spec.Destinations))
+	}
+	return c.writeStatus(ctx, bp, valid, errs, nil)
+}

@@ -1,0 +1,124 @@
+package bind
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// writeBinding applies the policy's Binding: same name, the policy as its
+// controller owner.
+func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.BindingPolicy, spec controlv1alpha1.BindingSpec) error {
+	specMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": controlv1alpha1.GroupVersion.String(),
+		"kind":       "Binding",
+		"metadata": map[string]any{
+			"name":   bp.Name,
+			"labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue},
+			"ownerReferences": []any{map[string]any{
+				"apiVersion": controlv1alpha1.GroupVersion.String(),
+				"kind":       "BindingPolicy",
+				"name":       bp.Name,
+				"uid":        string(bp.UID),
+				"controller": true,
+			}},
+		},
+		"spec": specMap,
+	}}
+	_, err = c.wds.Resource(Bindings).Apply(ctx, bp.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	return err
+}
+
+// deleteBinding removes the Binding of a deleted policy (the garbage
+// collector would too, where one runs), if gitstellar wrote it.
+func (c *Controller) deleteBinding(ctx context.Context, name string) error {
+	b, err := c.wds.Resource(Bindings).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if b.GetLabels()[gitstellarv1alpha1.LabelManagedBy] != gitstellarv1alpha1.ManagedByValue {
+		return nil
+	}
+	err = c.wds.Resource(Bindings).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr(b.GetUID())}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	if err == nil {
+		c.opts.Log.Info("binding deleted", "wds", c.opts.WDS, "policy", name)
+	}
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// writeStatus sets the policy's status when it differs from what it says:
+// Synced and Ready, observedGeneration, errors.
+func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.BindingPolicy, valid bool, errs []string, cause error) error {
+	want := controlv1alpha1.BindingPolicyStatus{ObservedGeneration: bp.Generation, Errors: errs}
+	status, reason, message := corev1.ConditionTrue, controlv1alpha1.ReasonReconcileSuccess, "Binding "+bp.Name+" is up to date"
+	if !valid || cause != nil {
+		status, reason, message = corev1.ConditionFalse, controlv1alpha1.ReasonReconcileError, strings.Join(errs, "; ")
+	}
+	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
+	for _, t := range []controlv1alpha1.ConditionType{controlv1alpha1.TypeSynced, controlv1alpha1.TypeReady} {
+		cond := controlv1alpha1.BindingPolicyCondition{Type: t, Status: status, Reason: reason, Message: message, LastUpdateTime: now, LastTransitionTime: now}
+		if old := findCondition(bp.Status.Conditions, t); old != nil {
+			if old.Status == status {
+				cond.LastTransitionTime = old.LastTransitionTime
+			}
+			if old.Status == status && old.Reason == reason && old.Message == message {
+				cond.LastUpdateTime = old.LastUpdateTime
+			}
+		}
+		want.Conditions = append(want.Conditions, cond)
+	}
+	if bp.Status.ObservedGeneration == want.ObservedGeneration && slices.Equal(bp.Status.Errors, want.Errors) &&
+		slices.EqualFunc(bp.Status.Conditions, want.Conditions, sameCondition) {
+		return cause
+	}
+	statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&want)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": controlv1alpha1.GroupVersion.String(),
+		"kind":       "BindingPolicy",
+		"metadata":   map[string]any{"name": bp.Name},
+		"status":     statusMap,
+	}}
+	if _, err := c.wds.Resource(BindingPolicies).ApplyStatus(ctx, bp.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return cause
+}
+
+func findCondition(conds []controlv1alpha1.BindingPolicyCondition, t controlv1alpha1.ConditionType) *controlv1alpha1.BindingPolicyCondition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+func sameCondition(a, b controlv1alpha1.BindingPolicyCondition) bool {
+	return a.Type == b.Type && a.Status == b.Status && a.Reason == b.Reason && a.Message == b.Message &&
+		a.LastTransitionTime.Equal(&b.LastTransitionTime)
+}
