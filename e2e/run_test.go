@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/dynamic"
@@ -58,6 +59,8 @@ func TestRunOnce(t *testing.T) {
 	require.Equal(t, 0, first.code)
 	assert.Contains(t, first.stdout, "its1 (ITS): 3 created")
 	assert.Contains(t, first.stdout, "wds1 (WDS): 9 created")
+	assert.Contains(t, first.stdout, "wds1: binding nginx-bpolicy: 3 objects → cluster1, cluster2")
+	assert.Contains(t, first.stdout, "wds1: binding nginx-singleton-bpolicy: 2 objects → cluster1")
 	assert.NotContains(t, first.stdout+first.stderr, "pw-for-tests")
 	wecs, err := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(workloadClusters).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
@@ -95,6 +98,22 @@ func TestRunOnce(t *testing.T) {
 	dep, err = wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(4), *dep.Spec.Replicas)
+
+	// Relabelling cluster2 in Git takes it out of the nginx Binding.
+	cluster2, err := os.ReadFile(filepath.Join(repo.Work, "deploy/clusters/cluster2.yaml"))
+	require.NoError(t, err)
+	repo.Write(t, map[string]string{"deploy/clusters/cluster2.yaml": strings.Replace(string(cluster2), "location-group: edge", "location-group: core", 1)})
+	repo.Commit(t, "cluster2 moves to the core")
+	repo.Push(t, "main")
+	relabelled := once()
+	require.Equal(t, 0, relabelled.code)
+	assert.Contains(t, relabelled.stdout, "its1 (ITS): 1 configured, 2 unchanged")
+	assert.Contains(t, relabelled.stdout, "wds1: binding nginx-bpolicy: 3 objects → cluster1\n")
+	binding, err := dynamic.NewForConfigOrDie(env.Config("wds1")).Resource(schema.GroupVersionResource{Group: "control.kubestellar.io", Version: "v1alpha1", Resource: "bindings"}).
+		Get(ctx, "nginx-bpolicy", metav1.GetOptions{})
+	require.NoError(t, err)
+	dests, _, _ := unstructured.NestedSlice(binding.Object, "spec", "destinations")
+	assert.Equal(t, []any{map[string]any{"clusterId": "cluster1"}}, dests)
 
 	missing := run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--credentials-secret", "default/nope")
 	assert.Equal(t, 1, missing.code)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/controller"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
@@ -33,6 +35,7 @@ type runOptions struct {
 	logFormat             string
 	creds                 source.CredentialFiles
 	credentialsSecret     string
+	bindGroups            []string
 	insecureIgnoreHostKey bool
 }
 
@@ -62,6 +65,7 @@ func newRunCommand() *cobra.Command {
 	f.BoolVar(&o.once, "once", false, "sync once and exit: 0 when everything applied, 1 otherwise")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --once, how long the sync may take")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringSliceVar(&o.bindGroups, "bind-groups", nil, "API groups whose WDS objects can be bound (default: all; \"\" or core is the core group)")
 	f.StringVar(&o.creds.Username, "username", "", "HTTPS user name")
 	f.StringVar(&o.creds.PasswordFile, "password-file", "", "file holding the HTTPS password")
 	f.StringVar(&o.creds.TokenFile, "token-file", "", "file holding an HTTPS token")
@@ -128,11 +132,12 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		cache = filepath.Join(base, "gitstellar", "sources")
 	}
 	return controller.New(controller.Config{
-		Name:      o.name,
-		Source:    source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
-		Path:      o.path,
-		Connector: spaces.Connector{Kubeconfig: o.kubeconfig},
-		Log:       log,
+		Name:       o.name,
+		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
+		Path:       o.path,
+		Connector:  spaces.Connector{Kubeconfig: o.kubeconfig},
+		BindGroups: coreGroup(o.bindGroups),
+		Log:        log,
 	})
 }
 
@@ -153,9 +158,15 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 		defer cancel()
 		res := c.Sync(ctx, true)
+		defer c.Stop()
 		printSync(cmd.OutOrStdout(), res)
+		bindings, berr := c.WaitBound(ctx)
+		printBindings(cmd.OutOrStdout(), bindings)
 		if err := res.Err(); err != nil {
 			return &exitError{code: 1, err: errors.New("sync failed")}
+		}
+		if berr != nil {
+			return berr
 		}
 		return nil
 	}
@@ -204,6 +215,39 @@ func (o *runOptions) serveWebhook(ctx context.Context, sig *source.Signal, log l
 	}()
 	log.Info("webhook listening", "addr", l.Addr().String(), "path", "/hook")
 	return nil
+}
+
+// coreGroup reads "core" as the core group's "".
+func coreGroup(groups []string) []string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		if g != "core" {
+			out[i] = g
+		}
+	}
+	return out
+}
+
+// printBindings writes what each WDS binds.
+func printBindings(w io.Writer, bindings map[string][]bind.PolicySummary) {
+	names := make([]string, 0, len(bindings))
+	for name := range bindings {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, wds := range names {
+		for _, p := range bindings[wds] {
+			if len(p.Errors) > 0 {
+				fmt.Fprintf(w, "%s: binding %s: %s\n", wds, p.Policy, strings.Join(p.Errors, "; "))
+				continue
+			}
+			dest := strings.Join(p.Destinations, ", ")
+			if dest == "" {
+				dest = "no WEC"
+			}
+			fmt.Fprintf(w, "%s: binding %s: %d objects → %s\n", wds, p.Policy, p.Objects, dest)
+		}
+	}
 }
 
 // printSync writes what a sync did, for people.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -468,4 +469,31 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			"objects", len(spec.Workload.ClusterScope)+len(spec.Workload.NamespaceScope), "destinations", len(spec.Destinations))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
+}
+
+// PolicySummary is what a policy binds, as last written.
+type PolicySummary struct {
+	Policy       string
+	Objects      int
+	Destinations []string
+	Errors       []string
+}
+
+// Summaries lists the policies, sorted by name.
+func (c *Controller) Summaries() []PolicySummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []PolicySummary
+	for name, ps := range c.policies {
+		s := PolicySummary{Policy: name, Errors: slices.Clone(ps.policy.Errors)}
+		if ps.written != nil {
+			s.Objects = len(ps.written.Workload.ClusterScope) + len(ps.written.Workload.NamespaceScope)
+			for _, d := range ps.written.Destinations {
+				s.Destinations = append(s.Destinations, d.ClusterId)
+			}
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b PolicySummary) int { return strings.Compare(a.Policy, b.Policy) })
+	return out
 }

@@ -28,6 +28,9 @@ type Config struct {
 	Path string
 	// Connector reaches the spaces.
 	Connector spaces.Connector
+	// BindGroups, when set, limits the API groups whose WDS objects the
+	// bind controllers watch.
+	BindGroups []string
 	// Log receives one line per state change.
 	Log logr.Logger
 }
@@ -40,6 +43,7 @@ type Controller struct {
 	mu        sync.Mutex
 	last      *SyncResult
 	spaces    map[string]*spaceConn
+	binders   map[string]*binder
 	lastError string
 }
 
@@ -60,7 +64,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
 	}
-	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}}, nil
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}}, nil
 }
 
 // Last is the result of the last sync that ran, or nil.
@@ -118,6 +122,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 			}
 		}
 	}
+	c.ensureBinders(ctx, rendered)
 	c.record(res)
 	return res
 }
