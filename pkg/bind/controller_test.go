@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -217,4 +218,23 @@ spec:
 		require.NoError(t, wds.dyn.Resource(bind.BindingPolicies).Delete(ctx, "widgets", metav1.DeleteOptions{}))
 		eventually(t, "the Binding is gone", func() bool { return wds.binding("widgets") == nil })
 	})
+}
+
+func mustUnstructured(t testing.TB, manifest string) *unstructured.Unstructured {
+	t.Helper()
+	var obj map[string]any
+	if err := yaml.Unmarshal([]byte(manifest), &obj); err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: obj}
+}
+
+// unstructuredNestedSliceLen counts a Binding's namespaced objects.
+func unstructuredNestedSliceLen(o runtime.Object) (int, bool, error) {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return 0, false, nil
+	}
+	items, found, err := unstructured.NestedSlice(u.Object, "spec", "workload", "namespaceScope")
+	return len(items), found, err
 }
