@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
 )
 
@@ -81,7 +81,7 @@ func TestDevQuickstart(t *testing.T) {
 	t.Cleanup(func() {
 		run(t, bin, "dev", "down", "--state-dir", dir)
 		for name, pid := range seen {
-			if alive(pid, dir) {
+			if devenvtest.Alive(pid, dir) {
 				t.Errorf("%s (pid %d) still running after dev down", name, pid)
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -120,7 +120,7 @@ func TestDevQuickstart(t *testing.T) {
 	assert.Equal(t, 1+len(seen), strings.Count(status.stdout, "\n")-1, "a header, a line per process and the kubeconfig")
 
 	// A process that dies shows in status, and up restarts it.
-	require.True(t, alive(seen["cluster1-scheduler"], dir))
+	require.True(t, devenvtest.Alive(seen["cluster1-scheduler"], dir))
 	require.NoError(t, syscall.Kill(seen["cluster1-scheduler"], syscall.SIGKILL))
 	waitDead(t, seen["cluster1-scheduler"], dir)
 	status = run(t, bin, "dev", "status", "--state-dir", dir)
@@ -137,7 +137,7 @@ func TestDevQuickstart(t *testing.T) {
 	down := run(t, bin, "dev", "down", "--state-dir", dir)
 	require.Equal(t, 0, down.code)
 	for name, pid := range seen {
-		assert.False(t, alive(pid, dir), "%s (pid %d) still running", name, pid)
+		assert.False(t, devenvtest.Alive(pid, dir), "%s (pid %d) still running", name, pid)
 	}
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "state directory removed")
@@ -168,27 +168,9 @@ func TestDevUpWithoutBinaries(t *testing.T) {
 	assert.Empty(t, files, "nothing was started")
 }
 
-// alive tells whether pid runs a program of the environment in dir: the
-// pid is alive, not a zombie, and its command line names dir (so that a pid
-// the system has given to another program since is not mistaken for ours).
-func alive(pid int, dir string) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
-		return false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(cmdline), dir)
-}
-
 func waitDead(t *testing.T, pid int, dir string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return !alive(pid, dir) }, 10e9, 50e6)
+	require.Eventually(t, func() bool { return !devenvtest.Alive(pid, dir) }, 10e9, 50e6)
 }
 
 // TestValidate: the example is valid; a copy with a broken YAML file or a

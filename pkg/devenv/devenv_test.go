@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -113,7 +112,7 @@ func TestDevEnvironment(t *testing.T) {
 	t.Run("a dead apiserver is restarted by up and its data survives", func(t *testing.T) {
 		before := pidOf(t, env, "cluster2-apiserver")
 		require.NoError(t, env.Kill("cluster2-apiserver"))
-		assert.False(t, alive(before, env.Dir()))
+		assert.False(t, devenvtest.Alive(before, env.Dir()))
 		status := statusOf(env, "cluster2-apiserver")
 		assert.Zero(t, status.PID)
 		assert.False(t, status.Ready)
@@ -150,7 +149,7 @@ func TestDownLeavesNoProcess(t *testing.T) {
 	require.Len(t, pids, 1+3) // etcd, its1, wds1, cluster1
 	require.NoError(t, env.Down(context.Background()))
 	for _, pid := range pids {
-		assert.False(t, alive(pid, env.Dir()), "pid %d still running", pid)
+		assert.False(t, devenvtest.Alive(pid, env.Dir()), "pid %d still running", pid)
 	}
 	_, err := os.Stat(env.Dir())
 	assert.True(t, os.IsNotExist(err), "state directory left behind")
@@ -180,24 +179,6 @@ func pidOf(t *testing.T, env *devenvtest.Env, name string) int {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	require.NoError(t, err)
 	return pid
-}
-
-// alive tells whether pid runs a program of the environment in dir: the
-// pid is alive, not a zombie, and its command line names dir (so that a pid
-// the system has given to another program since is not mistaken for ours).
-func alive(pid int, dir string) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
-		return false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(cmdline), dir)
 }
 
 // TestUpFailureLeavesNothingRunning: when a process cannot start, Up

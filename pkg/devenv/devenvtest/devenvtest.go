@@ -2,9 +2,11 @@ package devenvtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,4 +111,23 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Alive tells whether pid runs a program of the environment in dir: the
+// pid is alive, not a zombie, and its command line names dir (so that a pid
+// the system has given to another program since is not mistaken for one of
+// the environment's).
+func Alive(pid int, dir string) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), dir)
 }
