@@ -3,6 +3,7 @@
 // each WEC's mailbox namespace, and runs the WEC agent that applies them
 // and reports their state back.
 //
-// Not implemented yet: the package only reserves its place in the data flow
-// source → render → apply → bind → propagate → report.
+// Implemented so far: the transforms (Transforms.Transform and the JSONPath
+// removal of CustomTransforms), as pure functions. The transport controller
+// and the WEC agent are not written yet.
 package propagate
