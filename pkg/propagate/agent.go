@@ -1,0 +1,588 @@
+package propagate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// AgentOptions configures an Agent.
+type AgentOptions struct {
+	// Cluster is the WEC's name: the agent reads mailbox-<Cluster>.
+	Cluster              string
+	ITSConfig, WECConfig *rest.Config
+	// Resync is how often everything is applied again, correcting drift;
+	// default 30s.
+	Resync time.Duration
+	Log    logr.Logger
+}
+
+// Agent applies the Deliveries of one WEC's mailbox into the WEC, keeps an
+// inventory of what it created there, deletes what leaves the mailbox, and
+// reports each object's result back into the Deliveries' status.
+type Agent struct {
+	opts       AgentOptions
+	its        dynamic.Interface
+	wec        client.Client
+	deliveries cache.SharedIndexInformer
+	trigger    chan struct{}
+
+	mu        sync.Mutex
+	applied   map[string]string // object key → hash of the entry last applied
+	results   map[string]gitstellarv1alpha1.DeliveryEntryStatus
+	converged bool
+}
+
+// InventoryName is the agent's inventory in the WEC, in namespace
+// gitstellar-system.
+const InventoryName = "agent-inventory"
+
+// NewAgent prepares an agent; Run starts it.
+func NewAgent(opts AgentOptions) (*Agent, error) {
+	if opts.Resync <= 0 {
+		opts.Resync = 30 * time.Second
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	itsCfg, wecCfg := rest.CopyConfig(opts.ITSConfig), rest.CopyConfig(opts.WECConfig)
+	for _, c := range []*rest.Config{itsCfg, wecCfg} {
+		if c.QPS == 0 {
+			c.QPS, c.Burst = 500, 1000
+		}
+	}
+	its, err := dynamic.NewForConfig(itsCfg)
+	if err != nil {
+		return nil, err
+	}
+	wec, err := client.New(wecCfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
+	}
+	a := &Agent{opts: opts, its: its, wec: wec, trigger: make(chan struct{}, 1),
+		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{}}
+	a.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, gitstellarv1alpha1.MailboxNamespace(opts.Cluster), 0, cache.Indexers{}, nil).Informer()
+	return a, nil
+}
+
+func (a *Agent) kick() {
+	select {
+	case a.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	_, _ = a.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { a.kick() },
+		UpdateFunc: func(old, o any) { a.kickOnSpec(old, o) },
+		DeleteFunc: func(any) { a.kick() },
+	})
+	go a.deliveries.Run(ctx.Done())
+	tick := time.NewTicker(a.opts.Resync)
+	defer tick.Stop()
+	full := true
+	for {
+		if !a.deliveries.HasSynced() { // the mailbox not read yet: touch nothing
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if err := a.reconcile(ctx, full); err != nil && ctx.Err() == nil {
+			a.opts.Log.Error(err, "agent", "cluster", a.opts.Cluster)
+			time.AfterFunc(2*time.Second, a.kick)
+		}
+		full = false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.trigger:
+		case <-tick.C:
+			full = true
+		}
+	}
+}
+
+// kickOnSpec ignores the agent's own status writes.
+func (a *Agent) kickOnSpec(old, o any) {
+	x, ok1 := old.(*unstructured.Unstructured)
+	y, ok2 := o.(*unstructured.Unstructured)
+	if ok1 && ok2 && x.GetGeneration() == y.GetGeneration() {
+		return
+	}
+	a.kick()
+}
+
+// Converged tells whether the last reconcile applied every entry of every
+// Delivery in the mailbox as it is now.
+func (a *Agent) Converged() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.converged || !a.deliveries.HasSynced() {
+		return false
+	}
+	for _, o := range a.deliveries.GetStore().List() {
+		u := o.(*unstructured.Unstructured)
+		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		if observed != u.GetGeneration() {
+			return false
+		}
+	}
+	return true
+}
+
+// wanted is one entry to hold in the WEC.
+type wanted struct {
+	delivery *unstructured.Unstructured
+	index    int
+	entry    gitstellarv1alpha1.DeliveryEntry
+	object   *unstructured.Unstructured
+	key      string
+	hash     string
+}
+
+func objectKey(u *unstructured.Unstructured) string {
+	gvk := u.GroupVersionKind()
+	return strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
+}
+
+// reconcile makes the WEC hold the mailbox's entries. full re-applies
+// entries applied before, correcting drift.
+func (a *Agent) reconcile(ctx context.Context, full bool) error {
+	var (
+		desired []wanted
+		dup     = map[int]map[int]string{} // delivery index → entry → the other source
+	)
+	list := a.deliveries.GetStore().List()
+	slices.SortFunc(list, func(x, y any) int {
+		ux, uy := x.(*unstructured.Unstructured), y.(*unstructured.Unstructured)
+		if c := ux.GetCreationTimestamp().Compare(uy.GetCreationTimestamp().Time); c != 0 {
+			return c
+		}
+		return strings.Compare(ux.GetName(), uy.GetName())
+	})
+	seen := map[string]string{} // object key → first Delivery's source
+	for di, o := range list {
+		d := o.(*unstructured.Unstructured)
+		var spec gitstellarv1alpha1.DeliverySpec
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec); err != nil {
+			continue
+		}
+		for ei, e := range spec.Entries {
+			obj := &unstructured.Unstructured{}
+			if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
+				continue
+			}
+			key := objectKey(obj)
+			source := spec.Source.WDS + "/" + spec.Source.Binding
+			if first, ok := seen[key]; ok && !strings.HasPrefix(first, spec.Source.WDS+"/") {
+				if dup[di] == nil {
+					dup[di] = map[int]string{}
+				}
+				dup[di][ei] = first
+				continue
+			}
+			if _, ok := seen[key]; ok {
+				continue // the same WDS delivers it twice (two policies): one apply
+			}
+			seen[key] = source
+			sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus)...))
+			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: hex.EncodeToString(sum[:8])})
+		}
+	}
+	inv, err := a.loadInventory(ctx)
+	if err != nil {
+		return err
+	}
+	// CRDs and Namespaces first, so that what lives in them can be applied.
+	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object) - stage(y.object) })
+	results := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
+	waited := false
+	for _, w := range desired {
+		if stage(w.object) > 0 && !waited {
+			a.waitForCRDs(ctx, desired)
+			waited = true
+		}
+		a.mu.Lock()
+		last, prev := a.applied[w.key], a.results[w.key]
+		a.mu.Unlock()
+		if !full && last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
+			results[w.key] = a.refreshStatus(ctx, w, prev)
+			continue
+		}
+		res := a.applyEntry(ctx, w, inv)
+		results[w.key] = res
+		a.mu.Lock()
+		if res.Result == gitstellarv1alpha1.DeliveryApplied {
+			a.applied[w.key] = w.hash
+		} else {
+			delete(a.applied, w.key)
+		}
+		a.mu.Unlock()
+	}
+	// What left the mailbox: delete what this agent created.
+	want := map[string]bool{}
+	for _, w := range desired {
+		want[w.key] = true
+	}
+	for key, item := range inv.Objects {
+		if want[key] {
+			continue
+		}
+		if !item.Orphan {
+			if err := a.deleteObject(ctx, item); err != nil {
+				return err
+			}
+		}
+		delete(inv.Objects, key)
+		inv.dirty = true
+	}
+	if err := a.saveInventory(ctx, inv); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.results = results
+	a.mu.Unlock()
+	converged, err := a.writeStatuses(ctx, list, results, dup)
+	a.mu.Lock()
+	a.converged = converged && err == nil
+	a.mu.Unlock()
+	return err
+}
+
+func stage(u *unstructured.Unstructured) int {
+	switch gvk := u.GroupVersionKind(); {
+	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition", gvk.Group == "" && gvk.Kind == "Namespace":
+		return 0
+	}
+	return 1
+}
+
+// waitForCRDs waits (briefly) until the delivered CRDs are established.
+func (a *Agent) waitForCRDs(ctx context.Context, desired []wanted) {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, w := range desired {
+		if w.object.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		for time.Now().Before(deadline) {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(w.object.GroupVersionKind())
+			if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err == nil && established(live) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if r, ok := a.wec.RESTMapper().(meta.ResettableRESTMapper); ok {
+		r.Reset()
+	}
+}
+
+func established(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// Field managers and markers of other GitOps tools: an object they manage
+// in the WEC is theirs, unless the entry adopts it.
+var (
+	foreignManagers = []string{"kustomize-controller", "helm-controller", "argocd-controller", "argocd-application-controller"}
+	conflictWith    = regexp.MustCompile(`conflict with "([^"]+)"`)
+)
+
+func foreignOwner(live *unstructured.Unstructured) string {
+	l, ann := live.GetLabels(), live.GetAnnotations()
+	switch {
+	case l["kustomize.toolkit.fluxcd.io/name"] != "":
+		return "Flux (kustomize.toolkit.fluxcd.io/name=" + l["kustomize.toolkit.fluxcd.io/name"] + ")"
+	case l["helm.toolkit.fluxcd.io/name"] != "":
+		return "Flux (helm.toolkit.fluxcd.io/name=" + l["helm.toolkit.fluxcd.io/name"] + ")"
+	case ann["argocd.argoproj.io/tracking-id"] != "":
+		return "Argo CD (argocd.argoproj.io/tracking-id)"
+	}
+	for _, mf := range live.GetManagedFields() {
+		if slices.Contains(foreignManagers, mf.Manager) {
+			return "field manager " + mf.Manager
+		}
+	}
+	return ""
+}
+
+func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) gitstellarv1alpha1.DeliveryEntryStatus {
+	gvk := w.object.GroupVersionKind()
+	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
+		Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryApplied}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live)
+	exists := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
+		return st
+	}
+	_, ours := inv.Objects[w.key]
+	if exists {
+		if owner := foreignOwner(live); owner != "" && !w.entry.Adopt {
+			st.Result, st.ConflictManager = gitstellarv1alpha1.DeliveryConflict, owner
+			st.Message = "managed in the WEC by " + owner + "; left alone (annotate the WDS object gitstellar.io/adopt: \"true\" to take it over)"
+			return st
+		}
+		if !ours && !w.entry.Adopt {
+			st.Result = gitstellarv1alpha1.DeliveryConflict
+			st.ConflictManager = strings.Join(managerNames(live), ", ")
+			st.Message = "the object already exists in the WEC and gitstellar did not create it; left alone (annotate the WDS object gitstellar.io/adopt: \"true\" to take it over)"
+			return st
+		}
+		if w.entry.CreateOnly {
+			st.ResourceVersion = live.GetResourceVersion()
+			return a.withStatus(w, st, live)
+		}
+	}
+	obj := w.object.DeepCopy()
+	opts := []client.PatchOption{client.FieldOwner(gitstellarv1alpha1.AgentFieldManager)}
+	if ours || w.entry.Adopt {
+		opts = append(opts, client.ForceOwnership) // ours: restore what was edited by hand
+	}
+	if err := a.wec.Patch(ctx, obj, client.Apply, opts...); err != nil { //nolint:staticcheck // unstructured apply
+		if apierrors.IsConflict(err) {
+			var managers []string
+			for _, m := range conflictWith.FindAllStringSubmatch(err.Error(), -1) {
+				managers = append(managers, m[1])
+			}
+			st.Result, st.ConflictManager, st.Message = gitstellarv1alpha1.DeliveryConflict, strings.Join(slices.Compact(managers), ", "), errorText(err)
+			return st
+		}
+		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
+		return st
+	}
+	if !ours {
+		inv.Objects[w.key] = inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan}
+		inv.dirty = true
+	} else if inv.Objects[w.key].Orphan != w.entry.Orphan {
+		item := inv.Objects[w.key]
+		item.Orphan = w.entry.Orphan
+		inv.Objects[w.key] = item
+		inv.dirty = true
+	}
+	st.ResourceVersion = obj.GetResourceVersion()
+	return a.withStatus(w, st, obj)
+}
+
+func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, live *unstructured.Unstructured) gitstellarv1alpha1.DeliveryEntryStatus {
+	if w.entry.ReturnStatus {
+		if s, ok := live.Object["status"]; ok {
+			if raw, err := json.Marshal(s); err == nil {
+				st.ReturnedStatus = &runtime.RawExtension{Raw: raw}
+			}
+		}
+	}
+	return st
+}
+
+// refreshStatus reads the returned status of an entry applied before.
+func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
+	if !w.entry.ReturnStatus {
+		return prev
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(w.object.GroupVersionKind())
+	if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err != nil {
+		return prev
+	}
+	prev.ResourceVersion = live.GetResourceVersion()
+	return a.withStatus(w, prev, live)
+}
+
+func managerNames(u *unstructured.Unstructured) []string {
+	var names []string
+	for _, mf := range u.GetManagedFields() {
+		if !slices.Contains(names, mf.Manager) {
+			names = append(names, mf.Manager)
+		}
+	}
+	return names
+}
+
+func errorText(err error) string {
+	if s, ok := err.(apierrors.APIStatus); ok {
+		return s.Status().Message
+	}
+	return err.Error()
+}
+
+func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(item.APIVersion)
+	u.SetKind(item.Kind)
+	u.SetNamespace(item.Namespace)
+	u.SetName(item.Name)
+	err := a.wec.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err == nil || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil
+	}
+	return fmt.Errorf("delete %s %s/%s: %w", item.Kind, item.Namespace, item.Name, err)
+}
+
+// writeStatuses reports each Delivery's results, when they changed, and
+// tells whether every entry is applied.
+func (a *Agent) writeStatuses(ctx context.Context, list []any, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]map[int]string) (bool, error) {
+	all := true
+	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
+	for di, o := range list {
+		d := o.(*unstructured.Unstructured)
+		var spec gitstellarv1alpha1.DeliverySpec
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
+		var current gitstellarv1alpha1.DeliveryStatus
+		if s, ok := d.Object["status"].(map[string]any); ok {
+			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &current)
+		}
+		status := gitstellarv1alpha1.DeliveryStatus{ObservedGeneration: d.GetGeneration()}
+		applied := true
+		for ei, e := range spec.Entries {
+			obj := &unstructured.Unstructured{}
+			_ = obj.UnmarshalJSON(e.Object.Raw)
+			key := objectKey(obj)
+			st, ok := results[key]
+			if other, isDup := dup[di][ei]; isDup {
+				gvk := obj.GroupVersionKind()
+				st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(),
+					Result: gitstellarv1alpha1.DeliveryConflict, ConflictManager: other,
+					Message: "another WDS (" + other + ") delivers this object to the WEC; the first writer keeps it"}
+				ok = true
+			}
+			if !ok {
+				gvk := obj.GroupVersionKind()
+				st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Result: gitstellarv1alpha1.DeliveryPending}
+			}
+			if ei < len(current.Entries) && sameEntryStatus(current.Entries[ei], st) {
+				st.LastUpdateTime = current.Entries[ei].LastUpdateTime
+			} else {
+				st.LastUpdateTime = &now
+			}
+			applied = applied && st.Result == gitstellarv1alpha1.DeliveryApplied
+			status.Entries = append(status.Entries, st)
+		}
+		condStatus, reason := metav1.ConditionTrue, "Applied"
+		if !applied {
+			condStatus, reason = metav1.ConditionFalse, "NotApplied"
+			all = false
+		}
+		cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
+		if old := meta.FindStatusCondition(current.Conditions, "Applied"); old != nil && old.Status == condStatus {
+			cond.LastTransitionTime = old.LastTransitionTime
+		}
+		status.Conditions = []metav1.Condition{cond}
+		if apiequality.Semantic.DeepEqual(current, status) {
+			continue
+		}
+		statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
+		if err != nil {
+			return false, err
+		}
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
+			"metadata": map[string]any{"name": d.GetName(), "namespace": d.GetNamespace()}, "status": statusMap,
+		}}
+		_, err = a.its.Resource(Deliveries).Namespace(d.GetNamespace()).ApplyStatus(ctx, d.GetName(), u,
+			metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.AgentFieldManager, Force: true})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return false, err
+		}
+	}
+	return all, nil
+}
+
+func sameEntryStatus(a, b gitstellarv1alpha1.DeliveryEntryStatus) bool {
+	a.LastUpdateTime, b.LastUpdateTime = nil, nil
+	return apiequality.Semantic.DeepEqual(a, b)
+}
+
+// The agent's inventory: the objects it created (or adopted) in the WEC.
+type agentInventory struct {
+	Objects map[string]inventoryItem `json:"objects"`
+	dirty   bool
+}
+
+type inventoryItem struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	Orphan     bool   `json:"orphan,omitempty"`
+}
+
+func (a *Agent) loadInventory(ctx context.Context) (*agentInventory, error) {
+	var cm corev1.ConfigMap
+	err := a.wec.Get(ctx, client.ObjectKey{Namespace: "gitstellar-system", Name: InventoryName}, &cm)
+	inv := &agentInventory{Objects: map[string]inventoryItem{}}
+	if apierrors.IsNotFound(err) {
+		return inv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the agent inventory: %w", err)
+	}
+	if err := json.Unmarshal([]byte(cm.Data["inventory.json"]), inv); err != nil {
+		return nil, fmt.Errorf("agent inventory: %w", err)
+	}
+	if inv.Objects == nil {
+		inv.Objects = map[string]inventoryItem{}
+	}
+	return inv, nil
+}
+
+func (a *Agent) saveInventory(ctx context.Context, inv *agentInventory) error {
+	if !inv.dirty {
+		return nil
+	}
+	data, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
+	ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: "gitstellar-system", Labels: labels}}
+	if err := a.wec.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
+		return err
+	}
+	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gitstellar-system", Name: InventoryName, Labels: labels},
+		Data:       map[string]string{"inventory.json": string(data)}}
+	if err := a.wec.Patch(ctx, cm, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
+		return fmt.Errorf("write the agent inventory: %w", err)
+	}
+	inv.dirty = false
+	return nil
+}

@@ -1,0 +1,70 @@
+package propagate
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// MaxDeliveryBytes bounds the entries of one Delivery, well under etcd's
+// request limit (1.5 MiB).
+const MaxDeliveryBytes = 512 << 10
+
+// Entry is one transformed object for a WEC and how it is to be treated.
+type Entry struct {
+	Object       *unstructured.Unstructured
+	CreateOnly   bool
+	Adopt        bool
+	Orphan       bool
+	ReturnStatus bool
+}
+
+// DeliveryName names part n of a Binding's Deliveries for one WEC.
+func DeliveryName(wds, binding string, part int) string {
+	return fmt.Sprintf("%s.%s.%d", wds, binding, part)
+}
+
+// Pack splits a Binding's entries for one WEC into Delivery specs, each
+// holding at most MaxDeliveryBytes of objects, in order. An object larger
+// than that on its own is an error naming it.
+func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, limit int) ([]gitstellarv1alpha1.DeliverySpec, error) {
+	if limit <= 0 {
+		limit = MaxDeliveryBytes
+	}
+	var (
+		parts []gitstellarv1alpha1.DeliverySpec
+		cur   gitstellarv1alpha1.DeliverySpec
+		size  int
+	)
+	for _, e := range entries {
+		raw, err := json.Marshal(e.Object.Object)
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) > limit {
+			return nil, fmt.Errorf("%s %s/%s is %d bytes, more than a Delivery may carry (%d)",
+				e.Object.GetKind(), e.Object.GetNamespace(), e.Object.GetName(), len(raw), limit)
+		}
+		if size+len(raw) > limit && len(cur.Entries) > 0 {
+			parts = append(parts, cur)
+			cur, size = gitstellarv1alpha1.DeliverySpec{}, 0
+		}
+		cur.Entries = append(cur.Entries, gitstellarv1alpha1.DeliveryEntry{
+			Object: runtime.RawExtension{Raw: raw}, CreateOnly: e.CreateOnly, Adopt: e.Adopt, Orphan: e.Orphan, ReturnStatus: e.ReturnStatus,
+		})
+		size += len(raw)
+	}
+	if len(cur.Entries) > 0 {
+		parts = append(parts, cur)
+	}
+	for i := range parts {
+		parts[i].Source = source
+		parts[i].Part = int32(i)
+		parts[i].Parts = int32(len(parts))
+	}
+	return parts, nil
+}

@@ -1,0 +1,452 @@
+package propagate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// The resources the transport reads and writes.
+var (
+	Bindings         = controlv1alpha1.GroupVersion.WithResource("bindings")
+	CustomTransforms = controlv1alpha1.GroupVersion.WithResource("customtransforms")
+	WorkloadClusters = gitstellarv1alpha1.GroupVersion.WithResource("workloadclusters")
+	Deliveries       = gitstellarv1alpha1.GroupVersion.WithResource("deliveries")
+	configMaps       = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	namespacesGVR    = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+)
+
+// PropertiesNamespace holds, in an ITS, one ConfigMap of template
+// properties per WEC, named like the WEC.
+const PropertiesNamespace = "customization-properties"
+
+// TransportOptions configures a Transport.
+type TransportOptions struct {
+	WDS                  string
+	WDSConfig, ITSConfig *rest.Config
+	Log                  logr.Logger
+}
+
+// Transport writes, for every Binding of a WDS and every WEC it names, the
+// transformed objects as Deliveries into that WEC's mailbox namespace in the
+// ITS, and removes the Deliveries nothing asks for any more.
+type Transport struct {
+	opts  TransportOptions
+	wds   dynamic.Interface
+	its   dynamic.Interface
+	queue workqueue.TypedRateLimitingInterface[string]
+	busy  atomic.Int32
+
+	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
+
+	mu         sync.Mutex
+	compiled   *Transforms
+	mailboxes  map[string]bool
+	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
+}
+
+// NewTransport prepares a transport; Run starts it.
+func NewTransport(opts TransportOptions) (*Transport, error) {
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	wdsCfg, itsCfg := rest.CopyConfig(opts.WDSConfig), rest.CopyConfig(opts.ITSConfig)
+	for _, c := range []*rest.Config{wdsCfg, itsCfg} {
+		if c.QPS == 0 {
+			c.QPS, c.Burst = 500, 1000
+		}
+	}
+	wds, err := dynamic.NewForConfig(wdsCfg)
+	if err != nil {
+		return nil, err
+	}
+	its, err := dynamic.NewForConfig(itsCfg)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transport{opts: opts, wds: wds, its: its,
+		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		mailboxes: map[string]bool{}, objectMemo: map[string]*unstructured.Unstructured{}}
+	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
+	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
+	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
+	t.props = dynamicinformer.NewFilteredDynamicInformer(its, configMaps, PropertiesNamespace, 0, cache.Indexers{}, nil).Informer()
+	t.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, "", 0, cache.Indexers{"binding": byBinding}, func(o *metav1.ListOptions) {
+		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
+	}).Informer()
+	return t, nil
+}
+
+func byBinding(o any) ([]string, error) {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
+	}
+	return []string{u.GetLabels()[gitstellarv1alpha1.LabelBinding]}, nil
+}
+
+// Run transports until ctx ends.
+func (t *Transport) Run(ctx context.Context) error {
+	defer t.queue.ShutDown()
+	enqueueBinding := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { t.enqueue(o) },
+		UpdateFunc: func(_, o any) { t.enqueue(o) },
+		DeleteFunc: func(o any) { t.enqueue(o) },
+	}
+	all := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { t.enqueueAll() },
+		UpdateFunc: func(old, o any) { t.enqueueAllIfChanged(old, o) },
+		DeleteFunc: func(any) { t.enqueueAll() },
+	}
+	_, _ = t.bindings.AddEventHandler(enqueueBinding)
+	_, _ = t.transforms.AddEventHandler(all)
+	_, _ = t.wecs.AddEventHandler(all)
+	_, _ = t.props.AddEventHandler(all)
+	for _, inf := range []cache.SharedIndexInformer{t.bindings, t.transforms, t.wecs, t.props, t.deliveries} {
+		go inf.Run(ctx.Done())
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), t.bindings.HasSynced, t.transforms.HasSynced, t.wecs.HasSynced, t.props.HasSynced, t.deliveries.HasSynced) {
+		return ctx.Err()
+	}
+	// Deliveries whose Binding is gone.
+	for _, b := range t.deliveries.GetIndexer().ListIndexFuncValues("binding") {
+		t.queue.Add(b)
+	}
+	for range 2 {
+		go t.worker(ctx)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// Idle tells whether the transport has caught up.
+func (t *Transport) Idle() bool {
+	return t.bindings.HasSynced() && t.deliveries.HasSynced() && t.queue.Len() == 0 && t.busy.Load() == 0
+}
+
+func (t *Transport) enqueue(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		t.queue.Add(u.GetName())
+	}
+}
+
+func (t *Transport) enqueueAll() {
+	t.mu.Lock()
+	t.compiled = nil
+	t.mu.Unlock()
+	for _, o := range t.bindings.GetStore().List() {
+		t.enqueue(o)
+	}
+}
+
+func (t *Transport) enqueueAllIfChanged(old, o any) {
+	a, ok1 := old.(*unstructured.Unstructured)
+	b, ok2 := o.(*unstructured.Unstructured)
+	if ok1 && ok2 && a.GetResourceVersion() == b.GetResourceVersion() {
+		return
+	}
+	t.enqueueAll()
+}
+
+func (t *Transport) worker(ctx context.Context) {
+	for {
+		name, shutdown := t.queue.Get()
+		if shutdown {
+			return
+		}
+		t.busy.Add(1)
+		err := t.sync(ctx, name)
+		t.busy.Add(-1)
+		if err != nil && ctx.Err() == nil {
+			t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", name)
+			t.queue.AddRateLimited(name)
+		} else {
+			t.queue.Forget(name)
+		}
+		t.queue.Done(name)
+	}
+}
+
+func (t *Transport) transformsNow() *Transforms {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.compiled == nil {
+		var cts []controlv1alpha1.CustomTransform
+		for _, o := range t.transforms.GetStore().List() {
+			var ct controlv1alpha1.CustomTransform
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, &ct); err == nil {
+				cts = append(cts, ct)
+			}
+		}
+		t.compiled = CompileTransforms(cts)
+	}
+	return t.compiled
+}
+
+// sync makes the Deliveries of one Binding what it asks for.
+func (t *Transport) sync(ctx context.Context, name string) error {
+	existing := map[string]*unstructured.Unstructured{} // namespace/name → Delivery
+	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
+	for _, o := range objs {
+		u := o.(*unstructured.Unstructured)
+		existing[u.GetNamespace()+"/"+u.GetName()] = u
+	}
+	raw, found, err := t.bindings.GetStore().GetByKey(name)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return t.deleteAll(ctx, existing)
+	}
+	var b controlv1alpha1.Binding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
+		return err
+	}
+	objects, err := t.boundObjects(ctx, &b)
+	if err != nil {
+		return err
+	}
+	transforms := t.transformsNow()
+	var problems []string
+	keep := map[string]bool{}
+	for _, d := range b.Spec.Destinations {
+		wec := d.ClusterId
+		mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
+		specs, err := t.deliveriesFor(&b, wec, objects, transforms)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", wec, err))
+			for key := range existing { // leave that WEC's state as it is
+				if strings.HasPrefix(key, mailbox+"/") {
+					keep[key] = true
+				}
+			}
+			continue
+		}
+		if len(specs) > 0 {
+			if err := t.ensureMailbox(ctx, mailbox); err != nil {
+				return err
+			}
+		}
+		for _, spec := range specs {
+			dname := DeliveryName(t.opts.WDS, b.Name, int(spec.Part))
+			key := mailbox + "/" + dname
+			keep[key] = true
+			if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key]); err != nil {
+				return err
+			}
+		}
+	}
+	stale := map[string]*unstructured.Unstructured{}
+	for key, u := range existing {
+		if !keep[key] {
+			stale[key] = u
+		}
+	}
+	if err := t.deleteAll(ctx, stale); err != nil {
+		return err
+	}
+	return t.writeBindingErrors(ctx, &b, problems)
+}
+
+// bound is a bound WDS object and its modulation.
+type bound struct {
+	object *unstructured.Unstructured
+	gr     schema.GroupResource
+	mod    controlv1alpha1.DownsyncModulation
+}
+
+// boundObjects reads the Binding's objects from the WDS (once per
+// resourceVersion).
+func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding) ([]bound, error) {
+	var out []bound
+	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
+		key := fmt.Sprintf("%s/%s/%s/%s@%s", gvr.Group, gvr.Resource, ns, name, rv)
+		t.mu.Lock()
+		u := t.objectMemo[key]
+		t.mu.Unlock()
+		if u == nil {
+			r := t.wds.Resource(schema.GroupVersionResource(gvr))
+			var err error
+			if ns != "" {
+				u, err = r.Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			} else {
+				u, err = r.Get(ctx, name, metav1.GetOptions{})
+			}
+			if apierrors.IsNotFound(err) {
+				return nil // gone since; the next Binding will not list it
+			}
+			if err != nil {
+				return err
+			}
+			t.mu.Lock()
+			if len(t.objectMemo) > 100000 {
+				t.objectMemo = map[string]*unstructured.Unstructured{}
+			}
+			t.objectMemo[key] = u
+			t.mu.Unlock()
+		}
+		out = append(out, bound{object: u, gr: schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}, mod: mod})
+		return nil
+	}
+	for _, o := range b.Spec.Workload.ClusterScope {
+		if err := get(o.GroupVersionResource, "", o.Name, o.ResourceVersion, o.DownsyncModulation); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range b.Spec.Workload.NamespaceScope {
+		if err := get(o.GroupVersionResource, o.Namespace, o.Name, o.ResourceVersion, o.DownsyncModulation); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// deliveriesFor transforms the objects for one WEC and packs them.
+func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, objects []bound, transforms *Transforms) ([]gitstellarv1alpha1.DeliverySpec, error) {
+	props := t.properties(wec)
+	entries := make([]Entry, 0, len(objects))
+	for _, o := range objects {
+		out, err := transforms.Transform(o.object, o.gr, props)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), err)
+		}
+		ann := o.object.GetAnnotations()
+		entries = append(entries, Entry{
+			Object:       out,
+			CreateOnly:   o.mod.CreateOnly,
+			Adopt:        ann[gitstellarv1alpha1.AnnotationAdopt] == "true",
+			Orphan:       ann[gitstellarv1alpha1.AnnotationDeletion] == "orphan",
+			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
+		})
+	}
+	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, MaxDeliveryBytes)
+}
+
+func (t *Transport) properties(wec string) Properties {
+	var lbls, ann, data map[string]string
+	if o, ok, _ := t.wecs.GetStore().GetByKey(wec); ok {
+		u := o.(*unstructured.Unstructured)
+		lbls, ann = u.GetLabels(), u.GetAnnotations()
+	}
+	if o, ok, _ := t.props.GetStore().GetByKey(PropertiesNamespace + "/" + wec); ok {
+		data, _, _ = unstructured.NestedStringMap(o.(*unstructured.Unstructured).Object, "data")
+	}
+	return PropertiesOf(wec, lbls, ann, data)
+}
+
+func (t *Transport) ensureMailbox(ctx context.Context, ns string) error {
+	t.mu.Lock()
+	done := t.mailboxes[ns]
+	t.mu.Unlock()
+	if done {
+		return nil
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": ns, "labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}}}}
+	if _, err := t.its.Resource(namespacesGVR).Apply(ctx, ns, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil {
+		return fmt.Errorf("mailbox %s: %w", ns, err)
+	}
+	t.mu.Lock()
+	t.mailboxes[ns] = true
+	t.mu.Unlock()
+	return nil
+}
+
+// writeDelivery applies a Delivery when its spec differs from the one there.
+func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured) error {
+	if current != nil && sameSpec(current, spec) {
+		return nil
+	}
+	specMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
+		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{
+			gitstellarv1alpha1.LabelWDS: t.opts.WDS, gitstellarv1alpha1.LabelBinding: binding, gitstellarv1alpha1.LabelCluster: wec,
+			gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue,
+		}},
+		"spec": specMap,
+	}}
+	_, err = t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	return err
+}
+
+// sameSpec compares a Delivery's spec with a desired one, as JSON values.
+func sameSpec(current *unstructured.Unstructured, spec gitstellarv1alpha1.DeliverySpec) bool {
+	have, _, _ := unstructured.NestedFieldNoCopy(current.Object, "spec")
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return false
+	}
+	var want any
+	if err := json.Unmarshal(b, &want); err != nil {
+		return false
+	}
+	hb, _ := json.Marshal(have)
+	var haveNorm any
+	_ = json.Unmarshal(hb, &haveNorm)
+	return apiequality.Semantic.DeepEqual(haveNorm, want)
+}
+
+func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstructured.Unstructured) error {
+	keys := slices.Sorted(maps.Keys(deliveries))
+	for _, k := range keys {
+		u := deliveries[k]
+		err := t.its.Resource(Deliveries).Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBindingErrors puts transport problems into the Binding's status.
+func (t *Transport) writeBindingErrors(ctx context.Context, b *controlv1alpha1.Binding, problems []string) error {
+	slices.Sort(problems)
+	if slices.Equal(b.Status.Errors, problems) {
+		return nil
+	}
+	status := map[string]any{"observedGeneration": b.Generation, "conditions": []any{}}
+	if len(problems) > 0 {
+		errs := make([]any, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
+		status["errors"] = errs
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": controlv1alpha1.GroupVersion.String(), "kind": "Binding",
+		"metadata": map[string]any{"name": b.Name}, "status": status,
+	}}
+	_, err := t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
