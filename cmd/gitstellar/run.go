@@ -162,11 +162,19 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		printSync(cmd.OutOrStdout(), res)
 		bindings, berr := c.WaitBound(ctx)
 		printBindings(cmd.OutOrStdout(), bindings)
+		var derr error
+		if berr == nil {
+			var converged, total int
+			converged, total, derr = c.WaitDelivered(ctx)
+			if total > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "WECs converged: %d/%d\n", converged, total)
+			}
+		}
 		if err := res.Err(); err != nil {
 			return &exitError{code: 1, err: errors.New("sync failed")}
 		}
-		if berr != nil {
-			return berr
+		if err := errors.Join(berr, derr); err != nil {
+			return err
 		}
 		return nil
 	}

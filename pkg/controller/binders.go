@@ -2,19 +2,31 @@ package controller
 
 import (
 	"context"
+
 	"fmt"
+	"k8s.io/apimachinery/pkg/runtime"
 	"slices"
 	"time"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
-// binder is a running bind controller for one WDS.
+// binder is a running bind controller and transport for one WDS.
 type binder struct {
+	its       string
+	ctl       *bind.Controller
+	transport *propagate.Transport
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// agent is a running WEC agent.
+type agent struct {
 	its    string
-	ctl    *bind.Controller
+	agent  *propagate.Agent
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -50,10 +62,72 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 			c.cfg.Log.Error(err, "bind controller", "wds", wds)
 			continue
 		}
+		tr, err := propagate.NewTransport(propagate.TransportOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, Log: c.cfg.Log})
+		if err != nil {
+			c.cfg.Log.Error(err, "transport", "wds", wds)
+			continue
+		}
 		bctx, cancel := context.WithCancel(ctx)
-		b := &binder{its: its, ctl: ctl, cancel: cancel, done: make(chan struct{})}
-		go func() { defer close(b.done); _ = ctl.Run(bctx) }()
+		b := &binder{its: its, ctl: ctl, transport: tr, cancel: cancel, done: make(chan struct{})}
+		running := make(chan struct{}, 2)
+		go func() { _ = ctl.Run(bctx); running <- struct{}{} }()
+		go func() { _ = tr.Run(bctx); running <- struct{}{} }()
+		go func() { <-running; <-running; close(b.done) }()
 		c.binders[wds] = b
+	}
+}
+
+// ensureAgents runs the agent of every WorkloadCluster that says how to
+// reach its WEC (spec.kubeconfig). Called with c.mu held.
+func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) {
+	type wecDecl struct {
+		its string
+		src *gitstellarv1alpha1.KubeconfigSource
+	}
+	want := map[string]wecDecl{}
+	for _, sp := range rendered.Spaces {
+		if sp.Type != gitstellarv1alpha1.SpaceTypeITS {
+			continue
+		}
+		for _, o := range sp.Objects {
+			var wec gitstellarv1alpha1.WorkloadCluster
+			if o.GetKind() != "WorkloadCluster" || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &wec) != nil {
+				continue
+			}
+			if wec.Spec.Kubeconfig != nil {
+				want[wec.Name] = wecDecl{its: sp.Name, src: wec.Spec.Kubeconfig}
+			}
+		}
+	}
+	for name, a := range c.agents {
+		if d, ok := want[name]; !ok || d.its != a.its {
+			a.cancel()
+			<-a.done
+			delete(c.agents, name)
+		}
+	}
+	for name, d := range want {
+		if _, ok := c.agents[name]; ok {
+			continue
+		}
+		itsConn, ok := c.spaces[d.its]
+		if !ok {
+			continue
+		}
+		wecCfg, err := c.cfg.Connector.Config(ctx, name, d.src)
+		if err != nil {
+			c.cfg.Log.Error(err, "agent", "cluster", name)
+			continue
+		}
+		ag, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsConn.config, WECConfig: wecCfg, Log: c.cfg.Log})
+		if err != nil {
+			c.cfg.Log.Error(err, "agent", "cluster", name)
+			continue
+		}
+		actx, cancel := context.WithCancel(ctx)
+		a := &agent{its: d.its, agent: ag, cancel: cancel, done: make(chan struct{})}
+		go func() { defer close(a.done); _ = ag.Run(actx) }()
+		c.agents[name] = a
 	}
 }
 
@@ -71,7 +145,7 @@ func (c *Controller) WaitBound(ctx context.Context) (map[string][]bind.PolicySum
 	for stable < 2 {
 		idle := true
 		for _, b := range binders {
-			idle = idle && b.ctl.Idle()
+			idle = idle && b.ctl.Idle() && b.transport.Idle()
 		}
 		if idle {
 			stable++
@@ -96,7 +170,35 @@ func (c *Controller) WaitBound(ctx context.Context) (map[string][]bind.PolicySum
 	return out, nil
 }
 
-// Stop stops the bind controllers.
+// WaitDelivered waits until every agent run by this controller has applied
+// everything in its mailbox, and returns how many WECs converged of how
+// many.
+func (c *Controller) WaitDelivered(ctx context.Context) (converged, total int, err error) {
+	c.mu.Lock()
+	agents := make([]*agent, 0, len(c.agents))
+	for _, a := range c.agents {
+		agents = append(agents, a)
+	}
+	c.mu.Unlock()
+	for {
+		converged = 0
+		for _, a := range agents {
+			if a.agent.Converged() {
+				converged++
+			}
+		}
+		if converged == len(agents) {
+			return converged, len(agents), nil
+		}
+		select {
+		case <-ctx.Done():
+			return converged, len(agents), fmt.Errorf("waiting for the WECs: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops the bind controllers, transports and agents.
 func (c *Controller) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -104,5 +206,10 @@ func (c *Controller) Stop() {
 		b.cancel()
 		<-b.done
 		delete(c.binders, name)
+	}
+	for name, a := range c.agents {
+		a.cancel()
+		<-a.done
+		delete(c.agents, name)
 	}
 }

@@ -44,6 +44,7 @@ type Controller struct {
 	last      *SyncResult
 	spaces    map[string]*spaceConn
 	binders   map[string]*binder
+	agents    map[string]*agent
 	lastError string
 }
 
@@ -64,7 +65,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
 	}
-	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}}, nil
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}}, nil
 }
 
 // Last is the result of the last sync that ran, or nil.
@@ -123,6 +124,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		}
 	}
 	c.ensureBinders(ctx, rendered)
+	c.ensureAgents(ctx, rendered)
 	c.record(res)
 	return res
 }
