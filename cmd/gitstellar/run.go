@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -168,6 +169,12 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 			converged, total, derr = c.WaitDelivered(ctx)
 			if total > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "WECs converged: %d/%d\n", converged, total)
+			}
+			problems := c.DeliveryProblems()
+			for _, wec := range slices.Sorted(maps.Keys(problems)) {
+				for _, p := range problems[wec] {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %s\n", wec, p)
+				}
 			}
 		}
 		if err := res.Err(); err != nil {

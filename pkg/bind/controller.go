@@ -131,13 +131,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	stop := ctx.Done()
 
 	policies := dynamicinformer.NewFilteredDynamicInformer(c.wds, BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
-	_, _ = policies.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	policiesReg, _ := policies.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { c.policyChanged(o) },
 		UpdateFunc: func(_, o any) { c.policyChanged(o) },
 		DeleteFunc: func(o any) { c.policyDeleted(ctx, o) },
 	})
 	wecs := dynamicinformer.NewFilteredDynamicInformer(c.its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
-	_, _ = wecs.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	wecsReg, _ := wecs.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { c.clusterChanged(o, false) },
 		UpdateFunc: func(_, o any) { c.clusterChanged(o, false) },
 		DeleteFunc: func(o any) { c.clusterChanged(o, true) },
@@ -153,11 +153,25 @@ func (c *Controller) Run(ctx context.Context) error {
 	go wecs.Run(stop)
 	go crdInformer.Run(stop)
 	c.mu.Lock()
-	c.synced = append(c.synced, policies.HasSynced, wecs.HasSynced, crdInformer.HasSynced)
+	c.synced = append(c.synced, policiesReg.HasSynced, wecsReg.HasSynced, crdInformer.HasSynced)
 	c.mu.Unlock()
 
 	if err := c.discoverResources(); err != nil {
 		c.opts.Log.Error(err, "discovery", "wds", c.opts.WDS)
+	}
+	// Bindings whose policy went while no controller ran: delete them (the
+	// garbage collector would too, where one runs, but not at once).
+	if cache.WaitForCacheSync(stop, policiesReg.HasSynced) {
+		list, err := c.wds.Resource(Bindings).List(ctx, metav1.ListOptions{LabelSelector: gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue})
+		if err == nil {
+			c.mu.Lock()
+			for _, b := range list.Items {
+				if _, ok := c.policies[b.GetName()]; !ok {
+					c.queue.Add(b.GetName())
+				}
+			}
+			c.mu.Unlock()
+		}
 	}
 	go c.discoveryLoop(ctx)
 	for range 2 {
@@ -264,14 +278,14 @@ func containsSlash(s string) bool {
 // all binding needs. Called with c.mu held.
 func (c *Controller) watch(gvr schema.GroupVersionResource) {
 	inf := metadatainformer.NewFilteredMetadataInformer(c.meta, gvr, "", 0, cache.Indexers{}, nil).Informer()
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, _ := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { c.objectChanged(gvr, o, false) },
 		UpdateFunc: func(_, o any) { c.objectChanged(gvr, o, false) },
 		DeleteFunc: func(o any) { c.objectChanged(gvr, o, true) },
 	})
 	w := &watchedResource{stop: make(chan struct{}), informer: inf}
 	c.informers[gvr] = w
-	c.synced = append(c.synced, inf.HasSynced)
+	c.synced = append(c.synced, reg.HasSynced)
 	go inf.Run(w.stop)
 }
 

@@ -170,9 +170,9 @@ func (c *Controller) WaitBound(ctx context.Context) (map[string][]bind.PolicySum
 	return out, nil
 }
 
-// WaitDelivered waits until every agent run by this controller has applied
-// everything in its mailbox, and returns how many WECs converged of how
-// many.
+// WaitDelivered waits until every agent run by this controller has reported
+// on everything in its mailbox, and returns how many WECs converged (every
+// object applied) of how many. It fails when not every WEC converged.
 func (c *Controller) WaitDelivered(ctx context.Context) (converged, total int, err error) {
 	c.mu.Lock()
 	agents := make([]*agent, 0, len(c.agents))
@@ -180,14 +180,26 @@ func (c *Controller) WaitDelivered(ctx context.Context) (converged, total int, e
 		agents = append(agents, a)
 	}
 	c.mu.Unlock()
+	stable := 0
 	for {
-		converged = 0
+		converged, settled := 0, 0
 		for _, a := range agents {
+			if a.agent.Settled() {
+				settled++
+			}
 			if a.agent.Converged() {
 				converged++
 			}
 		}
-		if converged == len(agents) {
+		if settled == len(agents) {
+			stable++
+		} else {
+			stable = 0
+		}
+		if stable >= 2 { // settled twice in a row: no event in flight
+			if converged < len(agents) {
+				return converged, len(agents), fmt.Errorf("%d of %d WECs hold objects they could not apply (see the Deliveries' status)", len(agents)-converged, len(agents))
+			}
 			return converged, len(agents), nil
 		}
 		select {
@@ -196,6 +208,19 @@ func (c *Controller) WaitDelivered(ctx context.Context) (converged, total int, e
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// DeliveryProblems lists, per WEC, what its agent could not apply.
+func (c *Controller) DeliveryProblems() map[string][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string][]string{}
+	for name, a := range c.agents {
+		if p := a.agent.Problems(); len(p) > 0 {
+			out[name] = p
+		}
+	}
+	return out
 }
 
 // Stop stops the bind controllers, transports and agents.

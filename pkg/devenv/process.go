@@ -121,6 +121,7 @@ func (e *Environment) processes() []process {
 					"--cidr=10.0.0.1/24",
 					"--node-ip=10.0.0.1",
 					"--server-address=127.0.0.1:0",
+					"--node-lease-duration-seconds=40",
 				},
 			})
 	}

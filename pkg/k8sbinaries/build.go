@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -249,6 +251,9 @@ func lockFile(path string) (unlock func(), err error) {
 // kwokStageFiles are kwok's default "fast" stages, as shipped in its module.
 var kwokStageFiles = []string{
 	"kustomize/stage/node/fast/node-initialize.yaml",
+	// Without heartbeats, the node lifecycle controller marks the nodes
+	// NotReady after 40 s and evicts their Pods.
+	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
 	"kustomize/stage/pod/fast/pod-ready.yaml",
 	"kustomize/stage/pod/fast/pod-complete.yaml",
 	"kustomize/stage/pod/fast/pod-delete.yaml",
@@ -257,7 +262,8 @@ var kwokStageFiles = []string{
 // ensureKwokStages writes kwok's stage configuration (without which kwok
 // exits with "no stages found") from the kwok module into the cache.
 func ensureKwokStages(ctx context.Context, opts Options) (string, error) {
-	dest := filepath.Join(opts.CacheDir, versionOf(Kwok), "stages.yaml")
+	sum := sha256.Sum256([]byte(strings.Join(kwokStageFiles, "\n")))
+	dest := filepath.Join(opts.CacheDir, versionOf(Kwok), "stages-"+hex.EncodeToString(sum[:4])+".yaml")
 	if _, err := os.Stat(dest); err == nil {
 		return dest, nil
 	}

@@ -50,10 +50,12 @@ type Agent struct {
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
 
-	mu        sync.Mutex
-	applied   map[string]string // object key → hash of the entry last applied
-	results   map[string]gitstellarv1alpha1.DeliveryEntryStatus
-	converged bool
+	mu          sync.Mutex
+	applied     map[string]string // object key → hash of the entry last applied
+	results     map[string]gitstellarv1alpha1.DeliveryEntryStatus
+	converged   bool // the last reconcile applied every entry
+	settled     bool // the last reconcile reported on every entry
+	reconciling bool
 }
 
 // InventoryName is the agent's inventory in the WEC, in namespace
@@ -144,8 +146,32 @@ func (a *Agent) kickOnSpec(old, o any) {
 // Delivery in the mailbox as it is now.
 func (a *Agent) Converged() bool {
 	a.mu.Lock()
+	c := a.converged
+	a.mu.Unlock()
+	return c && a.Settled()
+}
+
+// Problems lists the entries the last reconcile could not apply, as
+// "Kind namespace/name: message", sorted.
+func (a *Agent) Problems() []string {
+	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.converged || !a.deliveries.HasSynced() {
+	var out []string
+	for _, r := range a.results {
+		if r.Result != gitstellarv1alpha1.DeliveryApplied {
+			out = append(out, fmt.Sprintf("%s %s/%s: %s: %s", r.Kind, r.Namespace, r.Name, r.Result, r.Message))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Settled tells whether the agent has reported a result (applied, conflict
+// or error) for every Delivery in the mailbox as it is now.
+func (a *Agent) Settled() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.settled || a.reconciling || len(a.trigger) > 0 || !a.deliveries.HasSynced() {
 		return false
 	}
 	for _, o := range a.deliveries.GetStore().List() {
@@ -176,6 +202,14 @@ func objectKey(u *unstructured.Unstructured) string {
 // reconcile makes the WEC hold the mailbox's entries. full re-applies
 // entries applied before, correcting drift.
 func (a *Agent) reconcile(ctx context.Context, full bool) error {
+	a.mu.Lock()
+	a.reconciling = true
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.reconciling = false
+		a.mu.Unlock()
+	}()
 	var (
 		desired []wanted
 		dup     = map[int]map[int]string{} // delivery index → entry → the other source
@@ -273,6 +307,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	converged, err := a.writeStatuses(ctx, list, results, dup)
 	a.mu.Lock()
 	a.converged = converged && err == nil
+	a.settled = err == nil
 	a.mu.Unlock()
 	return err
 }
