@@ -56,8 +56,13 @@ quickstart: build ## start local spaces and WECs, sync examples/repo-layout into
 	@kubectl="$$(command -v kubectl || $(BIN) dev binaries kubectl)" && \
 	echo "kubectl --context its1 get workloadclusters --show-labels" && \
 	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context its1 get workloadclusters --show-labels && \
-	echo && echo "kubectl --context wds1 get bindingpolicies,deployments -A" && \
-	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get bindingpolicies,deployments -A
+	echo && echo "kubectl --context wds1 get bindingpolicies,bindings.control.kubestellar.io,deployments -A" && \
+	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get bindingpolicies,bindings.control.kubestellar.io,deployments -A && \
+	for wec in cluster1 cluster2; do \
+	  echo && echo "kubectl --context $$wec wait --for=condition=Available deployments --all -A; kubectl --context $$wec get deployments -A" && \
+	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wec wait --for=condition=Available deployments --all -A --timeout=120s >/dev/null && \
+	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wec get deployments -A || exit 1; \
+	done
 	@echo
 	@echo "Spaces and WECs are running. Try:  export KUBECONFIG=$(DEV_DIR)/kubeconfig; kubectl --context wds1 get bp"
 	@echo "Stop them with:                    make dev-down"

@@ -390,6 +390,10 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) g
 		return st
 	}
 	_, ours := inv.Objects[w.key]
+	if exists && !ours && slices.Contains(managerNames(live), gitstellarv1alpha1.AgentFieldManager) {
+		// Applied by an agent that stopped before it recorded it: ours.
+		ours = true
+	}
 	if exists {
 		if owner := foreignOwner(live); owner != "" && !w.entry.Adopt {
 			st.Result, st.ConflictManager = gitstellarv1alpha1.DeliveryConflict, owner
