@@ -37,6 +37,7 @@ func newRootCommand() *cobra.Command {
 		newCRDsCommand(),
 		newValidateCommand(),
 		newRunCommand(),
+		newAgentCommand(),
 	)
 	return root
 }

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
+	"github.com/gitstellar/gitstellar/pkg/source/gittest"
+)
+
+// TestExternalAgent: a WorkloadCluster without a kubeconfig is served by a
+// `gitstellar agent` process that only reaches out to the ITS; killed and
+// restarted, it resumes without conflicts or duplicates.
+func TestExternalAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	bin := gitstellar(t)
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	ctx := context.Background()
+	srv := gittest.NewHTTPServer(t, nil)
+	repo := srv.NewRepo(t, "edge")
+	repo.Write(t, map[string]string{
+		"spaces/spaces.yaml":   "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n",
+		"clusters/edge.yaml":   "apiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: cluster1, labels: {site: edge}}\nspec: {its: its1}\n",
+		"wds1/app.yaml":        "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, labels: {ship: \"yes\"}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: app, labels: {ship: \"yes\"}}\ndata: {a: b}\n",
+		"wds1/policy.yaml":     "apiVersion: control.kubestellar.io/v1alpha1\nkind: BindingPolicy\nmetadata: {name: ship}\nspec:\n  clusterSelectors: [{matchLabels: {site: edge}}]\n  downsync: [{objectSelectors: [{matchLabels: {ship: \"yes\"}}]}]\n",
+	})
+	repo.Commit(t, "an edge app")
+	repo.Push(t, "main")
+	synced := run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir())
+	require.Equal(t, 0, synced.code)
+	assert.NotContains(t, synced.stdout, "WECs converged", "no agent is run for a WEC without a kubeconfig")
+
+	startAgent := func() *exec.Cmd {
+		cmd := exec.Command(bin, "agent", "--cluster", "cluster1",
+			"--its-kubeconfig", filepath.Join(env.Dir(), "kubeconfigs", "its1.kubeconfig"),
+			"--wec-kubeconfig", filepath.Join(env.Dir(), "kubeconfigs", "cluster1.kubeconfig"))
+		logs := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_, _ = cmd.Process.Wait()
+			if t.Failed() {
+				t.Logf("agent:\n%s", logs.String())
+			}
+		})
+		return cmd
+	}
+	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
+	deliveries := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
+	applied := func() bool {
+		d, err := deliveries.Get(ctx, "wds1.ship.0", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
+		if len(entries) != 2 {
+			return false
+		}
+		for _, e := range entries {
+			if e.(map[string]any)["result"] != "Applied" {
+				return false
+			}
+		}
+		return true
+	}
+
+	agent := startAgent()
+	require.Eventually(t, applied, time.Minute, 100*time.Millisecond, "the agent applies the mailbox and reports")
+	cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "settings", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "b", cm.Data["a"])
+	uid := cm.UID
+
+	require.NoError(t, agent.Process.Signal(os.Kill))
+	_, _ = agent.Process.Wait()
+	_, err = deliveries.Patch(ctx, "wds1.ship.0", "application/merge-patch+json", []byte(`{"status":null}`), metav1.PatchOptions{}, "status")
+	require.NoError(t, err)
+	startAgent()
+	require.Eventually(t, applied, time.Minute, 100*time.Millisecond, "a restarted agent resumes: no conflict with what it created")
+	cm, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "settings", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, uid, cm.UID, "nothing re-created")
+}
