@@ -33,10 +33,10 @@ func TestExternalAgent(t *testing.T) {
 	srv := gittest.NewHTTPServer(t, nil)
 	repo := srv.NewRepo(t, "edge")
 	repo.Write(t, map[string]string{
-		"spaces/spaces.yaml":   "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n",
-		"clusters/edge.yaml":   "apiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: cluster1, labels: {site: edge}}\nspec: {its: its1}\n",
-		"wds1/app.yaml":        "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, labels: {ship: \"yes\"}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: app, labels: {ship: \"yes\"}}\ndata: {a: b}\n",
-		"wds1/policy.yaml":     "apiVersion: control.kubestellar.io/v1alpha1\nkind: BindingPolicy\nmetadata: {name: ship}\nspec:\n  clusterSelectors: [{matchLabels: {site: edge}}]\n  downsync: [{objectSelectors: [{matchLabels: {ship: \"yes\"}}]}]\n",
+		"spaces/spaces.yaml": "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n",
+		"clusters/edge.yaml": "apiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: cluster1, labels: {site: edge}}\nspec: {its: its1}\n",
+		"wds1/app.yaml":      "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, labels: {ship: \"yes\"}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: app, labels: {ship: \"yes\"}}\ndata: {a: b}\n",
+		"wds1/policy.yaml":   "apiVersion: control.kubestellar.io/v1alpha1\nkind: BindingPolicy\nmetadata: {name: ship}\nspec:\n  clusterSelectors: [{matchLabels: {site: edge}}]\n  downsync: [{objectSelectors: [{matchLabels: {ship: \"yes\"}}]}]\n",
 	})
 	repo.Commit(t, "an edge app")
 	repo.Push(t, "main")
