@@ -3,7 +3,6 @@
 // each WEC's mailbox namespace, and runs the WEC agent that applies them
 // and reports their state back.
 //
-// Implemented so far: the transforms (Transforms.Transform and the JSONPath
-// removal of CustomTransforms), as pure functions. The transport controller
-// and the WEC agent are not written yet.
+// The transforms are pure functions (Transforms.Transform, Path); the
+// Transport and the Agent move data between the WDS, the ITS and a WEC.
 package propagate
