@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -258,28 +259,44 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	// CRDs and Namespaces first, so that what lives in them can be applied.
 	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object) - stage(y.object) })
 	results := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
-	waited := false
-	for _, w := range desired {
-		if stage(w.object) > 0 && !waited {
-			a.waitForCRDs(ctx, desired)
-			waited = true
-		}
+	var resultsMu sync.Mutex
+	apply := func(w wanted) {
 		a.mu.Lock()
 		last, prev := a.applied[w.key], a.results[w.key]
 		a.mu.Unlock()
+		var res gitstellarv1alpha1.DeliveryEntryStatus
 		if !full && last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
-			results[w.key] = a.refreshStatus(ctx, w, prev)
-			continue
-		}
-		res := a.applyEntry(ctx, w, inv)
-		results[w.key] = res
-		a.mu.Lock()
-		if res.Result == gitstellarv1alpha1.DeliveryApplied {
-			a.applied[w.key] = w.hash
+			res = a.refreshStatus(ctx, w, prev)
 		} else {
-			delete(a.applied, w.key)
+			res = a.applyEntry(ctx, w, inv)
+			a.mu.Lock()
+			if res.Result == gitstellarv1alpha1.DeliveryApplied {
+				a.applied[w.key] = w.hash
+			} else {
+				delete(a.applied, w.key)
+			}
+			a.mu.Unlock()
 		}
-		a.mu.Unlock()
+		resultsMu.Lock()
+		results[w.key] = res
+		resultsMu.Unlock()
+	}
+	// Stage 0 (CRDs, Namespaces), wait for the CRDs, then the rest; within
+	// a stage, several objects at a time.
+	split := slices.IndexFunc(desired, func(w wanted) bool { return stage(w.object) > 0 })
+	if split < 0 {
+		split = len(desired)
+	}
+	for i, group := range [][]wanted{desired[:split], desired[split:]} {
+		if i == 1 && len(group) > 0 {
+			a.waitForCRDs(ctx, desired[:split])
+		}
+		var g errgroup.Group
+		g.SetLimit(8)
+		for _, w := range group {
+			g.Go(func() error { apply(w); return nil })
+		}
+		_ = g.Wait()
 	}
 	// What left the mailbox: delete what this agent created.
 	want := map[string]bool{}
@@ -389,7 +406,7 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) g
 		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
 		return st
 	}
-	_, ours := inv.Objects[w.key]
+	_, ours := inv.has(w.key)
 	if exists && !ours && slices.Contains(managerNames(live), gitstellarv1alpha1.AgentFieldManager) {
 		// Applied by an agent that stopped before it recorded it: ours.
 		ours = true
@@ -428,15 +445,7 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) g
 		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
 		return st
 	}
-	if !ours {
-		inv.Objects[w.key] = inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan}
-		inv.dirty = true
-	} else if inv.Objects[w.key].Orphan != w.entry.Orphan {
-		item := inv.Objects[w.key]
-		item.Orphan = w.entry.Orphan
-		inv.Objects[w.key] = item
-		inv.dirty = true
-	}
+	inv.put(w.key, inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan})
 	st.ResourceVersion = obj.GetResourceVersion()
 	return a.withStatus(w, st, obj)
 }
@@ -572,8 +581,25 @@ func sameEntryStatus(a, b gitstellarv1alpha1.DeliveryEntryStatus) bool {
 
 // The agent's inventory: the objects it created (or adopted) in the WEC.
 type agentInventory struct {
+	mu      sync.Mutex
 	Objects map[string]inventoryItem `json:"objects"`
 	dirty   bool
+}
+
+func (inv *agentInventory) has(key string) (inventoryItem, bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	item, ok := inv.Objects[key]
+	return item, ok
+}
+
+func (inv *agentInventory) put(key string, item inventoryItem) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if old, ok := inv.Objects[key]; !ok || old != item {
+		inv.Objects[key] = item
+		inv.dirty = true
+	}
 }
 
 type inventoryItem struct {
