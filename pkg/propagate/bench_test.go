@@ -155,7 +155,7 @@ spec:
 	}
 
 	b.ResetTimer()
-	var change time.Duration
+	var change, toBinding, toDelivery time.Duration
 	var itsPer, wecPer float64
 	for i := range b.N {
 		itsBefore := itsWrites.Load()
@@ -164,11 +164,30 @@ spec:
 			wecBefore += n.Load()
 		}
 		value := fmt.Sprintf("changed-%d", i)
+		d0, _ := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1").Get(ctx, "wds1.bench.0", metav1.GetOptions{})
+		b0, _ := dyn.Resource(bind.Bindings).Get(ctx, "bench", metav1.GetOptions{})
 		start := time.Now()
 		if _, err := wds.CoreV1().ConfigMaps("bench").Patch(ctx, "o0001", "application/merge-patch+json",
 			[]byte(`{"data":{"v":"`+value+`"}}`), metav1.PatchOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		for {
+			bb, _ := dyn.Resource(bind.Bindings).Get(ctx, "bench", metav1.GetOptions{})
+			if bb != nil && bb.GetResourceVersion() != b0.GetResourceVersion() {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		bound := time.Since(start)
+		for {
+			dd, _ := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1").Get(ctx, "wds1.bench.0", metav1.GetOptions{})
+			if dd != nil && dd.GetGeneration() != d0.GetGeneration() {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		toBinding += bound
+		toDelivery += time.Since(start)
 		for j := 1; j <= wecs; j++ {
 			wec := kubernetes.NewForConfigOrDie(env.Config(fmt.Sprintf("cluster%d", j)))
 			for {
@@ -193,6 +212,8 @@ spec:
 	b.ReportMetric(cold.Seconds(), "cold-s")
 	b.ReportMetric(float64(objects*wecs)/cold.Seconds(), "cold-objects/s")
 	b.ReportMetric(change.Seconds()*1000/n, "change-ms")
+	b.ReportMetric(toBinding.Seconds()*1000/n, "to-binding-ms")
+	b.ReportMetric(toDelivery.Seconds()*1000/n, "to-delivery-ms")
 	b.ReportMetric(itsPer/n, "its-writes/change")
 	b.ReportMetric(wecPer/n, "wec-writes/change")
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,34 +232,49 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		return err
 	}
 	transforms := t.transformsNow()
-	var problems []string
-	keep := map[string]bool{}
+	var (
+		problems []string
+		keep     = map[string]bool{}
+		mu       sync.Mutex
+		g        errgroup.Group
+	)
+	g.SetLimit(8) // WECs at a time: the ITS works on several Deliveries at once
 	for _, d := range b.Spec.Destinations {
 		wec := d.ClusterId
 		mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
-		specs, err := t.deliveriesFor(&b, wec, objects, transforms)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", wec, err))
-			for key := range existing { // leave that WEC's state as it is
-				if strings.HasPrefix(key, mailbox+"/") {
-					keep[key] = true
+		g.Go(func() error {
+			specs, err := t.deliveriesFor(&b, wec, objects, transforms)
+			if err != nil {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s: %v", wec, err))
+				for key := range existing { // leave that WEC's state as it is
+					if strings.HasPrefix(key, mailbox+"/") {
+						keep[key] = true
+					}
+				}
+				mu.Unlock()
+				return nil
+			}
+			if len(specs) > 0 {
+				if err := t.ensureMailbox(ctx, mailbox); err != nil {
+					return err
 				}
 			}
-			continue
-		}
-		if len(specs) > 0 {
-			if err := t.ensureMailbox(ctx, mailbox); err != nil {
-				return err
+			for _, spec := range specs {
+				dname := DeliveryName(t.opts.WDS, b.Name, int(spec.Part))
+				key := mailbox + "/" + dname
+				mu.Lock()
+				keep[key] = true
+				mu.Unlock()
+				if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key]); err != nil {
+					return err
+				}
 			}
-		}
-		for _, spec := range specs {
-			dname := DeliveryName(t.opts.WDS, b.Name, int(spec.Part))
-			key := mailbox + "/" + dname
-			keep[key] = true
-			if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key]); err != nil {
-				return err
-			}
-		}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	stale := map[string]*unstructured.Unstructured{}
 	for key, u := range existing {
