@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/gitstellar/gitstellar/pkg/devenv"
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
@@ -95,4 +98,18 @@ func TestExternalAgent(t *testing.T) {
 	cm, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "settings", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, uid, cm.UID, "nothing re-created")
+
+	// The WEC goes away: the Delivery says so; it comes back: applied again.
+	require.NoError(t, env.Kill("cluster1-apiserver"))
+	require.Eventually(t, func() bool {
+		d, err := deliveries.Get(ctx, "wds1.ship.0", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
+		return len(entries) == 2 && strings.Contains(fmt.Sprint(entries[0].(map[string]any)["message"]), "the WEC cannot be reached")
+	}, 2*time.Minute, 200*time.Millisecond, "an unreachable WEC is reported")
+	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
+	require.NoError(t, err)
+	require.Eventually(t, applied, 2*time.Minute, 200*time.Millisecond, "applied again once the WEC is back")
 }

@@ -254,6 +254,20 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	inv, err := a.loadInventory(ctx)
 	if err != nil {
+		// The WEC cannot be read: change nothing, say so in every entry.
+		unreachable := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
+		for _, w := range desired {
+			gvk := w.object.GroupVersionKind()
+			unreachable[w.key] = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
+				Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryError,
+				Message: "the WEC cannot be reached: " + err.Error()}
+		}
+		a.mu.Lock()
+		a.applied = map[string]string{} // apply everything again once it is back
+		a.mu.Unlock()
+		if _, serr := a.writeStatuses(ctx, list, unreachable, dup); serr != nil {
+			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
+		}
 		return err
 	}
 	// CRDs and Namespaces first, so that what lives in them can be applied.
