@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/gitstellar/gitstellar/pkg/bind"
@@ -88,6 +89,17 @@ func (o *runOptions) logger(w io.Writer) (logr.Logger, error) {
 	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 }
 
+// connector reaches spaces through the kubeconfig and, when gitstellar runs
+// in a cluster, through kubeconfigs in that cluster's Secrets
+// (spec.kubeconfig.secretRef).
+func connector(kubeconfig string) spaces.Connector {
+	c := spaces.Connector{Kubeconfig: kubeconfig}
+	if cfg, err := rest.InClusterConfig(); err == nil {
+		c.Secrets = spaces.NewSecretReader(cfg)
+	}
+	return c
+}
+
 // credentials come from files, or from a Secret of the hosting cluster.
 func (o *runOptions) credentials(ctx context.Context) (source.Credentials, error) {
 	if o.credentialsSecret == "" {
@@ -136,7 +148,7 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		Name:       o.name,
 		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
 		Path:       o.path,
-		Connector:  spaces.Connector{Kubeconfig: o.kubeconfig},
+		Connector:  connector(o.kubeconfig),
 		BindGroups: coreGroup(o.bindGroups),
 		Log:        log,
 	})

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -218,6 +217,5 @@ spec:
 		require.NoError(t, err)
 		assert.Contains(t, cm.Data["inventory.json"], `"id":"nginx_nginx-deployment_apps_Deployment"`)
 		assert.Contains(t, cm.Data["inventory.json"], `"revision":"rev3"`)
-		var _ corev1.ConfigMap = *cm
 	})
 }

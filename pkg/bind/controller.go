@@ -243,7 +243,7 @@ func (c *Controller) discoverResources() error {
 		}
 		for _, r := range l.APIResources {
 			gvr := gv.WithResource(r.Name)
-			if slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") && !containsSlash(r.Name) && !NeverPropagated(gvr.GroupResource()) {
+			if slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") && !strings.Contains(r.Name, "/") && !NeverPropagated(gvr.GroupResource()) {
 				want[gvr] = true
 			}
 		}
@@ -263,15 +263,6 @@ func (c *Controller) discoverResources() error {
 		}
 	}
 	return err
-}
-
-func containsSlash(s string) bool {
-	for _, r := range s {
-		if r == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 // watch starts a metadata-only informer: labels, names and versions are

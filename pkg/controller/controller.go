@@ -68,13 +68,6 @@ func New(cfg Config) (*Controller, error) {
 	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}}, nil
 }
 
-// Last is the result of the last sync that ran, or nil.
-func (c *Controller) Last() *SyncResult {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
-}
-
 // Sync fetches the ref and, when it moved or the last sync did not succeed
 // (or force is set), renders and applies the revision.
 func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {

@@ -62,9 +62,6 @@ func (e *Environment) Started() []string { return append([]string(nil), e.starte
 // Dir is the state directory.
 func (e *Environment) Dir() string { return e.dir }
 
-// Bare tells whether the environment runs only etcd and the apiservers.
-func (e *Environment) Bare() bool { return e.state.Bare }
-
 // Spaces lists the spaces: its1, wds1, then the WECs.
 func (e *Environment) Spaces() []Space { return append([]Space(nil), e.state.Spaces...) }
 
