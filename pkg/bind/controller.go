@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -23,10 +22,10 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 )
 
 // The resources the controller reads and writes.
@@ -60,8 +59,7 @@ type Controller struct {
 	meta     metadata.Interface
 	disc     discovery.DiscoveryInterface
 	its      dynamic.Interface
-	queue    workqueue.TypedRateLimitingInterface[string]
-	busy     atomic.Int32
+	queue    *keyqueue.Queue
 	discover chan struct{}
 
 	mu        sync.Mutex
@@ -115,7 +113,7 @@ func NewController(opts Options) (*Controller, error) {
 	}
 	return &Controller{
 		opts: opts, wds: wds, meta: meta, disc: disc, its: its,
-		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		queue:     keyqueue.New(),
 		discover:  make(chan struct{}, 1),
 		informers: map[schema.GroupVersionResource]*watchedResource{},
 		objects:   map[ObjectKey]*Object{},
@@ -127,7 +125,6 @@ func NewController(opts Options) (*Controller, error) {
 
 // Run watches and writes until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.ShutDown()
 	stop := ctx.Done()
 
 	policies := dynamicinformer.NewFilteredDynamicInformer(c.wds, BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
@@ -174,9 +171,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	}
 	go c.discoveryLoop(ctx)
-	for range 2 {
-		go c.worker(ctx)
-	}
+	c.queue.Run(ctx, 2, c.sync, func(key string, err error) {
+		c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", key)
+	})
 	<-stop
 	return nil
 }
@@ -192,7 +189,7 @@ func (c *Controller) Idle() bool {
 			return false
 		}
 	}
-	return len(synced) > 0 && c.queue.Len() == 0 && c.busy.Load() == 0
+	return len(synced) > 0 && c.queue.Idle()
 }
 
 func (c *Controller) rediscover() {
@@ -414,25 +411,6 @@ func (c *Controller) clusterChanged(raw any, deleted bool) {
 	}
 	for name := range c.policies {
 		c.queue.Add(name)
-	}
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		name, shutdown := c.queue.Get()
-		if shutdown {
-			return
-		}
-		c.busy.Add(1)
-		err := c.sync(ctx, name)
-		c.busy.Add(-1)
-		if err != nil && ctx.Err() == nil {
-			c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", name)
-			c.queue.AddRateLimited(name)
-		} else {
-			c.queue.Forget(name)
-		}
-		c.queue.Done(name)
 	}
 }
 

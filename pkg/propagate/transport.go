@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
@@ -22,10 +21,10 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 )
 
 // The resources the transport reads and writes.
@@ -56,8 +55,7 @@ type Transport struct {
 	opts  TransportOptions
 	wds   dynamic.Interface
 	its   dynamic.Interface
-	queue workqueue.TypedRateLimitingInterface[string]
-	busy  atomic.Int32
+	queue *keyqueue.Queue
 
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
 
@@ -87,7 +85,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
-		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		queue:     keyqueue.New(),
 		mailboxes: map[string]bool{}, objectMemo: map[string]*unstructured.Unstructured{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
@@ -109,7 +107,6 @@ func byBinding(o any) ([]string, error) {
 
 // Run transports until ctx ends.
 func (t *Transport) Run(ctx context.Context) error {
-	defer t.queue.ShutDown()
 	enqueueBinding := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { t.enqueue(o) },
 		UpdateFunc: func(_, o any) { t.enqueue(o) },
@@ -134,16 +131,16 @@ func (t *Transport) Run(ctx context.Context) error {
 	for _, b := range t.deliveries.GetIndexer().ListIndexFuncValues("binding") {
 		t.queue.Add(b)
 	}
-	for range 2 {
-		go t.worker(ctx)
-	}
+	t.queue.Run(ctx, 2, t.sync, func(key string, err error) {
+		t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", key)
+	})
 	<-ctx.Done()
 	return nil
 }
 
 // Idle tells whether the transport has caught up.
 func (t *Transport) Idle() bool {
-	return t.bindings.HasSynced() && t.deliveries.HasSynced() && t.queue.Len() == 0 && t.busy.Load() == 0
+	return t.bindings.HasSynced() && t.deliveries.HasSynced() && t.queue.Idle()
 }
 
 func (t *Transport) enqueue(o any) {
@@ -171,25 +168,6 @@ func (t *Transport) enqueueAllIfChanged(old, o any) {
 		return
 	}
 	t.enqueueAll()
-}
-
-func (t *Transport) worker(ctx context.Context) {
-	for {
-		name, shutdown := t.queue.Get()
-		if shutdown {
-			return
-		}
-		t.busy.Add(1)
-		err := t.sync(ctx, name)
-		t.busy.Add(-1)
-		if err != nil && ctx.Err() == nil {
-			t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", name)
-			t.queue.AddRateLimited(name)
-		} else {
-			t.queue.Forget(name)
-		}
-		t.queue.Done(name)
-	}
 }
 
 func (t *Transport) transformsNow() *Transforms {
