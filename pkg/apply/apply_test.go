@@ -74,7 +74,7 @@ func TestApply(t *testing.T) {
 	t.Run("an unchanged re-sync writes nothing", func(t *testing.T) {
 		before, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err)
-		counted, writes := countWrites(cfg)
+		counted, writes := devenvtest.CountWrites(cfg)
 		a, err := apply.NewApplier(counted, "wds1", apply.Options{Source: "example"})
 		require.NoError(t, err)
 		res, err := a.Apply(ctx, example, "rev1")

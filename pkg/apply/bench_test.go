@@ -58,7 +58,7 @@ func BenchmarkRenderApply(b *testing.B) {
 	const objects = 2000
 	env := devenvtest.Start(b, devenvtest.Options{WECs: 0, Bare: true})
 	ctx := context.Background()
-	cfg, writes := countWrites(env.Config("wds1"))
+	cfg, writes := devenvtest.CountWrites(env.Config("wds1"))
 	if _, err := crds.Install(ctx, cfg, crds.RoleWDS, crds.InstallOptions{}); err != nil {
 		b.Fatal(err)
 	}

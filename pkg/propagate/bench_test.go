@@ -3,8 +3,6 @@ package propagate_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,25 +22,6 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 )
-
-// writes counts the requests of a config that change something.
-func writes(cfg *rest.Config) (*rest.Config, *atomic.Int64) {
-	var n atomic.Int64
-	c := rest.CopyConfig(cfg)
-	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			if r.Method != http.MethodGet && !strings.Contains(r.URL.RawQuery, "dryRun") && !strings.Contains(r.URL.RawQuery, "watch") {
-				n.Add(1)
-			}
-			return rt.RoundTrip(r)
-		})
-	}
-	return c, &n
-}
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // BenchmarkPropagate: 1,000 objects bound to 10 WECs (bare apiservers on
 // one etcd). Reports the time from the BindingPolicy's creation to all
@@ -93,7 +72,7 @@ func BenchmarkPropagate(b *testing.B) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	itsCounted, itsWrites := writes(itsCfg)
+	itsCounted, itsWrites := devenvtest.CountWrites(itsCfg)
 	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
 	if err != nil {
 		b.Fatal(err)
@@ -107,7 +86,7 @@ func BenchmarkPropagate(b *testing.B) {
 	var agents []*propagate.Agent
 	var wecWrites []*atomic.Int64
 	for i := 1; i <= wecs; i++ {
-		wecCfg, n := writes(env.Config(fmt.Sprintf("cluster%d", i)))
+		wecCfg, n := devenvtest.CountWrites(env.Config(fmt.Sprintf("cluster%d", i)))
 		a, err := propagate.NewAgent(propagate.AgentOptions{Cluster: fmt.Sprintf("cluster%d", i), ITSConfig: itsCounted, WECConfig: wecCfg, Resync: time.Hour})
 		if err != nil {
 			b.Fatal(err)

@@ -3,9 +3,11 @@ package devenvtest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,3 +133,27 @@ func Alive(pid int, dir string) bool {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return err == nil && strings.Contains(string(cmdline), dir)
 }
+
+// CountWrites returns a copy of cfg whose requests that change something —
+// not reads, not dry runs — are counted, for tests and benchmarks that
+// assert or report writes.
+func CountWrites(cfg *rest.Config) (*rest.Config, *atomic.Int64) {
+	var n atomic.Int64
+	c := rest.CopyConfig(cfg)
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			switch r.Method {
+			case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+				if !strings.Contains(r.URL.RawQuery, "dryRun=All") {
+					n.Add(1)
+				}
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	return c, &n
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
