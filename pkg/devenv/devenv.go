@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,8 +52,10 @@ type Environment struct {
 	stopWithParent bool
 	progress       io.Writer
 	started        []string
-	spawned        sync.Map // process name → pid, for processes this program started
-	exits          sync.Map // process name → how it ended, for processes this program started
+	clientMu       sync.Mutex
+	client         *http.Client // the admin's, for health probes
+	spawned        sync.Map     // process name → pid, for processes this program started
+	exits          sync.Map     // process name → how it ended, for processes this program started
 }
 
 // Started lists the processes the Up that returned e started: empty when

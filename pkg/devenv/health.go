@@ -133,7 +133,14 @@ func (e *Environment) get(ctx context.Context, url, want string) error {
 	return nil
 }
 
+// httpClient returns the admin's HTTPS client, made once: readiness is
+// probed every 200 ms while the environment starts.
 func (e *Environment) httpClient() (*http.Client, error) {
+	e.clientMu.Lock()
+	defer e.clientMu.Unlock()
+	if e.client != nil {
+		return e.client, nil
+	}
 	ca, err := os.ReadFile(e.pki.caCert())
 	if err != nil {
 		return nil, err
@@ -144,10 +151,11 @@ func (e *Environment) httpClient() (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: &http.Transport{
+	e.client = &http.Client{Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}},
 		DisableKeepAlives: true,
-	}}, nil
+	}}
+	return e.client, nil
 }
 
 const (

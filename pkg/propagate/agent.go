@@ -224,17 +224,19 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		return strings.Compare(ux.GetName(), uy.GetName())
 	})
 	seen := map[string]string{} // object key → first Delivery's source
+	parsed := make([]parsedDelivery, 0, len(list))
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
 		var spec gitstellarv1alpha1.DeliverySpec
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec); err != nil {
-			continue
-		}
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
+		pd := parsedDelivery{delivery: d, objects: make([]*unstructured.Unstructured, len(spec.Entries))}
+		parsed = append(parsed, pd)
 		for ei, e := range spec.Entries {
 			obj := &unstructured.Unstructured{}
 			if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
 				continue
 			}
+			pd.objects[ei] = obj
 			key := objectKey(obj)
 			source := spec.Source.WDS + "/" + spec.Source.Binding
 			if first, ok := seen[key]; ok && !strings.HasPrefix(first, spec.Source.WDS+"/") {
@@ -252,6 +254,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: hex.EncodeToString(sum[:8])})
 		}
 	}
+	// Reading the inventory also tells whether the WEC can be reached.
 	inv, err := a.loadInventory(ctx)
 	if err != nil {
 		// The WEC cannot be read: change nothing, say so in every entry.
@@ -265,7 +268,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.mu.Lock()
 		a.applied = map[string]string{} // apply everything again once it is back
 		a.mu.Unlock()
-		if _, serr := a.writeStatuses(ctx, list, unreachable, dup); serr != nil {
+		if _, serr := a.writeStatuses(ctx, parsed, unreachable, dup); serr != nil {
 			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
 		}
 		return err
@@ -335,7 +338,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	a.mu.Lock()
 	a.results = results
 	a.mu.Unlock()
-	converged, err := a.writeStatuses(ctx, list, results, dup)
+	converged, err := a.writeStatuses(ctx, parsed, results, dup)
 	a.mu.Lock()
 	a.converged = converged && err == nil
 	a.settled = err == nil
@@ -519,24 +522,30 @@ func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
 	return fmt.Errorf("delete %s %s/%s: %w", item.Kind, item.Namespace, item.Name, err)
 }
 
+// parsedDelivery is a Delivery of the mailbox with its entries' objects
+// decoded once (nil where an entry does not decode).
+type parsedDelivery struct {
+	delivery *unstructured.Unstructured
+	objects  []*unstructured.Unstructured
+}
+
 // writeStatuses reports each Delivery's results, when they changed, and
 // tells whether every entry is applied.
-func (a *Agent) writeStatuses(ctx context.Context, list []any, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]map[int]string) (bool, error) {
+func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]map[int]string) (bool, error) {
 	all := true
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
-	for di, o := range list {
-		d := o.(*unstructured.Unstructured)
-		var spec gitstellarv1alpha1.DeliverySpec
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
+	for di, pd := range parsed {
+		d := pd.delivery
 		var current gitstellarv1alpha1.DeliveryStatus
 		if s, ok := d.Object["status"].(map[string]any); ok {
 			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &current)
 		}
 		status := gitstellarv1alpha1.DeliveryStatus{ObservedGeneration: d.GetGeneration()}
 		applied := true
-		for ei, e := range spec.Entries {
-			obj := &unstructured.Unstructured{}
-			_ = obj.UnmarshalJSON(e.Object.Raw)
+		for ei, obj := range pd.objects {
+			if obj == nil {
+				obj = &unstructured.Unstructured{Object: map[string]any{}}
+			}
 			key := objectKey(obj)
 			st, ok := results[key]
 			if other, isDup := dup[di][ei]; isDup {
