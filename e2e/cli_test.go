@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -18,14 +20,37 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
 )
 
-// gitstellar builds the binary under test once per test.
+// The binary under test, built once for the whole package.
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// gitstellar returns the binary under test, building it on first use.
 func gitstellar(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gitstellar")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/gitstellar")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gitstellar-e2e-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "gitstellar")
+		if out, err := exec.Command("go", "build", "-o", binaryPath, "../cmd/gitstellar").CombinedOutput(); err != nil {
+			binaryErr = fmt.Errorf("go build: %w: %s", err, out)
+		}
+	})
+	require.NoError(t, binaryErr)
+	return binaryPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	os.Exit(code)
 }
 
 // kubectl finds kubectl, or builds it like the apiservers.
