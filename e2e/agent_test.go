@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -25,7 +27,8 @@ import (
 
 // TestExternalAgent: a WorkloadCluster without a kubeconfig is served by a
 // `gitstellar agent` process that only reaches out to the ITS; killed and
-// restarted, it resumes without conflicts or duplicates.
+// restarted, it resumes without conflicts or duplicates, also when killed
+// in the middle of applying.
 func TestExternalAgent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
@@ -65,13 +68,14 @@ func TestExternalAgent(t *testing.T) {
 	}
 	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
 	deliveries := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
+	want := 2 // entries in the Delivery
 	applied := func() bool {
 		d, err := deliveries.Get(ctx, "wds1.ship.0", metav1.GetOptions{})
 		if err != nil {
 			return false
 		}
 		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
-		if len(entries) != 2 {
+		if len(entries) != want {
 			return false
 		}
 		for _, e := range entries {
@@ -93,11 +97,60 @@ func TestExternalAgent(t *testing.T) {
 	_, _ = agent.Process.Wait()
 	_, err = deliveries.Patch(ctx, "wds1.ship.0", "application/merge-patch+json", []byte(`{"status":null}`), metav1.PatchOptions{}, "status")
 	require.NoError(t, err)
-	startAgent()
+	agent = startAgent()
 	require.Eventually(t, applied, time.Minute, 100*time.Millisecond, "a restarted agent resumes: no conflict with what it created")
 	cm, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "settings", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, uid, cm.UID, "nothing re-created")
+
+	// Killed in the middle of applying 1,000 more objects, then restarted:
+	// everything converges, nothing is re-created or lost.
+	require.NoError(t, agent.Process.Signal(os.Kill))
+	_, _ = agent.Process.Wait()
+	const many = 1000
+	var manifests strings.Builder
+	for i := range many {
+		fmt.Fprintf(&manifests, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m%04d, namespace: app, labels: {ship: \"yes\"}}\ndata: {i: \"%d\"}\n", i, i)
+	}
+	repo.Write(t, map[string]string{"wds1/many.yaml": manifests.String()})
+	repo.Commit(t, "many more")
+	repo.Push(t, "main")
+	synced = run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir())
+	require.Equal(t, 0, synced.code, synced.stdout)
+	want = 2 + many
+	agent = startAgent()
+	var before []corev1.ConfigMap
+	require.Eventually(t, func() bool {
+		l, err := wec.CoreV1().ConfigMaps("app").List(ctx, metav1.ListOptions{LabelSelector: "ship=yes"})
+		if err != nil || len(l.Items) < 2 { // settings alone, or not there yet
+			return false
+		}
+		require.NoError(t, agent.Process.Signal(os.Kill))
+		_, _ = agent.Process.Wait()
+		before = l.Items
+		return true
+	}, time.Minute, 5*time.Millisecond, "the agent starts applying")
+	require.Less(t, len(before), many+1, "killed before it applied everything")
+	t.Logf("agent killed with %d of %d ConfigMaps applied", len(before)-1, many)
+	startAgent()
+	require.Eventually(t, applied, 2*time.Minute, 100*time.Millisecond, "a restarted agent converges")
+	after, err := wec.CoreV1().ConfigMaps("app").List(ctx, metav1.ListOptions{LabelSelector: "ship=yes"})
+	require.NoError(t, err)
+	assert.Len(t, after.Items, many+1, "every ConfigMap, once")
+	uids := map[string]string{}
+	for _, cm := range after.Items {
+		uids[cm.Name] = string(cm.UID)
+	}
+	for _, cm := range before {
+		assert.Equal(t, string(cm.UID), uids[cm.Name], "%s applied before the kill is not re-created", cm.Name)
+	}
+	inventory, err := wec.CoreV1().ConfigMaps("gitstellar-system").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
+	require.NoError(t, err)
+	var recorded struct {
+		Objects map[string]any `json:"objects"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(inventory.Data["inventory.json"]), &recorded))
+	assert.Len(t, recorded.Objects, many+2, "the inventory holds every object, the ones applied before the kill too")
 
 	// The WEC goes away: the Delivery says so; it comes back: applied again.
 	require.NoError(t, env.Kill("cluster1-apiserver"))
@@ -107,7 +160,7 @@ func TestExternalAgent(t *testing.T) {
 			return false
 		}
 		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
-		return len(entries) == 2 && strings.Contains(fmt.Sprint(entries[0].(map[string]any)["message"]), "the WEC cannot be reached")
+		return len(entries) == want && strings.Contains(fmt.Sprint(entries[0].(map[string]any)["message"]), "the WEC cannot be reached")
 	}, 2*time.Minute, 200*time.Millisecond, "an unreachable WEC is reported")
 	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)

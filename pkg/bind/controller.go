@@ -77,10 +77,11 @@ type watchedResource struct {
 }
 
 type policyState struct {
-	bp      *controlv1alpha1.BindingPolicy
-	policy  *Policy
-	members map[ObjectKey]Member
-	written *controlv1alpha1.BindingSpec // the last spec written
+	bp            *controlv1alpha1.BindingPolicy
+	policy        *Policy
+	members       map[ObjectKey]Member
+	written       *controlv1alpha1.BindingSpec // the last spec written
+	writtenOrphan bool                         // whether that Binding carries the orphan annotation
 }
 
 // NewController prepares a controller; Run starts it.
@@ -360,12 +361,15 @@ func (c *Controller) policyChanged(raw any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ps, ok := c.policies[bp.Name]; ok && ps.bp.Generation == bp.Generation && ps.bp.UID == bp.UID {
-		ps.bp = &bp // a status change only
+		ps.bp = &bp // a status or metadata change only
+		if orphans(&bp) != ps.writtenOrphan {
+			c.queue.Add(bp.Name)
+		}
 		return
 	}
 	ps := &policyState{bp: &bp, policy: Compile(&bp), members: map[ObjectKey]Member{}}
 	if prev, ok := c.policies[bp.Name]; ok && prev.bp.UID == bp.UID {
-		ps.written = prev.written
+		ps.written, ps.writtenOrphan = prev.written, prev.writtenOrphan
 	}
 	for k, o := range c.objects {
 		if mod, ok := ps.policy.Match(o, c.nsLabels[o.Namespace]); ok {
@@ -436,16 +440,17 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		}
 		spec = BindingSpec(members, clusters)
 	}
-	written := ps.written
+	written, writtenOrphan := ps.written, ps.writtenOrphan
 	c.mu.Unlock()
 
-	if valid && (written == nil || !apiequality.Semantic.DeepEqual(*written, spec)) {
+	orphan := orphans(bp)
+	if valid && (written == nil || !apiequality.Semantic.DeepEqual(*written, spec) || orphan != writtenOrphan) {
 		if err := c.writeBinding(ctx, bp, spec); err != nil {
 			return c.writeStatus(ctx, bp, false, []string{fmt.Sprintf("write Binding: %v", err)}, err)
 		}
 		c.mu.Lock()
 		if cur, ok := c.policies[name]; ok && cur.bp.UID == bp.UID {
-			cur.written = &spec
+			cur.written, cur.writtenOrphan = &spec, orphan
 		}
 		c.mu.Unlock()
 		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name,

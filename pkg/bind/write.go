@@ -23,24 +23,35 @@ func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.Bindi
 	if err != nil {
 		return err
 	}
+	metadata := map[string]any{
+		"name":   bp.Name,
+		"labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue},
+		"ownerReferences": []any{map[string]any{
+			"apiVersion": controlv1alpha1.GroupVersion.String(),
+			"kind":       "BindingPolicy",
+			"name":       bp.Name,
+			"uid":        string(bp.UID),
+			"controller": true,
+		}},
+	}
+	if orphans(bp) {
+		metadata["annotations"] = map[string]any{gitstellarv1alpha1.AnnotationDeletion: gitstellarv1alpha1.DeletionOrphan}
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": controlv1alpha1.GroupVersion.String(),
 		"kind":       "Binding",
-		"metadata": map[string]any{
-			"name":   bp.Name,
-			"labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue},
-			"ownerReferences": []any{map[string]any{
-				"apiVersion": controlv1alpha1.GroupVersion.String(),
-				"kind":       "BindingPolicy",
-				"name":       bp.Name,
-				"uid":        string(bp.UID),
-				"controller": true,
-			}},
-		},
-		"spec": specMap,
+		"metadata":   metadata,
+		"spec":       specMap,
 	}}
 	_, err = c.wds.Resource(Bindings).Apply(ctx, bp.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
 	return err
+}
+
+// orphans tells whether a policy keeps the WEC copies of what it unbinds
+// (annotation gitstellar.io/deletion: orphan); its Binding carries the
+// annotation to the transport.
+func orphans(bp *controlv1alpha1.BindingPolicy) bool {
+	return bp.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan
 }
 
 // deleteBinding removes the Binding of a deleted policy (the garbage

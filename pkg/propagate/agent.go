@@ -212,8 +212,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.mu.Unlock()
 	}()
 	var (
-		desired []wanted
-		dup     = map[int]map[int]string{} // delivery index → entry → the other source
+		desired   []wanted
+		dup       = map[int]map[int]string{} // delivery index → entry → the other source
+		contested = map[string][]string{}    // object key → other WDSes' sources it was refused to
 	)
 	list := a.deliveries.GetStore().List()
 	slices.SortFunc(list, func(x, y any) int {
@@ -244,13 +245,16 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 					dup[di] = map[int]string{}
 				}
 				dup[di][ei] = first
+				if !slices.Contains(contested[key], source) {
+					contested[key] = append(contested[key], source)
+				}
 				continue
 			}
 			if _, ok := seen[key]; ok {
 				continue // the same WDS delivers it twice (two policies): one apply
 			}
 			seen[key] = source
-			sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus)...))
+			sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
 			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: hex.EncodeToString(sum[:8])})
 		}
 	}
@@ -268,7 +272,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.mu.Lock()
 		a.applied = map[string]string{} // apply everything again once it is back
 		a.mu.Unlock()
-		if _, serr := a.writeStatuses(ctx, parsed, unreachable, dup); serr != nil {
+		rep := report{results: unreachable, dup: dup, contested: contested, unreachable: "the WEC cannot be reached: " + err.Error()}
+		if _, serr := a.writeStatuses(ctx, parsed, rep); serr != nil {
 			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
 		}
 		return err
@@ -338,7 +343,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	a.mu.Lock()
 	a.results = results
 	a.mu.Unlock()
-	converged, err := a.writeStatuses(ctx, parsed, results, dup)
+	converged, err := a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested})
 	a.mu.Lock()
 	a.converged = converged && err == nil
 	a.settled = err == nil
@@ -529,9 +534,21 @@ type parsedDelivery struct {
 	objects  []*unstructured.Unstructured
 }
 
+// report is what one reconcile found, for the Deliveries' status.
+type report struct {
+	results map[string]gitstellarv1alpha1.DeliveryEntryStatus // object key → result
+	// dup: delivery index → entry index → the source that keeps the object
+	// (another WDS delivered it first).
+	dup map[int]map[int]string
+	// contested: object key → the sources of other WDSes refused the object.
+	contested map[string][]string
+	// unreachable, when set, says why the WEC could not be reached.
+	unreachable string
+}
+
 // writeStatuses reports each Delivery's results, when they changed, and
 // tells whether every entry is applied.
-func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]map[int]string) (bool, error) {
+func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep report) (bool, error) {
 	all := true
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	for di, pd := range parsed {
@@ -547,8 +564,11 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, resu
 				obj = &unstructured.Unstructured{Object: map[string]any{}}
 			}
 			key := objectKey(obj)
-			st, ok := results[key]
-			if other, isDup := dup[di][ei]; isDup {
+			st, ok := rep.results[key]
+			if ok && len(rep.contested[key]) > 0 {
+				st.ContestedBy = slices.Sorted(slices.Values(rep.contested[key]))
+			}
+			if other, isDup := rep.dup[di][ei]; isDup {
 				gvk := obj.GroupVersionKind()
 				st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(),
 					Result: gitstellarv1alpha1.DeliveryConflict, ConflictManager: other,
@@ -567,12 +587,16 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, resu
 			applied = applied && st.Result == gitstellarv1alpha1.DeliveryApplied
 			status.Entries = append(status.Entries, st)
 		}
-		condStatus, reason := metav1.ConditionTrue, "Applied"
+		condStatus, reason, message := metav1.ConditionTrue, gitstellarv1alpha1.ReasonApplied, ""
 		if !applied {
-			condStatus, reason = metav1.ConditionFalse, "NotApplied"
+			condStatus, reason = metav1.ConditionFalse, gitstellarv1alpha1.ReasonNotApplied
 			all = false
 		}
-		cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
+		if rep.unreachable != "" {
+			condStatus, reason, message = metav1.ConditionFalse, gitstellarv1alpha1.ReasonUnreachable, rep.unreachable
+			all = false
+		}
+		cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, Message: message, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
 		if old := meta.FindStatusCondition(current.Conditions, "Applied"); old != nil && old.Status == condStatus {
 			cond.LastTransitionTime = old.LastTransitionTime
 		}

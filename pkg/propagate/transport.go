@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -60,6 +61,7 @@ type Transport struct {
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
 
 	mu         sync.Mutex
+	problems   map[string][]string // Binding → transform problems of its last sync
 	compiled   *Transforms
 	mailboxes  map[string]bool
 	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
@@ -86,7 +88,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:     keyqueue.New(),
-		mailboxes: map[string]bool{}, objectMemo: map[string]*unstructured.Unstructured{}}
+		mailboxes: map[string]bool{}, problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
@@ -108,8 +110,15 @@ func byBinding(o any) ([]string, error) {
 // Run transports until ctx ends.
 func (t *Transport) Run(ctx context.Context) error {
 	enqueueBinding := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { t.enqueue(o) },
-		UpdateFunc: func(_, o any) { t.enqueue(o) },
+		AddFunc: func(o any) { t.enqueue(o) },
+		UpdateFunc: func(old, o any) {
+			a, ok1 := old.(*unstructured.Unstructured)
+			b, ok2 := o.(*unstructured.Unstructured)
+			if ok1 && ok2 && a.GetGeneration() == b.GetGeneration() && maps.Equal(a.GetAnnotations(), b.GetAnnotations()) {
+				return // its status, written here
+			}
+			t.enqueue(o)
+		},
 		DeleteFunc: func(o any) { t.enqueue(o) },
 	}
 	all := cache.ResourceEventHandlerFuncs{
@@ -121,6 +130,11 @@ func (t *Transport) Run(ctx context.Context) error {
 	_, _ = t.transforms.AddEventHandler(all)
 	_, _ = t.wecs.AddEventHandler(all)
 	_, _ = t.props.AddEventHandler(all)
+	_, _ = t.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { t.enqueueStatus(o) },
+		UpdateFunc: func(_, o any) { t.enqueueStatus(o) },
+		DeleteFunc: func(o any) { t.enqueueStatus(o) },
+	})
 	for _, inf := range []cache.SharedIndexInformer{t.bindings, t.transforms, t.wecs, t.props, t.deliveries} {
 		go inf.Run(ctx.Done())
 	}
@@ -131,7 +145,7 @@ func (t *Transport) Run(ctx context.Context) error {
 	for _, b := range t.deliveries.GetIndexer().ListIndexFuncValues("binding") {
 		t.queue.Add(b)
 	}
-	t.queue.Run(ctx, 2, t.sync, func(key string, err error) {
+	t.queue.Run(ctx, 2, t.syncKey, func(key string, err error) {
 		t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", key)
 	})
 	<-ctx.Done()
@@ -150,6 +164,27 @@ func (t *Transport) enqueue(o any) {
 	if u, ok := o.(*unstructured.Unstructured); ok {
 		t.queue.Add(u.GetName())
 	}
+}
+
+// statusKey prefixes the queue keys that only summarise a Binding's
+// Deliveries into its status (Binding names cannot hold a colon).
+const statusKey = "status:"
+
+// enqueueStatus asks for the status summary of a Delivery's Binding.
+func (t *Transport) enqueueStatus(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		t.queue.Add(statusKey + u.GetLabels()[gitstellarv1alpha1.LabelBinding])
+	}
+}
+
+func (t *Transport) syncKey(ctx context.Context, key string) error {
+	if name, ok := strings.CutPrefix(key, statusKey); ok {
+		return t.writeBindingStatus(ctx, name)
+	}
+	return t.sync(ctx, key)
 }
 
 func (t *Transport) enqueueAll() {
@@ -199,6 +234,9 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		return err
 	}
 	if !found {
+		t.mu.Lock()
+		delete(t.problems, name)
+		t.mu.Unlock()
 		return t.deleteAll(ctx, existing)
 	}
 	var b controlv1alpha1.Binding
@@ -208,6 +246,11 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	objects, err := t.boundObjects(ctx, &b)
 	if err != nil {
 		return err
+	}
+	if b.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan {
+		for i := range objects {
+			objects[i].orphan = true
+		}
 	}
 	transforms := t.transformsNow()
 	var (
@@ -263,7 +306,10 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	if err := t.deleteAll(ctx, stale); err != nil {
 		return err
 	}
-	return t.writeBindingErrors(ctx, &b, problems)
+	t.mu.Lock()
+	t.problems[name] = problems
+	t.mu.Unlock()
+	return t.writeBindingStatus(ctx, name)
 }
 
 // bound is a bound WDS object and its modulation.
@@ -271,6 +317,7 @@ type bound struct {
 	object *unstructured.Unstructured
 	gr     schema.GroupResource
 	mod    controlv1alpha1.DownsyncModulation
+	orphan bool // the policy keeps the WEC copies on removal
 }
 
 // boundObjects reads the Binding's objects from the WDS (once per
@@ -333,7 +380,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			Object:       out,
 			CreateOnly:   o.mod.CreateOnly,
 			Adopt:        ann[gitstellarv1alpha1.AnnotationAdopt] == "true",
-			Orphan:       ann[gitstellarv1alpha1.AnnotationDeletion] == "orphan",
+			Orphan:       o.orphan || ann[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan,
 			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}
@@ -420,9 +467,33 @@ func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstru
 	return nil
 }
 
-// writeBindingErrors puts transport problems into the Binding's status.
-func (t *Transport) writeBindingErrors(ctx context.Context, b *controlv1alpha1.Binding, problems []string) error {
+// maxBindingErrors bounds the problems listed in a Binding's status.
+const maxBindingErrors = 20
+
+// writeBindingStatus puts into the Binding's status what went wrong on its
+// way to the WECs: transform problems, unreachable WECs, entries the agents
+// could not apply, and objects another WDS also delivers.
+func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
+	raw, found, err := t.bindings.GetStore().GetByKey(name)
+	if err != nil || !found {
+		return err
+	}
+	var b controlv1alpha1.Binding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	problems := slices.Clone(t.problems[name])
+	t.mu.Unlock()
+	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
+	for _, o := range objs {
+		problems = append(problems, DeliveryProblems(o.(*unstructured.Unstructured))...)
+	}
 	slices.Sort(problems)
+	problems = slices.Compact(problems)
+	if len(problems) > maxBindingErrors {
+		problems = append(problems[:maxBindingErrors], fmt.Sprintf("... and %d more", len(problems)-maxBindingErrors))
+	}
 	if slices.Equal(b.Status.Errors, problems) {
 		return nil
 	}
@@ -438,9 +509,41 @@ func (t *Transport) writeBindingErrors(ctx context.Context, b *controlv1alpha1.B
 		"apiVersion": controlv1alpha1.GroupVersion.String(), "kind": "Binding",
 		"metadata": map[string]any{"name": b.Name}, "status": status,
 	}}
-	_, err := t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
+	_, err = t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
+}
+
+// DeliveryProblems lists, as "WEC: problem", what a Delivery's status says
+// went wrong: the WEC unreachable (once), entries in conflict or in error,
+// and entries another WDS also delivers. A status older than the spec says
+// nothing yet.
+func DeliveryProblems(d *unstructured.Unstructured) []string {
+	var status gitstellarv1alpha1.DeliveryStatus
+	if s, ok := d.Object["status"].(map[string]any); ok {
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
+	}
+	if status.ObservedGeneration != d.GetGeneration() {
+		return nil
+	}
+	wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
+	for _, c := range status.Conditions {
+		if c.Type == "Applied" && c.Reason == gitstellarv1alpha1.ReasonUnreachable {
+			return []string{wec + ": unreachable: " + c.Message}
+		}
+	}
+	var out []string
+	for _, e := range status.Entries {
+		what := fmt.Sprintf("%s: %s %s", wec, e.Kind, path.Join(e.Namespace, e.Name))
+		switch e.Result {
+		case gitstellarv1alpha1.DeliveryConflict, gitstellarv1alpha1.DeliveryError:
+			out = append(out, fmt.Sprintf("%s: %s: %s", what, e.Result, e.Message))
+		}
+		if len(e.ContestedBy) > 0 {
+			out = append(out, fmt.Sprintf("%s: also delivered by %s; kept from this Binding (first writer)", what, strings.Join(e.ContestedBy, ", ")))
+		}
+	}
+	return out
 }

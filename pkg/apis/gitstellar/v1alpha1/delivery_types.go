@@ -106,6 +106,13 @@ const (
 	DeliveryError DeliveryResult = "Error"
 )
 
+// The reasons of a Delivery's Applied condition.
+const (
+	ReasonApplied     = "Applied"
+	ReasonNotApplied  = "NotApplied"
+	ReasonUnreachable = "Unreachable" // the agent cannot reach its WEC
+)
+
 // DeliveryStatus is what the WEC's agent reports.
 type DeliveryStatus struct {
 	// ObservedGeneration is the generation of the spec the status reflects.
@@ -146,6 +153,11 @@ type DeliveryEntryStatus struct {
 	// ResourceVersion of the object in the WEC after the last apply.
 	// +optional
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// ContestedBy lists the other WDSes' sources ("wds/binding") that
+	// deliver the same object to this WEC. This entry, delivered first,
+	// keeps it; theirs are reported as conflicts.
+	// +optional
+	ContestedBy []string `json:"contestedBy,omitempty"`
 	// ReturnedStatus is the WEC object's .status, when the entry asks for it.
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields

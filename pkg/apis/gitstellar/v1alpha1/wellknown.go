@@ -35,7 +35,10 @@ const (
 	// AnnotationAdopt with value "true" lets a WEC agent take over an object
 	// it did not create.
 	AnnotationAdopt = "gitstellar.io/adopt"
-	// AnnotationDeletion with value "orphan" keeps the WEC copy of an object
-	// when it is unbound.
+	// AnnotationDeletion with value "orphan" (DeletionOrphan) keeps the WEC
+	// copy of an object when it is unbound. On a BindingPolicy it applies to
+	// every object the policy binds.
 	AnnotationDeletion = "gitstellar.io/deletion"
+	// DeletionOrphan is the AnnotationDeletion value that keeps WEC copies.
+	DeletionOrphan = "orphan"
 )

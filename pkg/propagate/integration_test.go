@@ -1,0 +1,214 @@
+package propagate_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/crds"
+	"github.com/gitstellar/gitstellar/pkg/devenv"
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
+)
+
+// TestContentionAndOrphans runs the bind controller, the transport and an
+// agent on real apiservers:
+//   - another WDS delivering an object the WEC already holds from wds1 is
+//     refused; the refusal is in the other Delivery's status, and the
+//     Binding that keeps the object says so in its status;
+//   - a policy annotated gitstellar.io/deletion: orphan leaves its objects
+//     in the WEC when it is deleted; another policy's objects go.
+func TestContentionAndOrphans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wds, its, wec := startHub(ctx, t, env)
+	agent := startAgent(ctx, t, env, time.Hour)
+	for _, p := range []string{"kept", "plain"} {
+		createPolicy(ctx, t, wds, p)
+	}
+	inWEC := func(name string) (*corev1.ConfigMap, error) {
+		return wec.CoreV1().ConfigMaps("app").Get(ctx, name, metav1.GetOptions{})
+	}
+	require.Eventually(t, func() bool {
+		_, errA := inWEC("a")
+		_, errC := inWEC("c")
+		return errA == nil && errC == nil && agent.Converged()
+	}, time.Minute, 50*time.Millisecond, "wds1's objects reach the WEC: %v", agent.Problems())
+
+	// A second WDS delivers ConfigMap app/a too, later: the first writer
+	// keeps it, both sides are told.
+	mailbox := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
+	_, err := mailbox.Create(ctx, mustObject(t, `
+apiVersion: gitstellar.io/v1alpha1
+kind: Delivery
+metadata: {name: wds2.other.0, labels: {gitstellar.io/wds: wds2, gitstellar.io/binding: other, gitstellar.io/cluster: cluster1}}
+spec:
+  source: {wds: wds2, binding: other}
+  parts: 1
+  entries:
+  - object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: app}, data: {from: wds2}}`), metav1.CreateOptions{})
+	require.NoError(t, err)
+	var refused *unstructured.Unstructured
+	require.Eventually(t, func() bool {
+		refused, err = mailbox.Get(ctx, "wds2.other.0", metav1.GetOptions{})
+		return err == nil && len(propagate.DeliveryProblems(refused)) > 0
+	}, time.Minute, 50*time.Millisecond, "the later WDS's entry is refused")
+	assert.Equal(t, []string{`cluster1: ConfigMap app/a: Conflict: another WDS (wds1/kept) delivers this object to the WEC; the first writer keeps it`},
+		propagate.DeliveryProblems(refused), "what the other WDS's transport puts into its Binding")
+	require.Eventually(t, func() bool {
+		return slices.Contains(bindingErrors(t, wds, "kept"), "cluster1: ConfigMap app/a: also delivered by wds2/other; kept from this Binding (first writer)")
+	}, time.Minute, 50*time.Millisecond, "the Binding that keeps the object says it is contested: %v", bindingErrors(t, wds, "kept"))
+	cm, err := inWEC("a")
+	require.NoError(t, err)
+	assert.Equal(t, "wds1", cm.Data["from"], "the first writer keeps the object")
+	require.NoError(t, mailbox.Delete(ctx, "wds2.other.0", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 }, time.Minute, 50*time.Millisecond,
+		"the contention ends with the other Delivery")
+	cm, err = inWEC("a")
+	require.NoError(t, err, "the refused Delivery's removal deletes nothing")
+	assert.Equal(t, "wds1", cm.Data["from"])
+
+	// Policy-level orphaning: annotate, let it reach the agent, delete both
+	// policies.
+	kept, err := wds.Resource(bind.BindingPolicies).Get(ctx, "kept", metav1.GetOptions{})
+	require.NoError(t, err)
+	kept.SetAnnotations(map[string]string{"gitstellar.io/deletion": "orphan"})
+	_, err = wds.Resource(bind.BindingPolicies).Update(ctx, kept, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	type inventory struct {
+		Objects map[string]struct{ Orphan bool } `json:"objects"`
+	}
+	agentInventory := func() inventory {
+		var content inventory
+		cm, err := wec.CoreV1().ConfigMaps("gitstellar-system").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
+		if err == nil {
+			require.NoError(t, json.Unmarshal([]byte(cm.Data["inventory.json"]), &content))
+		}
+		return content
+	}
+	require.Eventually(t, func() bool {
+		inv := agentInventory()
+		return inv.Objects["/ConfigMap/app/a"].Orphan && inv.Objects["/ConfigMap/app/b"].Orphan && !inv.Objects["/ConfigMap/app/c"].Orphan
+	}, time.Minute, 50*time.Millisecond, "the agent records the policy's orphan option: %v", agentInventory())
+	for _, p := range []string{"kept", "plain"} {
+		require.NoError(t, wds.Resource(bind.BindingPolicies).Delete(ctx, p, metav1.DeleteOptions{}))
+	}
+	require.Eventually(t, func() bool {
+		_, hasA := agentInventory().Objects["/ConfigMap/app/a"]
+		_, hasC := agentInventory().Objects["/ConfigMap/app/c"]
+		return !hasA && !hasC
+	}, time.Minute, 50*time.Millisecond, "the agent lets go of both policies' objects")
+	_, err = inWEC("c")
+	assert.True(t, apierrors.IsNotFound(err), "the plain policy's object leaves the WEC: %v", err)
+	for _, name := range []string{"a", "b"} {
+		_, err := inWEC(name)
+		assert.NoError(t, err, "ConfigMap %s stays: its policy orphans", name)
+	}
+}
+
+func bindingErrors(t *testing.T, wds dynamic.Interface, name string) []string {
+	t.Helper()
+	b, err := wds.Resource(bind.Bindings).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return []string{"no Binding: " + err.Error()}
+	}
+	errs, _, _ := unstructured.NestedStringSlice(b.Object, "status", "errors")
+	return errs
+}
+
+// TestUnreachableWEC: a WEC whose apiserver is gone is reported in the
+// status of the Bindings that send it objects, and caught up when back.
+func TestUnreachableWEC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wds, _, _ := startHub(ctx, t, env)
+	agent := startAgent(ctx, t, env, time.Second)
+	createPolicy(ctx, t, wds, "kept")
+	require.Eventually(t, agent.Converged, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+
+	require.NoError(t, env.Kill("cluster1-apiserver"))
+	require.Eventually(t, func() bool {
+		errs := bindingErrors(t, wds, "kept")
+		return len(errs) == 1 && strings.HasPrefix(errs[0], "cluster1: unreachable: the WEC cannot be reached: ")
+	}, time.Minute, 100*time.Millisecond, "the Binding says its WEC is unreachable, once: %v", bindingErrors(t, wds, "kept"))
+	_, err := devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 && agent.Converged() }, time.Minute, 100*time.Millisecond,
+		"back and caught up: %v", bindingErrors(t, wds, "kept"))
+}
+
+// startHub installs the CRDs, declares WorkloadCluster cluster1 (site:
+// edge), writes ConfigMaps app/a and app/b (policy: kept) and app/c
+// (policy: plain) into the WDS, with Namespace app in the WDS and the WEC,
+// and runs the bind controller and the transport of wds1.
+func startHub(ctx context.Context, t *testing.T, env *devenvtest.Env) (wds, its dynamic.Interface, wec *kubernetes.Clientset) {
+	t.Helper()
+	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
+	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
+	require.NoError(t, err)
+	_, err = crds.Install(ctx, itsCfg, crds.RoleITS, crds.InstallOptions{})
+	require.NoError(t, err)
+	wds, its = dynamic.NewForConfigOrDie(wdsCfg), dynamic.NewForConfigOrDie(itsCfg)
+	wdsCore, wec := kubernetes.NewForConfigOrDie(wdsCfg), kubernetes.NewForConfigOrDie(env.Config("cluster1"))
+	_, err = its.Resource(propagate.WorkloadClusters).Create(ctx, mustObject(t, `{apiVersion: gitstellar.io/v1alpha1, kind: WorkloadCluster, metadata: {name: cluster1, labels: {site: edge}}, spec: {its: its1}}`), metav1.CreateOptions{})
+	require.NoError(t, err)
+	for _, cs := range []*kubernetes.Clientset{wdsCore, wec} { // the WEC has it already: not delivered
+		_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for name, policy := range map[string]string{"a": "kept", "b": "kept", "c": "plain"} {
+		_, err = wdsCore.CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"policy": policy}},
+			Data:       map[string]string{"from": "wds1"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	go func() { _ = binder.Run(ctx) }()
+	go func() { _ = transport.Run(ctx) }()
+	return wds, its, wec
+}
+
+func startAgent(ctx context.Context, t *testing.T, env *devenvtest.Env, resync time.Duration) *propagate.Agent {
+	t.Helper()
+	agent, err := propagate.NewAgent(propagate.AgentOptions{Cluster: "cluster1", ITSConfig: env.Config("its1"), WECConfig: env.Config("cluster1"), Resync: resync})
+	require.NoError(t, err)
+	go func() { _ = agent.Run(ctx) }()
+	return agent
+}
+
+// createPolicy binds the ConfigMaps labelled policy: NAME to the edge.
+func createPolicy(ctx context.Context, t *testing.T, wds dynamic.Interface, name string) {
+	t.Helper()
+	_, err := wds.Resource(bind.BindingPolicies).Create(ctx, mustObject(t, `
+apiVersion: control.kubestellar.io/v1alpha1
+kind: BindingPolicy
+metadata: {name: `+name+`}
+spec:
+  clusterSelectors: [{matchLabels: {site: edge}}]
+  downsync: [{objectSelectors: [{matchLabels: {policy: `+name+`}}]}]`), metav1.CreateOptions{})
+	require.NoError(t, err)
+}
