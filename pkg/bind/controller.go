@@ -439,6 +439,9 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			}
 		}
 		spec = BindingSpec(members, clusters)
+		if wantsSingleton(bp) && len(clusters) != 1 {
+			errs = append(errs, fmt.Sprintf("wantSingletonReportedState: %d WECs selected; a singleton reported state needs exactly one, so none is written", len(clusters)))
+		}
 	}
 	written, writtenOrphan := ps.written, ps.writtenOrphan
 	c.mu.Unlock()
@@ -457,6 +460,17 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			"objects", len(spec.Workload.ClusterScope)+len(spec.Workload.NamespaceScope), "destinations", len(spec.Destinations))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
+}
+
+// wantsSingleton tells whether any clause of a policy asks for a singleton
+// reported state.
+func wantsSingleton(bp *controlv1alpha1.BindingPolicy) bool {
+	for _, c := range bp.Spec.Downsync {
+		if c.WantSingletonReportedState {
+			return true
+		}
+	}
+	return false
 }
 
 // PolicySummary is what a policy binds, as last written.

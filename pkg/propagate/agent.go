@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	kstatus "github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -57,7 +58,12 @@ type Agent struct {
 	converged   bool // the last reconcile applied every entry
 	settled     bool // the last reconcile reported on every entry
 	reconciling bool
+	unhealthy   bool // some applied object is not healthy (kstatus Current) yet
 }
+
+// healthRecheck is how often the health of applied objects that are not
+// healthy yet is read again (the others: at every resync).
+const healthRecheck = 2 * time.Second
 
 // InventoryName is the agent's inventory in the WEC, in namespace
 // gitstellar-system.
@@ -123,10 +129,17 @@ func (a *Agent) Run(ctx context.Context) error {
 			time.AfterFunc(2*time.Second, a.kick)
 		}
 		full = false
+		var recheck <-chan time.Time // objects not healthy yet: look again soon
+		a.mu.Lock()
+		if a.unhealthy {
+			recheck = time.After(healthRecheck)
+		}
+		a.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.trigger:
+		case <-recheck:
 		case <-tick.C:
 			full = true
 		}
@@ -340,8 +353,12 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	if err := a.saveInventory(ctx, inv); err != nil {
 		return err
 	}
+	unhealthy := false
+	for _, r := range results {
+		unhealthy = unhealthy || (r.Result == gitstellarv1alpha1.DeliveryApplied && r.Health != kstatus.CurrentStatus.String())
+	}
 	a.mu.Lock()
-	a.results = results
+	a.results, a.unhealthy = results, unhealthy
 	a.mu.Unlock()
 	converged, err := a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested})
 	a.mu.Lock()
@@ -472,7 +489,11 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) g
 	return a.withStatus(w, st, obj)
 }
 
+// withStatus completes an entry's status from the live WEC object: its
+// health, and its .status when the entry asks for it.
 func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, live *unstructured.Unstructured) gitstellarv1alpha1.DeliveryEntryStatus {
+	st.Health, st.HealthMessage = health(live)
+	st.ReturnedStatus = nil
 	if w.entry.ReturnStatus {
 		if s, ok := live.Object["status"]; ok {
 			if raw, err := json.Marshal(s); err == nil {
@@ -483,9 +504,22 @@ func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, 
 	return st
 }
 
-// refreshStatus reads the returned status of an entry applied before.
+// health is the kstatus of a WEC object.
+func health(live *unstructured.Unstructured) (string, string) {
+	res, err := kstatus.Compute(live)
+	if err != nil {
+		return kstatus.UnknownStatus.String(), err.Error()
+	}
+	if res.Status == kstatus.CurrentStatus {
+		return res.Status.String(), ""
+	}
+	return res.Status.String(), res.Message
+}
+
+// refreshStatus reads the health and returned status of an entry applied
+// before, when they may have changed: not healthy yet, or returned.
 func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
-	if !w.entry.ReturnStatus {
+	if !w.entry.ReturnStatus && prev.Health == kstatus.CurrentStatus.String() {
 		return prev
 	}
 	live := &unstructured.Unstructured{}

@@ -82,7 +82,9 @@ var (
 	foreignLabels      = []string{"kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace", "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"}
 	foreignAnnotations = []string{"argocd.argoproj.io/tracking-id", "kubectl.kubernetes.io/last-applied-configuration"}
 	// Labels gitstellar's source controller puts on WDS objects.
-	sourceLabels = []string{"gitstellar.io/source"}
+	// gitstellar's marks in the WDS: where an object comes from, and that
+	// its status is its one WEC's.
+	sourceLabels = []string{"gitstellar.io/source", controlv1alpha1.LabelSingletonStatus}
 )
 
 // Transform returns the object as one WEC is to receive it, in

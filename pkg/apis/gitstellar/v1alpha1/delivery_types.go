@@ -153,6 +153,13 @@ type DeliveryEntryStatus struct {
 	// ResourceVersion of the object in the WEC after the last apply.
 	// +optional
 	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// Health is the WEC object's kstatus: Current (ready), InProgress,
+	// Failed, Terminating or Unknown; set once the object is applied.
+	// +optional
+	Health string `json:"health,omitempty"`
+	// HealthMessage explains a Health other than Current.
+	// +optional
+	HealthMessage string `json:"healthMessage,omitempty"`
 	// ContestedBy lists the other WDSes' sources ("wds/binding") that
 	// deliver the same object to this WEC. This entry, delivered first,
 	// keeps it; theirs are reported as conflicts.

@@ -1,0 +1,710 @@
+package report
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+)
+
+// The resources the status controller reads and writes.
+var (
+	bindingsGVR         = controlv1alpha1.GroupVersion.WithResource("bindings")
+	policiesGVR         = controlv1alpha1.GroupVersion.WithResource("bindingpolicies")
+	collectorsGVR       = controlv1alpha1.GroupVersion.WithResource("statuscollectors")
+	combinedStatusesGVR = controlv1alpha1.GroupVersion.WithResource("combinedstatuses")
+	deliveriesGVR       = gitstellarv1alpha1.GroupVersion.WithResource("deliveries")
+	namespacesGVR       = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+)
+
+// ReportFieldManager writes reported state into WDS objects, and
+// CombinedStatus objects.
+const ReportFieldManager = gitstellarv1alpha1.FieldManager + "-report"
+
+// AnnotationRedact on a WDS object lists (comma-separated) JSONPaths of its
+// returned status that never leave the cluster (the status branch).
+const AnnotationRedact = "gitstellar.io/redact"
+
+// StatusOptions configures a StatusController.
+type StatusOptions struct {
+	WDS                  string
+	WDSConfig, ITSConfig *rest.Config
+	Log                  logr.Logger
+}
+
+// StatusController returns, for one WDS, what its agents report from the
+// WECs: the singleton and multi-WEC reported state into the WDS objects,
+// CombinedStatus objects from StatusCollectors, and a summary of every
+// bound object in every WEC for the status branch.
+type StatusController struct {
+	opts  StatusOptions
+	wds   dynamic.Interface
+	its   dynamic.Interface
+	queue *keyqueue.Queue
+
+	bindings, policies, collectors, combined, deliveries cache.SharedIndexInformer
+
+	mu         sync.Mutex
+	compiled   map[string]*Collector // StatusCollector name → compiled, current generation
+	summaries  map[string]*bindingSummary
+	statusMemo map[string]string               // object ref → hash of the reported state last written
+	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
+	objectMemo map[string]*unstructured.Unstructured
+}
+
+// objectRef names a WDS object.
+type objectRef struct {
+	GVR             schema.GroupVersionResource
+	Kind, Namespace string
+	Name            string
+}
+
+func (r objectRef) String() string {
+	return r.GVR.Group + "/" + r.GVR.Resource + "/" + r.Namespace + "/" + r.Name
+}
+
+// bindingSummary is what one Binding's objects are in its WECs.
+type bindingSummary struct {
+	policy  PolicySummary
+	objects map[string]*ObjectSummary
+}
+
+// NewStatusController prepares a status controller; Run starts it.
+func NewStatusController(opts StatusOptions) (*StatusController, error) {
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	wdsCfg, itsCfg := rest.CopyConfig(opts.WDSConfig), rest.CopyConfig(opts.ITSConfig)
+	for _, c := range []*rest.Config{wdsCfg, itsCfg} {
+		if c.QPS == 0 {
+			c.QPS, c.Burst = 500, 1000
+		}
+	}
+	wds, err := dynamic.NewForConfig(wdsCfg)
+	if err != nil {
+		return nil, err
+	}
+	its, err := dynamic.NewForConfig(itsCfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &StatusController{opts: opts, wds: wds, its: its, queue: keyqueue.New(),
+		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
+		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
+		objectMemo: map[string]*unstructured.Unstructured{}}
+	c.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, bindingsGVR, "", 0, cache.Indexers{}, nil).Informer()
+	c.policies = dynamicinformer.NewFilteredDynamicInformer(wds, policiesGVR, "", 0, cache.Indexers{}, nil).Informer()
+	c.collectors = dynamicinformer.NewFilteredDynamicInformer(wds, collectorsGVR, "", 0, cache.Indexers{}, nil).Informer()
+	c.combined = dynamicinformer.NewFilteredDynamicInformer(wds, combinedStatusesGVR, "", 0, cache.Indexers{"policy": byLabel(controlv1alpha1.LabelCombinedStatusBindingPolicy)}, func(o *metav1.ListOptions) {
+		o.LabelSelector = gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue
+	}).Informer()
+	c.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, deliveriesGVR, "", 0, cache.Indexers{"binding": byLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
+		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
+	}).Informer()
+	return c, nil
+}
+
+func byLabel(label string) cache.IndexFunc {
+	return func(o any) ([]string, error) {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			return nil, nil
+		}
+		return []string{u.GetLabels()[label]}, nil
+	}
+}
+
+// Run reports until ctx ends.
+func (c *StatusController) Run(ctx context.Context) error {
+	byName := func(label string) func(any) {
+		return func(o any) {
+			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				name := u.GetName()
+				if label != "" {
+					name = u.GetLabels()[label]
+				}
+				c.queue.Add(name)
+			}
+		}
+	}
+	handler := func(f func(any)) cache.ResourceEventHandlerFuncs {
+		return cache.ResourceEventHandlerFuncs{AddFunc: f, UpdateFunc: func(_, o any) { f(o) }, DeleteFunc: f}
+	}
+	_, _ = c.bindings.AddEventHandler(handler(byName("")))
+	_, _ = c.policies.AddEventHandler(handler(byName("")))
+	_, _ = c.deliveries.AddEventHandler(handler(byName(gitstellarv1alpha1.LabelBinding)))
+	_, _ = c.collectors.AddEventHandler(handler(func(o any) { c.collectorChanged(ctx, o) }))
+	for _, inf := range []cache.SharedIndexInformer{c.bindings, c.policies, c.collectors, c.combined, c.deliveries} {
+		go inf.Run(ctx.Done())
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), c.bindings.HasSynced, c.policies.HasSynced, c.collectors.HasSynced, c.combined.HasSynced, c.deliveries.HasSynced) {
+		return ctx.Err()
+	}
+	// CombinedStatuses of policies that are gone.
+	for _, p := range c.combined.GetIndexer().ListIndexFuncValues("policy") {
+		c.queue.Add(p)
+	}
+	c.queue.Run(ctx, 2, c.sync, func(key string, err error) {
+		c.opts.Log.Error(err, "report", "wds", c.opts.WDS, "binding", key)
+	})
+	<-ctx.Done()
+	return nil
+}
+
+// Idle tells whether the controller has caught up.
+func (c *StatusController) Idle() bool {
+	return c.bindings.HasSynced() && c.deliveries.HasSynced() && c.queue.Idle()
+}
+
+// collectorChanged recompiles a StatusCollector whose generation changed,
+// reports its errors in its status, and re-evaluates every Binding.
+func (c *StatusController) collectorChanged(ctx context.Context, o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	_, exists, _ := c.collectors.GetStore().Get(u)
+	c.mu.Lock()
+	prev := c.compiled[u.GetName()]
+	if !exists {
+		delete(c.compiled, u.GetName())
+	}
+	c.mu.Unlock()
+	if exists && (prev == nil || prev.Generation != u.GetGeneration()) {
+		var sc controlv1alpha1.StatusCollector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sc); err != nil {
+			return
+		}
+		compiled, err := CompileCollector(&sc)
+		var errs []string
+		if err != nil {
+			errs = CollectorErrors(err)
+			compiled = nil
+		}
+		c.mu.Lock()
+		if compiled != nil {
+			c.compiled[sc.Name] = compiled
+		} else {
+			c.compiled[sc.Name] = &Collector{Name: sc.Name, Generation: sc.Generation} // no programs: results stay empty
+		}
+		c.mu.Unlock()
+		c.writeCollectorStatus(ctx, &sc, errs)
+	} else if exists {
+		return // a status change (ours)
+	}
+	for _, b := range c.bindings.GetStore().ListKeys() {
+		c.queue.Add(b)
+	}
+}
+
+func (c *StatusController) writeCollectorStatus(ctx context.Context, sc *controlv1alpha1.StatusCollector, errs []string) {
+	if sc.Status.ObservedGeneration == sc.Generation && slices.Equal(sc.Status.Errors, errs) {
+		return
+	}
+	status := map[string]any{"observedGeneration": sc.Generation}
+	if len(errs) > 0 {
+		status["errors"] = errs
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": controlv1alpha1.GroupVersion.String(), "kind": "StatusCollector",
+		"metadata": map[string]any{"name": sc.Name}, "status": status,
+	}}
+	if _, err := c.wds.Resource(collectorsGVR).ApplyStatus(ctx, sc.Name, u, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+		c.opts.Log.Error(err, "StatusCollector status", "name", sc.Name)
+	}
+}
+
+// wecEntry is what one WEC reports for one object of a Binding.
+type wecEntry struct {
+	wec     string
+	kind    string
+	version string
+	status  gitstellarv1alpha1.DeliveryEntryStatus
+	current bool // the Delivery's status reflects its spec
+	seen    bool // the agent has reported on the entry
+}
+
+// sync reports one Binding's objects.
+func (c *StatusController) sync(ctx context.Context, name string) error {
+	raw, found, err := c.bindings.GetStore().GetByKey(name)
+	if err != nil {
+		return err
+	}
+	if !found {
+		c.mu.Lock()
+		delete(c.summaries, name)
+		written := c.singletons[name]
+		delete(c.singletons, name)
+		c.mu.Unlock()
+		for _, ref := range written {
+			if err := c.clearReportedState(ctx, ref); err != nil {
+				return err
+			}
+		}
+		return c.pruneCombined(ctx, name, nil)
+	}
+	var b controlv1alpha1.Binding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
+		return err
+	}
+	entries := c.entriesOf(name) // object key (group/resource-less) → WEC entries
+	var wecs []string
+	for _, d := range b.Spec.Destinations {
+		wecs = append(wecs, d.ClusterId)
+	}
+	slices.Sort(wecs)
+	sum := &bindingSummary{policy: PolicySummary{Name: name, WECs: wecs}, objects: map[string]*ObjectSummary{}}
+	if p, ok, _ := c.policies.GetStore().GetByKey(name); ok {
+		errs, _, _ := unstructured.NestedStringSlice(p.(*unstructured.Unstructured).Object, "status", "errors")
+		sum.policy.Errors = append(sum.policy.Errors, errs...)
+	}
+	sum.policy.Errors = append(sum.policy.Errors, b.Status.Errors...)
+
+	type boundObject struct {
+		ref objectRef
+		mod controlv1alpha1.DownsyncModulation
+		rv  string
+	}
+	var objects []boundObject
+	for _, o := range b.Spec.Workload.ClusterScope {
+		objects = append(objects, boundObject{objectRef{GVR: schema.GroupVersionResource(o.GroupVersionResource), Name: o.Name}, o.DownsyncModulation, o.ResourceVersion})
+	}
+	for _, o := range b.Spec.Workload.NamespaceScope {
+		objects = append(objects, boundObject{objectRef{GVR: schema.GroupVersionResource(o.GroupVersionResource), Namespace: o.Namespace, Name: o.Name}, o.DownsyncModulation, o.ResourceVersion})
+	}
+	policyUID := policyUIDOf(&b)
+	reported := map[string]objectRef{}
+	keepCombined := map[string]bool{}
+	var errs []error
+	for _, o := range objects {
+		byWEC := entries[entryKey(o.ref.GVR.Group, o.ref.Namespace, o.ref.Name, o.ref.GVR.Resource)]
+		kind, version := "", o.ref.GVR.Version
+		for _, e := range byWEC {
+			kind, version = e.kind, e.version
+			break
+		}
+		o.ref.Kind = kind
+		os := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name}}
+		if kind == "" {
+			os.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
+		}
+		returned := map[string]map[string]any{}
+		var reports []WECReport
+		for _, w := range wecs {
+			e, ok := byWEC[w]
+			st := WECObjectStatus{WEC: w}
+			switch {
+			case !ok || !e.seen:
+				st.Message = "pending: not reported by the WEC's agent yet"
+			case e.status.Result == gitstellarv1alpha1.DeliveryApplied:
+				st.Synced = e.current
+				st.Ready = e.status.Health == "Current"
+				switch {
+				case !e.current:
+					st.Message = "pending: the WEC's agent has not applied the latest version yet"
+				case !st.Ready && e.status.HealthMessage != "":
+					st.Message = e.status.Health + ": " + e.status.HealthMessage
+				case !st.Ready:
+					st.Message = e.status.Health
+				}
+			default:
+				st.Message = string(e.status.Result) + ": " + e.status.Message
+			}
+			var status map[string]any
+			if ok && e.status.ReturnedStatus != nil {
+				_ = json.Unmarshal(e.status.ReturnedStatus.Raw, &status)
+				st.Status = status
+			}
+			returned[w] = status
+			var last time.Time
+			if ok && e.status.LastUpdateTime != nil {
+				last = e.status.LastUpdateTime.Time
+			}
+			if ok && status != nil {
+				reports = append(reports, WECReport{WEC: w, Status: status, LastReturnedUpdate: last})
+			}
+			os.WECs = append(os.WECs, st)
+		}
+		var wdsObject *unstructured.Unstructured
+		needObject := len(o.mod.StatusCollectors) > 0 || o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState
+		if needObject {
+			wdsObject, err = c.object(ctx, o.ref, o.rv)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if wdsObject == nil {
+				continue // gone; the next Binding drops it
+			}
+			if kind == "" {
+				o.ref.Kind = wdsObject.GetKind()
+				os.Kind = wdsObject.GetKind()
+			}
+			if r := wdsObject.GetAnnotations()[AnnotationRedact]; r != "" {
+				for _, p := range strings.Split(r, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						os.Redact = append(os.Redact, p)
+					}
+				}
+			}
+		}
+		// Reported state into the WDS object.
+		var state map[string]any
+		switch {
+		case o.mod.WantSingletonReportedState && len(wecs) == 1:
+			state = returned[wecs[0]]
+			if state == nil {
+				state = map[string]any{}
+			}
+		case o.mod.WantMultiWECReportedState && Aggregatable(o.ref.GVR.Group, o.ref.Kind) && len(wecs) > 0:
+			state = AggregateStatus(o.ref.GVR.Group, o.ref.Kind, returned)
+		}
+		if state != nil && wdsObject != nil {
+			reported[o.ref.String()] = o.ref
+			if err := c.writeReportedState(ctx, o.ref, state, o.mod.WantSingletonReportedState && len(wecs) == 1); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		// StatusCollectors → CombinedStatus.
+		if len(o.mod.StatusCollectors) > 0 && wdsObject != nil {
+			body := wdsObject.DeepCopy().Object
+			delete(body, "status")
+			var results []controlv1alpha1.NamedStatusCombination
+			c.mu.Lock()
+			for _, scName := range o.mod.StatusCollectors {
+				if col := c.compiled[scName]; col != nil {
+					results = append(results, col.Evaluate(body, reports))
+				} else {
+					sum.policy.Errors = appendOnce(sum.policy.Errors, fmt.Sprintf("StatusCollector %s is named but not defined", scName))
+				}
+			}
+			c.mu.Unlock()
+			cs := CombinedStatusFor(o.ref.GVR.Group, o.ref.GVR.Resource, o.ref.Namespace, o.ref.Name, wdsObject.GetUID(), name, policyUID, results)
+			keepCombined[cs.Namespace+"/"+cs.Name] = true
+			os.Combined = []PolicyCombination{{Policy: name, Results: cs.Results}}
+			if err := c.writeCombined(ctx, cs); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		sum.objects[os.Key()] = os
+	}
+	for _, o := range sum.objects {
+		sum.policy.Objects = append(sum.policy.Objects, o.Key())
+	}
+	slices.Sort(sum.policy.Objects)
+	c.mu.Lock()
+	c.summaries[name] = sum
+	before := c.singletons[name]
+	c.singletons[name] = reported
+	c.mu.Unlock()
+	for key, ref := range before {
+		if _, still := reported[key]; !still {
+			if err := c.clearReportedState(ctx, ref); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := c.pruneCombined(ctx, name, keepCombined); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("binding %s: %w", name, errs[0])
+	}
+	return nil
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func policyUIDOf(b *controlv1alpha1.Binding) types.UID {
+	for _, ref := range b.OwnerReferences {
+		if ref.Kind == "BindingPolicy" {
+			return ref.UID
+		}
+	}
+	return ""
+}
+
+// entryKey names an object across Deliveries and Bindings: the Binding
+// knows the resource, a Delivery entry the kind; both know the group,
+// namespace and name, which is what the key is made of (the resource
+// argument is ignored, kept for readability at call sites).
+func entryKey(group, namespace, name, _ string) string {
+	return group + "/" + namespace + "/" + name
+}
+
+// entriesOf reads a Binding's Deliveries: object → WEC → entry.
+func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEntry {
+	out := map[string]map[string]wecEntry{}
+	objs, _ := c.deliveries.GetIndexer().ByIndex("binding", binding)
+	for _, o := range objs {
+		d := o.(*unstructured.Unstructured)
+		wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
+		specEntries, _, _ := unstructured.NestedSlice(d.Object, "spec", "entries")
+		var status gitstellarv1alpha1.DeliveryStatus
+		if s, ok := d.Object["status"].(map[string]any); ok {
+			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
+		}
+		current := status.ObservedGeneration == d.GetGeneration()
+		for i, raw := range specEntries {
+			obj, _ := raw.(map[string]any)["object"].(map[string]any)
+			u := unstructured.Unstructured{Object: obj}
+			gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
+			e := wecEntry{wec: wec, kind: u.GetKind(), version: gv.Version, current: current}
+			if i < len(status.Entries) {
+				se := status.Entries[i]
+				if se.Kind == u.GetKind() && se.Name == u.GetName() && se.Namespace == u.GetNamespace() {
+					e.status, e.seen = se, true
+				}
+			}
+			key := entryKey(gv.Group, u.GetNamespace(), u.GetName(), "")
+			if out[key] == nil {
+				out[key] = map[string]wecEntry{}
+			}
+			out[key][wec] = e
+		}
+	}
+	return out
+}
+
+// object reads a WDS object, once per resourceVersion; nil when gone.
+func (c *StatusController) object(ctx context.Context, ref objectRef, rv string) (*unstructured.Unstructured, error) {
+	key := ref.String() + "@" + rv
+	c.mu.Lock()
+	u := c.objectMemo[key]
+	c.mu.Unlock()
+	if u != nil {
+		return u, nil
+	}
+	r := c.wds.Resource(ref.GVR)
+	var err error
+	if ref.Namespace != "" {
+		u, err = r.Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	} else {
+		u, err = r.Get(ctx, ref.Name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.objectMemo) > 20000 {
+		c.objectMemo = map[string]*unstructured.Unstructured{}
+	}
+	c.objectMemo[key] = u
+	c.mu.Unlock()
+	return u, nil
+}
+
+// writeReportedState writes a status into a WDS object's status
+// subresource, and for a singleton labels the object, when it changed.
+func (c *StatusController) writeReportedState(ctx context.Context, ref objectRef, state map[string]any, singleton bool) error {
+	raw, _ := json.Marshal(state)
+	h := sha256.Sum256(append(raw, fmt.Sprint(singleton)...))
+	hash := hex.EncodeToString(h[:8])
+	c.mu.Lock()
+	same := c.statusMemo[ref.String()] == hash
+	c.mu.Unlock()
+	if same {
+		return nil
+	}
+	meta := map[string]any{"name": ref.Name}
+	if ref.Namespace != "" {
+		meta["namespace"] = ref.Namespace
+	}
+	apiVersion := schema.GroupVersion{Group: ref.GVR.Group, Version: ref.GVR.Version}.String()
+	r := c.resource(ref)
+	labels := map[string]any{}
+	if singleton {
+		labels[controlv1alpha1.LabelSingletonStatus] = "true"
+	}
+	withLabels := maps.Clone(meta)
+	withLabels["labels"] = labels
+	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": withLabels}}
+	if _, err := r.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("label %s: %w", ref, err)
+	}
+	st := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": meta, "status": state}}
+	if _, err := r.ApplyStatus(ctx, ref.Name, st, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reported state of %s: %w", ref, err)
+	}
+	c.mu.Lock()
+	c.statusMemo[ref.String()] = hash
+	c.mu.Unlock()
+	return nil
+}
+
+// clearReportedState takes back the label and status fields written into
+// an object that no longer has a reported state.
+func (c *StatusController) clearReportedState(ctx context.Context, ref objectRef) error {
+	c.mu.Lock()
+	delete(c.statusMemo, ref.String())
+	c.mu.Unlock()
+	meta := map[string]any{"name": ref.Name}
+	if ref.Namespace != "" {
+		meta["namespace"] = ref.Namespace
+	}
+	apiVersion := schema.GroupVersion{Group: ref.GVR.Group, Version: ref.GVR.Version}.String()
+	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": meta}}
+	r := c.resource(ref)
+	if _, err := r.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("unlabel %s: %w", ref, err)
+	}
+	if _, err := r.ApplyStatus(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("clear the reported state of %s: %w", ref, err)
+	}
+	return nil
+}
+
+func (c *StatusController) resource(ref objectRef) dynamic.ResourceInterface {
+	if ref.Namespace != "" {
+		return c.wds.Resource(ref.GVR).Namespace(ref.Namespace)
+	}
+	return c.wds.Resource(ref.GVR)
+}
+
+// writeCombined applies a CombinedStatus when its results changed.
+func (c *StatusController) writeCombined(ctx context.Context, cs *controlv1alpha1.CombinedStatus) error {
+	if cs.Labels == nil {
+		cs.Labels = map[string]string{}
+	}
+	cs.Labels[gitstellarv1alpha1.LabelManagedBy] = gitstellarv1alpha1.ManagedByValue
+	if o, ok, _ := c.combined.GetStore().GetByKey(cs.Namespace + "/" + cs.Name); ok {
+		var have controlv1alpha1.CombinedStatus
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, &have); err == nil &&
+			equalJSON(have.Results, cs.Results) && maps.Equal(have.Labels, cs.Labels) {
+			return nil
+		}
+	}
+	if cs.Namespace == controlv1alpha1.CombinedStatusNamespaceForClusterScoped {
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+			"metadata": map[string]any{"name": cs.Namespace, "labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}}}}
+		if _, err := c.wds.Resource(namespacesGVR).Apply(ctx, cs.Namespace, ns, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+			return fmt.Errorf("namespace %s: %w", cs.Namespace, err)
+		}
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cs)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetManagedFields(nil)
+	u.SetCreationTimestamp(metav1.Time{})
+	delete(u.Object["metadata"].(map[string]any), "creationTimestamp")
+	if _, err := c.wds.Resource(combinedStatusesGVR).Namespace(cs.Namespace).Apply(ctx, cs.Name, u, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+		return fmt.Errorf("CombinedStatus %s/%s: %w", cs.Namespace, cs.Name, err)
+	}
+	return nil
+}
+
+func equalJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// pruneCombined deletes a policy's CombinedStatuses that are not in keep.
+func (c *StatusController) pruneCombined(ctx context.Context, policy string, keep map[string]bool) error {
+	objs, _ := c.combined.GetIndexer().ByIndex("policy", policy)
+	for _, o := range objs {
+		u := o.(*unstructured.Unstructured)
+		if keep[u.GetNamespace()+"/"+u.GetName()] {
+			continue
+		}
+		err := c.wds.Resource(combinedStatusesGVR).Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete CombinedStatus %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Summary is the WDS's part of the status branch: every policy and every
+// bound object in every WEC, as last seen.
+func (c *StatusController) Summary() SpaceSummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := SpaceSummary{Name: c.opts.WDS}
+	objects := map[string]*ObjectSummary{}
+	for _, name := range slices.Sorted(maps.Keys(c.summaries)) {
+		b := c.summaries[name]
+		out.Policies = append(out.Policies, b.policy)
+		for key, o := range b.objects {
+			have, ok := objects[key]
+			if !ok {
+				cp := *o
+				cp.Policies = slices.Clone(o.Policies)
+				cp.WECs = slices.Clone(o.WECs)
+				cp.Combined = slices.Clone(o.Combined)
+				objects[key] = &cp
+				continue
+			}
+			have.Policies = append(have.Policies, o.Policies...)
+			have.Combined = append(have.Combined, o.Combined...)
+			for _, w := range o.WECs {
+				if !slices.ContainsFunc(have.WECs, func(x WECObjectStatus) bool { return x.WEC == w.WEC }) {
+					have.WECs = append(have.WECs, w)
+				}
+			}
+			have.Redact = appendAll(have.Redact, o.Redact)
+			if have.Kind == "" || (have.Kind != o.Kind && o.Kind != "" && strings.ToLower(have.Kind) == have.Kind) {
+				have.Kind = o.Kind
+			}
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(objects)) {
+		o := objects[key]
+		slices.Sort(o.Policies)
+		o.Policies = slices.Compact(o.Policies)
+		slices.SortFunc(o.WECs, func(a, b WECObjectStatus) int { return strings.Compare(a.WEC, b.WEC) })
+		out.Objects = append(out.Objects, *o)
+	}
+	return out
+}
+
+func appendAll(list, more []string) []string {
+	for _, s := range more {
+		list = appendOnce(list, s)
+	}
+	return list
+}
