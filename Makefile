@@ -8,6 +8,7 @@ LDFLAGS        := -X github.com/gitstellar/gitstellar/pkg/version.Version=$(VERS
                   -X github.com/gitstellar/gitstellar/pkg/version.Commit=$(COMMIT)
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 DEV_DIR        ?= .gitstellar/dev
+EXAMPLE_REPO   ?= .gitstellar/example-repo
 WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
@@ -51,7 +52,13 @@ verify-generated: ## fail if generated files are out of date
 quickstart: build ## start local spaces and WECs, sync examples/repo-layout into them, show the result
 	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
 	@echo
-	$(BIN) run --once --repo . --ref HEAD --path examples/repo-layout --name quickstart --kubeconfig $(DEV_DIR)/kubeconfig
+	@# The example as a repository of its own: gitstellar follows it and
+	@# commits the status to its gitstellar-status branch.
+	@git init -q -b main $(EXAMPLE_REPO) && git -C $(EXAMPLE_REPO) rm -rq --ignore-unmatch . && \
+	cp -R examples/repo-layout/. $(EXAMPLE_REPO)/ && git -C $(EXAMPLE_REPO) add -A && \
+	{ git -C $(EXAMPLE_REPO) diff --cached --quiet || \
+	  git -C $(EXAMPLE_REPO) -c user.name=gitstellar -c user.email=gitstellar@example.com commit -qm "examples/repo-layout"; }
+	$(BIN) run --once --repo $(EXAMPLE_REPO) --name quickstart --kubeconfig $(DEV_DIR)/kubeconfig
 	@echo
 	@kubectl="$$(command -v kubectl || $(BIN) dev binaries kubectl)" && \
 	echo "kubectl --context its1 get workloadclusters --show-labels" && \
@@ -63,8 +70,11 @@ quickstart: build ## start local spaces and WECs, sync examples/repo-layout into
 	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wec wait --for=condition=Available deployments --all -A --timeout=120s >/dev/null && \
 	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wec get deployments -A || exit 1; \
 	done
+	@echo && echo "gitstellar status --repo $(EXAMPLE_REPO)"
+	@$(BIN) status --repo $(EXAMPLE_REPO)
 	@echo
 	@echo "Spaces and WECs are running. Try:  export KUBECONFIG=$(DEV_DIR)/kubeconfig; kubectl --context wds1 get bp"
+	@echo "The status branch:                 git -C $(EXAMPLE_REPO) log --stat gitstellar-status"
 	@echo "Stop them with:                    make dev-down"
 
 dev-up: build ## start the local spaces and WECs only

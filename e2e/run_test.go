@@ -128,6 +128,7 @@ func TestRunOnce(t *testing.T) {
 	_, err = wds.CoreV1().ConfigMaps("nginx").Get(ctx, "hello-config", metav1.GetOptions{})
 	assert.Error(t, err, "pruned")
 
+	goodCommit := repo.Head(t)
 	before, err := wds.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 	require.NoError(t, err)
 	repo.Write(t, map[string]string{
@@ -145,6 +146,13 @@ func TestRunOnce(t *testing.T) {
 	assert.Equal(t, before.ResourceVersion, after.ResourceVersion, "the last good state stays")
 	_, err = wds.CoreV1().ConfigMaps("nginx").Get(ctx, "extra", metav1.GetOptions{})
 	assert.Error(t, err, "nothing of the broken revision was applied")
+	assert.Contains(t, broken.stdout, "status branch gitstellar-status: committed the revision's errors")
+	status := statusSummary(t, repo)
+	assert.Equal(t, goodCommit, status.SourceCommit, "the status branch still names the commit the spaces hold")
+	require.NotEmpty(t, status.Errors)
+	assert.Contains(t, status.Errors[0], "deploy/wds1/nginx/deployment.yaml:7:", "the status branch names file:line")
+	gate := run(t, bin, "status", "--repo", repo.URL, "--username", "ci", "--password-file", pwFile)
+	assert.Equal(t, 1, gate.code, "gitstellar status fails a CI gate on a revision with errors")
 
 	repo.Git(t, "checkout", "--quiet", "HEAD~1", "--", "deploy/wds1/nginx/deployment.yaml")
 	repo.Commit(t, "fixed")

@@ -38,6 +38,7 @@ func newRootCommand() *cobra.Command {
 		newValidateCommand(),
 		newRunCommand(),
 		newAgentCommand(),
+		newStatusCommand(),
 	)
 	return root
 }

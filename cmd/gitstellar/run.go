@@ -21,6 +21,7 @@ import (
 
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/controller"
+	"github.com/gitstellar/gitstellar/pkg/report"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
@@ -39,6 +40,11 @@ type runOptions struct {
 	credentialsSecret     string
 	bindGroups            []string
 	insecureIgnoreHostKey bool
+
+	statusBranch   string
+	statusInterval time.Duration
+	statusRepo     string
+	statusCreds    source.CredentialFiles
 }
 
 func newRunCommand() *cobra.Command {
@@ -68,14 +74,17 @@ func newRunCommand() *cobra.Command {
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --once, how long the sync may take")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&o.bindGroups, "bind-groups", nil, "API groups whose WDS objects can be bound (default: all; \"\" or core is the core group)")
-	f.StringVar(&o.creds.Username, "username", "", "HTTPS user name")
-	f.StringVar(&o.creds.PasswordFile, "password-file", "", "file holding the HTTPS password")
-	f.StringVar(&o.creds.TokenFile, "token-file", "", "file holding an HTTPS token")
-	f.StringVar(&o.creds.PrivateKeyFile, "ssh-key-file", "", "file holding the SSH private key")
-	f.StringVar(&o.creds.PassphraseFile, "ssh-passphrase-file", "", "file holding the SSH key's passphrase")
-	f.StringVar(&o.creds.KnownHostsFile, "known-hosts-file", "", "known_hosts for SSH (required for SSH remotes)")
+	addGitCredentialFlags(f, &o.creds, &o.insecureIgnoreHostKey)
 	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
-	f.BoolVar(&o.insecureIgnoreHostKey, "insecure-ignore-host-key", false, "accept any SSH host key (unsafe)")
+	f.StringVar(&o.statusBranch, "status-branch", report.DefaultStatusBranch, "branch the summarised status is committed to (\"\": none)")
+	f.DurationVar(&o.statusInterval, "status-interval", 10*time.Second, "at most one status branch commit per interval")
+	f.StringVar(&o.statusRepo, "status-repo", "", "repository of the status branch (default: --repo, with its credentials)")
+	f.StringVar(&o.statusCreds.Username, "status-username", "", "HTTPS user name for --status-repo")
+	f.StringVar(&o.statusCreds.PasswordFile, "status-password-file", "", "file holding the HTTPS password for --status-repo")
+	f.StringVar(&o.statusCreds.TokenFile, "status-token-file", "", "file holding an HTTPS token for --status-repo")
+	f.StringVar(&o.statusCreds.PrivateKeyFile, "status-ssh-key-file", "", "file holding the SSH private key for --status-repo")
+	f.StringVar(&o.statusCreds.PassphraseFile, "status-ssh-passphrase-file", "", "file holding that key's passphrase")
+	f.StringVar(&o.statusCreds.KnownHostsFile, "status-known-hosts-file", "", "known_hosts for an SSH --status-repo")
 	return cmd
 }
 
@@ -123,6 +132,49 @@ func (o *runOptions) credentials(ctx context.Context) (source.Credentials, error
 	return source.FromSecretData(data), nil
 }
 
+// cacheRoot is where fetched revisions and the status branch's clone live.
+func (o *runOptions) cacheRoot() string {
+	if o.cacheDir != "" {
+		return o.cacheDir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "gitstellar", "sources")
+}
+
+// statusWriter prepares the status branch writer, or nil without one.
+func (o *runOptions) statusWriter(ctx context.Context, log logr.Logger) (*report.StatusBranchWriter, error) {
+	if o.statusBranch == "" {
+		return nil, nil
+	}
+	url, creds := o.statusRepo, source.Credentials{}
+	if url == "" {
+		url = o.repo
+		var err error
+		if creds, err = o.credentials(ctx); err != nil {
+			return nil, err
+		}
+		creds.InsecureIgnoreHostKey = o.insecureIgnoreHostKey
+	} else {
+		var err error
+		if creds, err = o.statusCreds.Load(); err != nil {
+			return nil, fmt.Errorf("--status-repo credentials: %w", err)
+		}
+	}
+	w, err := report.NewStatusBranchWriter(report.StatusBranchOptions{
+		URL: url, Branch: o.statusBranch, Credentials: creds,
+		Writer:   "gitstellar run " + o.name,
+		CacheDir: filepath.Join(o.cacheRoot(), "status", o.name),
+		Log:      log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--status-branch: %w", err)
+	}
+	return w, nil
+}
+
 func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controller.Controller, error) {
 	if o.repo == "" {
 		return nil, errors.New("--repo is required")
@@ -136,14 +188,7 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		return nil, err
 	}
 	creds.InsecureIgnoreHostKey = o.insecureIgnoreHostKey
-	cache := o.cacheDir
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		cache = filepath.Join(base, "gitstellar", "sources")
-	}
+	cache := o.cacheRoot()
 	return controller.New(controller.Config{
 		Name:       o.name,
 		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
@@ -164,6 +209,10 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		log = logr.Discard()
 	}
 	c, err := o.controller(cmd.Context(), log)
+	if err != nil {
+		return err
+	}
+	writer, err := o.statusWriter(cmd.Context(), log)
 	if err != nil {
 		return err
 	}
@@ -189,13 +238,39 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 				}
 			}
 		}
+		var rerr error
+		if writer != nil {
+			// The status as the WECs report it: wait for every object to be
+			// ready (or the timeout), then commit it once.
+			var summary report.Summary
+			if berr == nil && derr == nil && res.Err() == nil {
+				summary, rerr = c.WaitReported(ctx)
+			} else {
+				summary = c.Summary()
+			}
+			committed, werr := controller.WriteStatus(cmd.Context(), writer, summary)
+			switch {
+			case werr != nil:
+				fmt.Fprintf(cmd.OutOrStdout(), "status branch %s: %v\n", o.statusBranch, werr)
+				rerr = errors.Join(rerr, werr)
+			case committed && summary.SourceCommit == "":
+				fmt.Fprintf(cmd.OutOrStdout(), "status branch %s: committed the revision's errors\n", o.statusBranch)
+			case committed:
+				fmt.Fprintf(cmd.OutOrStdout(), "status branch %s: committed the status of %s\n", o.statusBranch, shortCommit(summary.SourceCommit))
+			default:
+				fmt.Fprintf(cmd.OutOrStdout(), "status branch %s: unchanged\n", o.statusBranch)
+			}
+		}
 		if err := res.Err(); err != nil {
 			return &exitError{code: 1, err: errors.New("sync failed")}
 		}
-		if err := errors.Join(berr, derr); err != nil {
+		if err := errors.Join(berr, derr, rerr); err != nil {
 			return err
 		}
 		return nil
+	}
+	if writer != nil {
+		go c.RunStatusBranch(cmd.Context(), writer, o.statusInterval)
 	}
 
 	runOpts := controller.RunOptions{Interval: o.interval, Signal: source.NewSignal()}
@@ -242,6 +317,13 @@ func (o *runOptions) serveWebhook(ctx context.Context, sig *source.Signal, log l
 	}()
 	log.Info("webhook listening", "addr", l.Addr().String(), "path", "/hook")
 	return nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }
 
 // coreGroup reads "core" as the core group's "".

@@ -2,16 +2,17 @@ package controller
 
 import (
 	"context"
-
 	"fmt"
-	"k8s.io/apimachinery/pkg/runtime"
 	"slices"
 	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/report"
 )
 
 // binder is a running bind controller and transport for one WDS.
@@ -19,6 +20,7 @@ type binder struct {
 	its       string
 	ctl       *bind.Controller
 	transport *propagate.Transport
+	status    *report.StatusController
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -67,12 +69,18 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 			c.cfg.Log.Error(err, "transport", "wds", wds)
 			continue
 		}
+		st, err := report.NewStatusController(report.StatusOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, Log: c.cfg.Log})
+		if err != nil {
+			c.cfg.Log.Error(err, "status controller", "wds", wds)
+			continue
+		}
 		bctx, cancel := context.WithCancel(ctx)
-		b := &binder{its: its, ctl: ctl, transport: tr, cancel: cancel, done: make(chan struct{})}
-		running := make(chan struct{}, 2)
+		b := &binder{its: its, ctl: ctl, transport: tr, status: st, cancel: cancel, done: make(chan struct{})}
+		running := make(chan struct{}, 3)
 		go func() { _ = ctl.Run(bctx); running <- struct{}{} }()
 		go func() { _ = tr.Run(bctx); running <- struct{}{} }()
-		go func() { <-running; <-running; close(b.done) }()
+		go func() { _ = st.Run(bctx); running <- struct{}{} }()
+		go func() { <-running; <-running; <-running; close(b.done) }()
 		c.binders[wds] = b
 	}
 }

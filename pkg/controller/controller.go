@@ -46,6 +46,9 @@ type Controller struct {
 	binders   map[string]*binder
 	agents    map[string]*agent
 	lastError string
+	// appliedCommit is the commit of the last revision applied to the
+	// spaces (with or without problems).
+	appliedCommit string
 }
 
 // spaceConn is a connected space: its client and whether its CRDs are in.
@@ -118,6 +121,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	}
 	c.ensureBinders(ctx, rendered)
 	c.ensureAgents(ctx, rendered)
+	c.appliedCommit = rev.Commit
 	c.record(res)
 	return res
 }

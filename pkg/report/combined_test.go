@@ -1,7 +1,6 @@
 package report_test
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +16,6 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
-
-// -update rewrites the golden files. Another test file of the package may
-// define the flag as well, so define it only when it is not.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files")
-	}
-}
-
-func combinedGoldenUpdate() bool {
-	return flag.Lookup("update").Value.String() == "true"
-}
 
 func mustCompileNamedCollector(t *testing.T, name string, spec controlv1alpha1.StatusCollectorSpec) *report.Collector {
 	t.Helper()
@@ -101,7 +88,7 @@ func TestCombinedStatusGolden(t *testing.T) {
 			got, err := yaml.Marshal(cs)
 			require.NoError(t, err)
 			path := filepath.Join("testdata", "combined", name+".yaml")
-			if combinedGoldenUpdate() {
+			if *update {
 				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 				require.NoError(t, os.WriteFile(path, got, 0o644))
 			}

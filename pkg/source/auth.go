@@ -106,8 +106,10 @@ func trimNewline(b []byte) []byte {
 // errSSHNeedsKnownHosts refuses an SSH remote without known hosts.
 var errSSHNeedsKnownHosts = errors.New("SSH needs known_hosts to check the server's host key (or, insecurely, to be told to ignore it)")
 
-// authFor returns the go-git auth method for a remote URL.
-func (c Credentials) authFor(remote string) (transport.AuthMethod, error) {
+// AuthFor returns the go-git auth method for a remote URL: nil when the
+// remote needs none (a local path, or HTTP without credentials). Errors
+// name the remote without its password and never hold a secret.
+func (c Credentials) AuthFor(remote string) (transport.AuthMethod, error) {
 	scheme := schemeOf(remote)
 	switch scheme {
 	case "ssh":

@@ -86,7 +86,7 @@ func NewFetcher(opts Options) (*Fetcher, error) {
 		}
 		remote = abs
 	}
-	auth, err := opts.Credentials.authFor(remote)
+	auth, err := opts.Credentials.AuthFor(remote)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/report"
+	"github.com/gitstellar/gitstellar/pkg/source/gittest"
+)
+
+// TestReport follows the example repository into WECs with controllers:
+// once nginx is Available in both edge WECs, the CombinedStatus in the WDS
+// counts it in both, the status branch says 2/2 ready for the commit
+// synced, and `gitstellar status` reads it (exit 0); scaling the singleton
+// Deployment in Git makes its WDS status follow.
+func TestReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	bin := gitstellar(t)
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 2})
+	ctx := context.Background()
+	srv := gittest.NewHTTPServer(t, nil)
+	repo := srv.NewRepo(t, "fleet")
+	repo.CopyDir(t, "../examples/repo-layout", ".")
+	head := repo.Commit(t, "the example")
+	repo.Push(t, "main")
+	cache := t.TempDir()
+	once := func() result {
+		t.Helper()
+		r := run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", cache, "--timeout", "3m")
+		require.Equal(t, 0, r.code, r.stdout)
+		return r
+	}
+	first := once()
+	assert.Contains(t, first.stdout, "status branch gitstellar-status: committed the status of "+head[:12])
+
+	// The CombinedStatus of nginx-deployment for nginx-bpolicy.
+	wds := dynamic.NewForConfigOrDie(env.Config("wds1"))
+	deployments := wds.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"})
+	nginx, err := deployments.Namespace("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+	require.NoError(t, err)
+	policy, err := wds.Resource(schema.GroupVersionResource{Group: "control.kubestellar.io", Version: "v1alpha1", Resource: "bindingpolicies"}).Get(ctx, "nginx-bpolicy", metav1.GetOptions{})
+	require.NoError(t, err)
+	replicas, _, _ := unstructured.NestedInt64(nginx.Object, "spec", "replicas")
+	cs, err := wds.Resource(schema.GroupVersionResource{Group: "control.kubestellar.io", Version: "v1alpha1", Resource: "combinedstatuses"}).
+		Namespace("nginx").Get(ctx, string(nginx.GetUID())+"."+string(policy.GetUID()), metav1.GetOptions{})
+	require.NoError(t, err, "the CombinedStatus of nginx-deployment and nginx-bpolicy")
+	results, _, _ := unstructured.NestedSlice(cs.Object, "results")
+	require.Len(t, results, 1)
+	rows, _, _ := unstructured.NestedSlice(results[0].(map[string]any), "rows")
+	require.Len(t, rows, 1, "%v", results)
+	columns := rows[0].(map[string]any)["columns"].([]any)
+	assert.Equal(t, strconv.FormatInt(2*replicas, 10), columns[0].(map[string]any)["float"], "availableReplicas summed over both WECs")
+	assert.Equal(t, "2", columns[1].(map[string]any)["float"], "both WECs reported")
+
+	// The status branch.
+	summary := statusSummary(t, repo)
+	assert.Equal(t, head, summary.SourceCommit)
+	assert.Empty(t, summary.Errors)
+	found := false
+	for _, sp := range summary.Spaces {
+		for _, o := range sp.Objects {
+			if o.Kind != "Deployment" || o.Name != "nginx-deployment" {
+				continue
+			}
+			found = true
+			require.Len(t, o.WECs, 2)
+			for _, w := range o.WECs {
+				assert.True(t, w.Synced && w.Ready, "nginx-deployment ready in %s: %+v", w.WEC, w)
+			}
+		}
+	}
+	assert.True(t, found, "nginx-deployment is in summary.yaml")
+	readme := repo.Git(t, "show", "origin/gitstellar-status:README.md")
+	assert.Contains(t, readme, "2/2 ready")
+	assert.Contains(t, readme, "```mermaid")
+	status := run(t, bin, "status", "--repo", repo.URL)
+	assert.Equal(t, 0, status.code, "everything ready: %s", status.stdout)
+	assert.Contains(t, status.stdout, "nginx-deployment")
+
+	// Scale the singleton in Git: its WDS status follows.
+	path := filepath.Join(repo.Work, "wds1/nginx-singleton/workload.yaml")
+	workload, err := os.ReadFile(path)
+	require.NoError(t, err)
+	repo.Write(t, map[string]string{"wds1/nginx-singleton/workload.yaml": strings.Replace(string(workload), "replicas: 1", "replicas: 2", 1)})
+	scaled := repo.Commit(t, "two singletons")
+	repo.Push(t, "main")
+	second := once()
+	assert.Contains(t, second.stdout, "committed the status of "+scaled[:12])
+	require.Eventually(t, func() bool {
+		d, err := deployments.Namespace("nginx-singleton").Get(ctx, "nginx-singleton-deployment", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		available, _, _ := unstructured.NestedInt64(d.Object, "status", "availableReplicas")
+		return available == 2 && d.GetLabels()["managed-by.kubestellar.io/singletonstatus"] == "true"
+	}, time.Minute, 200*time.Millisecond, "the singleton's WDS status follows its scale in Git")
+	assert.Equal(t, scaled, statusSummary(t, repo).SourceCommit)
+}
+
+// statusSummary reads summary.yaml from the status branch on the server.
+func statusSummary(t *testing.T, repo *gittest.Repo) report.Summary {
+	t.Helper()
+	repo.Git(t, "fetch", "-q", "origin", "gitstellar-status:refs/remotes/origin/gitstellar-status")
+	var s report.Summary
+	require.NoError(t, yaml.Unmarshal([]byte(repo.Git(t, "show", "origin/gitstellar-status:summary.yaml")), &s))
+	return s
+}

@@ -1,0 +1,548 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-logr/logr"
+
+	"github.com/gitstellar/gitstellar/pkg/source"
+)
+
+// ErrOtherWriter says that another writer holds the status branch: its
+// commit is the branch's head and is younger than the lease. The error
+// wrapping it names the other writer.
+var ErrOtherWriter = errors.New("another writer holds the status branch")
+
+// The trailers of a status commit.
+const (
+	TrailerWriter       = "Gitstellar-Writer"
+	TrailerSourceCommit = "Gitstellar-Source-Commit"
+)
+
+// StatusBranchOptions configure a StatusBranchWriter.
+type StatusBranchOptions struct {
+	// URL of the repository: https://, ssh://, user@host:path, file://, or
+	// a local path.
+	URL string
+	// Branch written to; default "gitstellar-status".
+	Branch string
+	// Credentials authenticate to the remote, as for the source.
+	Credentials source.Credentials
+	// Writer is the stable identity of this writer, e.g. "gitstellar run
+	// quickstart", written in the Gitstellar-Writer trailer. One line.
+	Writer string
+	// LeaseDuration is how long another writer's last commit keeps the
+	// branch theirs; default 2m.
+	LeaseDuration time.Duration
+	// CacheDir holds the writer's bare repository (created when absent);
+	// default: the user cache directory.
+	CacheDir string
+	// Log gets pushes and problems; never credentials.
+	Log logr.Logger
+
+	// Attempts is how many times a Write tries to push before it returns
+	// the error; default 5.
+	Attempts int
+	// Backoff is the wait after the first failed attempt, doubled after
+	// each next one; default 1s.
+	Backoff time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// DefaultStatusBranch is the branch written when none is set.
+const DefaultStatusBranch = "gitstellar-status"
+
+func (o StatusBranchOptions) withDefaults() StatusBranchOptions {
+	o.Branch = cmp.Or(o.Branch, DefaultStatusBranch)
+	o.LeaseDuration = cmp.Or(o.LeaseDuration, 2*time.Minute)
+	o.Attempts = cmp.Or(o.Attempts, 5)
+	o.Backoff = cmp.Or(o.Backoff, time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		o.CacheDir = filepath.Join(base, "gitstellar", "status")
+	}
+	return o
+}
+
+// StatusBranchWriter commits Summaries to the status branch of a
+// repository: the tree of each commit is exactly RenderStatusFiles, on top
+// of the branch's head, pushed without force. It is safe for concurrent
+// use; writes are serialised.
+type StatusBranchWriter struct {
+	opts   StatusBranchOptions
+	remote string
+	dir    string
+	auth   transport.AuthMethod
+	log    logr.Logger
+
+	mu   sync.Mutex
+	repo *git.Repository
+	// beforePush runs between reading the remote's head and pushing (tests).
+	beforePush func()
+}
+
+// NewStatusBranchWriter checks the options; it does not reach the remote.
+func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error) {
+	opts = opts.withDefaults()
+	switch {
+	case opts.URL == "":
+		return nil, errors.New("status branch: no repository URL")
+	case strings.TrimSpace(opts.Writer) == "" || strings.ContainsAny(opts.Writer, "\r\n"):
+		return nil, fmt.Errorf("status branch: writer %q: want a non-empty single line", opts.Writer)
+	case opts.LeaseDuration < 0 || opts.Attempts < 0 || opts.Backoff < 0:
+		return nil, errors.New("status branch: negative lease, attempts or backoff")
+	}
+	if err := plumbing.NewBranchReferenceName(opts.Branch).Validate(); err != nil {
+		return nil, fmt.Errorf("status branch %q: %w", opts.Branch, err)
+	}
+	remote, err := absoluteRemote(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := opts.Credentials.AuthFor(remote)
+	if err != nil {
+		return nil, fmt.Errorf("status branch: %w", err)
+	}
+	sum := sha256.Sum256([]byte(remote))
+	return &StatusBranchWriter{
+		opts: opts, remote: remote, auth: auth,
+		dir: filepath.Join(opts.CacheDir, "status-"+hex.EncodeToString(sum[:8])),
+		log: opts.Log.WithValues("repository", redactURL(opts.URL), "branch", opts.Branch),
+	}, nil
+}
+
+// Write renders the summary and, when the files differ from the branch's
+// head, commits them on top of it and pushes. It returns whether a commit
+// was pushed. A push rejected because the branch moved is redone on the
+// new head; failures are retried with backoff. An error wrapping
+// ErrOtherWriter means another writer's lease holds the branch: nothing was
+// pushed. Since every Write pushes the whole state, a failed Write loses
+// nothing: the next one pushes it all.
+func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error) {
+	files, err := RenderStatusFiles(s)
+	if err != nil {
+		return false, fmt.Errorf("status branch: %w", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.open(); err != nil {
+		return false, err
+	}
+	tree, err := w.storeTree(files)
+	if err != nil {
+		return false, fmt.Errorf("status branch: store the tree: %w", err)
+	}
+	return w.retry(ctx, func(*object.Commit) (Summary, plumbing.Hash, error) { return s, tree, nil })
+}
+
+// WriteErrors records the errors of a revision that was not applied while
+// keeping what the branch says of the objects: the head's summary.yaml
+// gets these errors (and keeps its source commit, the one the spaces still
+// hold), README.md is rendered again from it, every other file stays. It
+// is for a process that has not seen the objects' state itself (`run
+// --once` on a revision that does not render).
+func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.open(); err != nil {
+		return false, err
+	}
+	return w.retry(ctx, func(head *object.Commit) (Summary, plumbing.Hash, error) {
+		files := map[string][]byte{}
+		var s Summary
+		if head != nil {
+			if err := w.readTree(head, files); err != nil {
+				return s, plumbing.ZeroHash, fmt.Errorf("status branch: read %s: %w", head.Hash.String()[:12], err)
+			}
+			if data, ok := files[StatusSummaryFile]; ok {
+				var err error
+				if s, err = DecodeStatusSummary(data); err != nil {
+					return s, plumbing.ZeroHash, err
+				}
+			}
+		}
+		s.Errors = errs
+		rendered, err := RenderStatusFiles(s)
+		if err != nil {
+			return s, plumbing.ZeroHash, fmt.Errorf("status branch: %w", err)
+		}
+		files[StatusReadmeFile], files[StatusSummaryFile] = rendered[StatusReadmeFile], rendered[StatusSummaryFile]
+		tree, err := w.storeTree(files)
+		if err != nil {
+			return s, plumbing.ZeroHash, fmt.Errorf("status branch: store the tree: %w", err)
+		}
+		return s, tree, nil
+	})
+}
+
+// readTree reads every file of a commit.
+func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string][]byte) error {
+	files, err := c.Files()
+	if err != nil {
+		return err
+	}
+	return files.ForEach(func(f *object.File) error {
+		content, err := f.Contents()
+		into[f.Name] = []byte(content)
+		return err
+	})
+}
+
+// content gives the summary and tree to commit on top of a head (nil: the
+// branch does not exist yet).
+type content func(head *object.Commit) (Summary, plumbing.Hash, error)
+
+// retry makes attempts with backoff; called with w.mu held.
+func (w *StatusBranchWriter) retry(ctx context.Context, next content) (bool, error) {
+	wait := w.opts.Backoff
+	for attempt := 1; ; attempt++ {
+		pushed, err := w.attempt(ctx, next)
+		if err == nil || !retriable(err) || attempt >= w.opts.Attempts {
+			if err != nil && !errors.Is(err, ErrOtherWriter) {
+				w.log.Error(err, "writing the status branch failed", "attempts", attempt)
+			}
+			return pushed, err
+		}
+		w.log.Info("writing the status branch failed, retrying", "attempt", attempt, "retryIn", wait, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// attempt brings the remote's head, and commits and pushes on top of it
+// when the tree differs.
+func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, error) {
+	head, err := w.fetchHead(ctx)
+	if err != nil {
+		return false, err
+	}
+	if head != nil {
+		if err := w.checkLease(head); err != nil {
+			return false, err
+		}
+	}
+	s, tree, err := next(head)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	if head != nil && head.TreeHash == tree {
+		return false, nil
+	}
+	commit, err := w.storeCommit(s, tree, head)
+	if err != nil {
+		return false, fmt.Errorf("status branch: commit: %w", err)
+	}
+	if w.beforePush != nil {
+		w.beforePush()
+	}
+	if err := w.push(ctx, commit); err != nil {
+		return false, err
+	}
+	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil)
+	return true, nil
+}
+
+// open opens the bare repository of the cache, creating it when absent.
+func (w *StatusBranchWriter) open() error {
+	if w.repo != nil {
+		return nil
+	}
+	repo, err := git.PlainOpen(w.dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		if repo, err = git.PlainInit(w.dir, true); err == nil {
+			_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{w.remote}})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("status branch: cache %s: %w", w.dir, err)
+	}
+	w.repo = repo
+	return nil
+}
+
+func (w *StatusBranchWriter) trackingRef() plumbing.ReferenceName {
+	return plumbing.NewRemoteReferenceName("origin", w.opts.Branch)
+}
+
+// fetchHead fetches the branch and returns its head, nil when the remote
+// has no such branch.
+func (w *StatusBranchWriter) fetchHead(ctx context.Context) (*object.Commit, error) {
+	branch := plumbing.NewBranchReferenceName(w.opts.Branch)
+	err := w.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + branch.String() + ":" + w.trackingRef().String())},
+		Auth:       w.auth,
+		Tags:       git.NoTags,
+		Force:      true,
+	})
+	switch {
+	case errors.Is(err, git.NoMatchingRefSpecError{}), errors.Is(err, transport.ErrEmptyRemoteRepository):
+		if err := w.repo.Storer.RemoveReference(w.trackingRef()); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil, w.remoteError("fetch", err)
+	}
+	ref, err := w.repo.Reference(w.trackingRef(), true)
+	if err != nil {
+		return nil, fmt.Errorf("status branch: after fetching: %w", err)
+	}
+	return w.repo.CommitObject(ref.Hash())
+}
+
+// checkLease refuses a head that another writer committed less than the
+// lease ago. A head without the writer trailer (a person's commit) holds
+// no lease.
+func (w *StatusBranchWriter) checkLease(head *object.Commit) error {
+	other := commitTrailers(head.Message)[TrailerWriter]
+	if other == "" || other == w.opts.Writer {
+		return nil
+	}
+	until := head.Committer.When.Add(w.opts.LeaseDuration)
+	if w.opts.Now().Before(until) {
+		return fmt.Errorf("%w: %q committed %s at %s; its lease lasts until %s",
+			ErrOtherWriter, other, head.Hash.String()[:12], head.Committer.When.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+	}
+	w.log.Info("taking over the status branch: the other writer's lease expired", "otherWriter", other, "head", head.Hash.String()[:12])
+	return nil
+}
+
+// commitTrailers reads the "Key: value" lines of a message's last
+// paragraph.
+func commitTrailers(message string) map[string]string {
+	paragraphs := strings.Split(strings.TrimSpace(strings.ReplaceAll(message, "\r\n", "\n")), "\n\n")
+	trailers := map[string]string{}
+	for _, line := range strings.Split(paragraphs[len(paragraphs)-1], "\n") {
+		if key, value, ok := strings.Cut(line, ": "); ok && !strings.Contains(key, " ") {
+			trailers[key] = strings.TrimSpace(value)
+		}
+	}
+	return trailers
+}
+
+// statusCommitMessage is "status of <short commit>", counts, and the
+// trailers.
+func statusCommitMessage(s Summary, writer string) string {
+	short := s.SourceCommit
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "status of %s\n\n", cmp.Or(short, "no source commit"))
+	objects, placements, ready := 0, 0, 0
+	for _, space := range s.Spaces {
+		objects += len(space.Objects)
+		for _, o := range space.Objects {
+			for _, st := range o.WECs {
+				placements++
+				if st.Synced && st.Ready {
+					ready++
+				}
+			}
+		}
+	}
+	fmt.Fprintf(&b, "%d object(s) in %d WDS(es); %d/%d ready in their WECs", objects, len(s.Spaces), ready, placements)
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(&b, "; %d error(s) in the revision", len(s.Errors))
+	}
+	fmt.Fprintf(&b, ".\n\n%s: %s\n", TrailerWriter, writer)
+	if s.SourceCommit != "" {
+		fmt.Fprintf(&b, "%s: %s\n", TrailerSourceCommit, oneLine(s.SourceCommit))
+	}
+	return b.String()
+}
+
+var statusSignature = object.Signature{Name: "gitstellar", Email: "gitstellar@users.noreply.gitstellar.io"}
+
+// storeCommit writes a commit of tree on top of parent (none: an orphan)
+// and points the local branch at it.
+func (w *StatusBranchWriter) storeCommit(s Summary, tree plumbing.Hash, parent *object.Commit) (plumbing.Hash, error) {
+	sig := statusSignature
+	sig.When = w.opts.Now().Truncate(time.Second)
+	c := &object.Commit{Author: sig, Committer: sig, Message: statusCommitMessage(s, w.opts.Writer), TreeHash: tree}
+	if parent != nil {
+		c.ParentHashes = []plumbing.Hash{parent.Hash}
+	}
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hash, err := w.repo.Storer.SetEncodedObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(w.opts.Branch), hash)
+	return hash, w.repo.Storer.SetReference(ref)
+}
+
+// push pushes the local branch, never forced: the server refuses it when
+// the branch moved since it was fetched.
+func (w *StatusBranchWriter) push(ctx context.Context, commit plumbing.Hash) error {
+	branch := plumbing.NewBranchReferenceName(w.opts.Branch)
+	err := w.repo.PushContext(ctx, &git.PushOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec(branch.String() + ":" + branch.String())},
+		Auth:       w.auth,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return w.remoteError("push "+commit.String()[:12]+" to", err)
+	}
+	return nil
+}
+
+// statusTree is a directory of the tree being stored.
+type statusTree struct {
+	blobs map[string]plumbing.Hash
+	dirs  map[string]*statusTree
+}
+
+// storeTree writes the files as blobs and trees and returns the root tree.
+func (w *StatusBranchWriter) storeTree(files map[string][]byte) (plumbing.Hash, error) {
+	root := &statusTree{}
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		blob, err := w.storeObject(plumbing.BlobObject, files[p])
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		dir, name := path.Split(p)
+		node := root
+		for _, part := range strings.Split(strings.TrimSuffix(dir, "/"), "/") {
+			if part == "" {
+				continue
+			}
+			if node.dirs == nil {
+				node.dirs = map[string]*statusTree{}
+			}
+			if node.dirs[part] == nil {
+				node.dirs[part] = &statusTree{}
+			}
+			node = node.dirs[part]
+		}
+		if node.blobs == nil {
+			node.blobs = map[string]plumbing.Hash{}
+		}
+		node.blobs[name] = blob
+	}
+	return w.storeDir(root)
+}
+
+func (w *StatusBranchWriter) storeDir(dir *statusTree) (plumbing.Hash, error) {
+	var t object.Tree
+	for name, hash := range dir.blobs {
+		if _, clash := dir.dirs[name]; clash {
+			return plumbing.ZeroHash, fmt.Errorf("%s is both a file and a directory", name)
+		}
+		t.Entries = append(t.Entries, object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: hash})
+	}
+	for name, sub := range dir.dirs {
+		hash, err := w.storeDir(sub)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		t.Entries = append(t.Entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: hash})
+	}
+	// Git orders entries by name, a directory's name ending with '/'.
+	sortName := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	slices.SortFunc(t.Entries, func(a, b object.TreeEntry) int { return strings.Compare(sortName(a), sortName(b)) })
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := t.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return w.repo.Storer.SetEncodedObject(obj)
+}
+
+func (w *StatusBranchWriter) storeObject(typ plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	obj := w.repo.Storer.NewEncodedObject()
+	obj.SetType(typ)
+	out, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := out.Write(content); err != nil {
+		out.Close()
+		return plumbing.ZeroHash, err
+	}
+	if err := out.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return w.repo.Storer.SetEncodedObject(obj)
+}
+
+// errPermanent marks errors that retrying within a Write does not fix.
+var errPermanent = errors.New("not retried")
+
+func retriable(err error) bool {
+	return !errors.Is(err, errPermanent) && !errors.Is(err, ErrOtherWriter) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// remoteError words a transport error without credentials.
+func (w *StatusBranchWriter) remoteError(what string, err error) error {
+	where := fmt.Sprintf("status branch %s: %s %s", w.opts.Branch, what, redactURL(w.opts.URL))
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("%s: authentication failed: check the credentials (%w)", where, errPermanent)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%s: repository not found (%w)", where, errPermanent)
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// absoluteRemote makes a local path absolute; URLs stay as they are.
+func absoluteRemote(remote string) (string, error) {
+	if strings.Contains(remote, "://") {
+		return remote, nil
+	}
+	if i := strings.Index(remote, ":"); i > 0 && !strings.Contains(remote[:i], "/") && !filepath.IsAbs(remote) {
+		return remote, nil // scp-like user@host:path
+	}
+	return filepath.Abs(remote)
+}
+
+// redactURL drops a password from a URL, for messages and logs.
+func redactURL(remote string) string {
+	if u, err := url.Parse(remote); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return remote
+}
