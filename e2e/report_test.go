@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -116,8 +118,21 @@ func TestReport(t *testing.T) {
 // statusSummary reads summary.yaml from the status branch on the server.
 func statusSummary(t *testing.T, repo *gittest.Repo) report.Summary {
 	t.Helper()
-	repo.Git(t, "fetch", "-q", "origin", "gitstellar-status:refs/remotes/origin/gitstellar-status")
-	var s report.Summary
-	require.NoError(t, yaml.Unmarshal([]byte(repo.Git(t, "show", "origin/gitstellar-status:summary.yaml")), &s))
+	s, err := readStatusSummary(repo)
+	require.NoError(t, err)
 	return s
+}
+
+// readStatusSummary fetches the status branch and reads its summary.yaml;
+// an error when there is none yet.
+func readStatusSummary(repo *gittest.Repo) (report.Summary, error) {
+	var s report.Summary
+	if out, err := exec.Command("git", "-C", repo.Work, "fetch", "-q", "origin", "+gitstellar-status:refs/remotes/origin/gitstellar-status").CombinedOutput(); err != nil {
+		return s, fmt.Errorf("fetch: %v: %s", err, out)
+	}
+	out, err := exec.Command("git", "-C", repo.Work, "show", "origin/gitstellar-status:summary.yaml").Output()
+	if err != nil {
+		return s, err
+	}
+	return s, yaml.Unmarshal(out, &s)
 }

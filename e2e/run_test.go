@@ -175,7 +175,8 @@ func TestRunOnce(t *testing.T) {
 }
 
 // TestRunWebhook runs `gitstellar run` as a long-lived process: a push
-// followed by a signed webhook lands at once; a badly signed webhook
+// followed by a signed webhook lands at once, and in the status branch (in
+// another repository) within the status interval; a badly signed webhook
 // triggers no fetch.
 func TestRunWebhook(t *testing.T) {
 	if testing.Short() {
@@ -193,8 +194,11 @@ func TestRunWebhook(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(secret, []byte("hook-secret\n"), 0o600))
 	addr := freeAddr(t)
+	// The status goes to a repository of its own, on another server.
+	statusRepo := gittest.NewHTTPServer(t, nil).NewRepo(t, "status")
 	cmd := exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
-		"--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secret, "--log-format", "json")
+		"--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secret, "--log-format", "json",
+		"--status-repo", statusRepo.URL, "--status-interval", "1s")
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
@@ -212,7 +216,7 @@ func TestRunWebhook(t *testing.T) {
 	}, time.Minute, 100*time.Millisecond, "the first sync")
 
 	repo.Write(t, map[string]string{"wds1/pushed.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pushed, namespace: nginx}\n"})
-	repo.Commit(t, "pushed")
+	pushed := repo.Commit(t, "pushed")
 	repo.Push(t, "main")
 
 	requests := srv.Requests.Load()
@@ -233,6 +237,11 @@ func TestRunWebhook(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the pushed object lands after the webhook")
 	t.Logf("webhook → applied in %s", time.Since(start).Round(time.Millisecond))
 	assert.Contains(t, logs.String(), "webhook rejected")
+	require.Eventually(t, func() bool {
+		s, err := readStatusSummary(statusRepo)
+		return err == nil && s.SourceCommit == pushed
+	}, 30*time.Second, 200*time.Millisecond, "the status branch follows the pushed commit")
+	t.Logf("webhook → status branch in %s", time.Since(start).Round(time.Millisecond))
 }
 
 func postHook(t *testing.T, addr string, body []byte, header, value string) int {
