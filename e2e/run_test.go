@@ -69,6 +69,20 @@ func TestRunOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "fleet", dep.Labels["gitstellar.io/source"])
 
+	// plan against the live inventory: a label changed in the working tree
+	// but not yet in the ITS changes nothing there; against the repository,
+	// it does.
+	cluster2File := filepath.Join(repo.Work, "deploy/clusters/cluster2.yaml")
+	original, err := os.ReadFile(cluster2File)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cluster2File, []byte(strings.Replace(string(original), "location-group: edge", "location-group: core", 1)), 0o644))
+	live := run(t, bin, "plan", "--repo", repo.Work, "--path", "deploy", "--inventory-from", "its1", "--kubeconfig", env.KubeconfigPath())
+	assert.Equal(t, 0, live.code)
+	assert.Contains(t, live.stdout, "No change to any WEC or BindingPolicy.")
+	fromRepo := run(t, bin, "plan", "--repo", repo.Work, "--path", "deploy")
+	assert.Contains(t, fromRepo.stdout, "WEC cluster2: 3 deleted")
+	require.NoError(t, os.WriteFile(cluster2File, original, 0o644))
+
 	// The same credentials from a Secret of the cluster gitstellar runs in
 	// (here: the kubeconfig's current context, wds1).
 	_, err = wds.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{

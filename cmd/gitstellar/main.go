@@ -39,6 +39,7 @@ func newRootCommand() *cobra.Command {
 		newRunCommand(),
 		newAgentCommand(),
 		newStatusCommand(),
+		newPlanCommand(),
 	)
 	return root
 }

@@ -68,9 +68,9 @@ func NeverPropagated(gr schema.GroupResource) bool {
 	return neverGroups[gr.Group] || neverResources[gr]
 }
 
-// excluded tells whether an object is never bound: its resource, gitstellar's
+// Excluded tells whether an object is never bound: its resource, gitstellar's
 // namespace, or what a control plane creates in every namespace.
-func excluded(o *Object) bool {
+func Excluded(o *Object) bool {
 	gr := o.GVR.GroupResource()
 	switch {
 	case NeverPropagated(gr):

@@ -87,7 +87,7 @@ func (p *Policy) Match(o *Object, nsLabels map[string]string) (controlv1alpha1.D
 		mod     controlv1alpha1.DownsyncModulation
 		matched bool
 	)
-	if !p.Valid() || excluded(o) {
+	if !p.Valid() || Excluded(o) {
 		return mod, false
 	}
 	for i := range p.clauses {

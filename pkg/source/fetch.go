@@ -259,12 +259,27 @@ func (f *Fetcher) checkout(c *object.Commit) (string, error) {
 	}
 	tmp := dir + ".tmp"
 	_ = os.RemoveAll(tmp)
-	tree, err := c.Tree()
-	if err != nil {
+	if err := writeTree(c, tmp); err != nil {
 		return "", err
 	}
-	err = tree.Files().ForEach(func(file *object.File) error {
-		path := filepath.Join(tmp, filepath.FromSlash(file.Name))
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".gitstellar-complete"), nil, 0o644); err != nil {
+		return "", err
+	}
+	_ = os.RemoveAll(dir)
+	return dir, os.Rename(tmp, dir)
+}
+
+// writeTree writes the files of a commit under dir.
+func writeTree(c *object.Commit, dir string) error {
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	return tree.Files().ForEach(func(file *object.File) error {
+		path := filepath.Join(dir, filepath.FromSlash(file.Name))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
@@ -280,17 +295,6 @@ func (f *Fetcher) checkout(c *object.Commit) (string, error) {
 		}
 		return nil // submodules are not followed
 	})
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".gitstellar-complete"), nil, 0o644); err != nil {
-		return "", err
-	}
-	_ = os.RemoveAll(dir)
-	return dir, os.Rename(tmp, dir)
 }
 
 func writeBlob(path string, file *object.File) error {

@@ -1,0 +1,366 @@
+package plan
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
+	"github.com/gitstellar/gitstellar/pkg/render"
+)
+
+// Inventory is the WECs of each ITS, when they come from elsewhere than the
+// repository (a live ITS). The WECs under AnyITS stand for every ITS.
+type Inventory map[string][]WEC
+
+// AnyITS keys the WECs of an Inventory that every ITS has.
+const AnyITS = "*"
+
+// WEC is a WorkloadCluster as the resolver and the transforms see it.
+type WEC struct {
+	Name        string
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// ObjectRef names an object of a WDS.
+type ObjectRef struct {
+	WDS       string `json:"wds"`
+	Group     string `json:"group"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+func (r ObjectRef) String() string { return r.WDS + " " + r.describe() }
+
+// describe is "Kind[.group] [namespace/]name".
+func (r ObjectRef) describe() string {
+	kind := r.Kind
+	if r.Group != "" {
+		kind += "." + r.Group
+	}
+	if r.Namespace != "" {
+		return kind + " " + r.Namespace + "/" + r.Name
+	}
+	return kind + " " + r.Name
+}
+
+// key orders and identifies an object in a WEC: two WDSes cannot both
+// land the same object.
+func (r ObjectRef) key() string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// landed is one object as one WEC would receive it.
+type landed struct {
+	ref      ObjectRef
+	object   *unstructured.Unstructured
+	hash     [32]byte
+	policies []string
+}
+
+// landing is what a revision puts where.
+type landing struct {
+	// wecs: WEC → object key → the object as it lands there.
+	wecs map[string]map[string]*landed
+	// policies: "wds/policy" → its resolution.
+	policies map[string]*policyLanding
+	// warnings about this revision.
+	warnings []string
+	// frozen: "wec/wds/policy" whose templates do not expand in that WEC,
+	// so that what the policy holds there stays as it is.
+	frozen map[string]bool
+}
+
+// policyLanding is what a policy binds in a revision.
+type policyLanding struct {
+	wds, name string
+	wecs      []string
+	objects   []ObjectRef
+}
+
+// resolve computes what a rendered revision lands in every WEC, with the
+// same resolver and transforms as the controller. inventory, when set,
+// replaces the WorkloadClusters of the repository.
+func resolve(r *render.Result, inventory Inventory) *landing {
+	l := &landing{wecs: map[string]map[string]*landed{}, policies: map[string]*policyLanding{}, frozen: map[string]bool{}}
+	// The WECs' template properties are their labels and annotations: the
+	// per-WEC ConfigMaps of customization-properties live in the ITS only,
+	// not in the repository.
+	wecsOf := map[string][]WEC{} // ITS → WECs
+	for _, sp := range r.Spaces {
+		if sp.Type != gitstellarv1alpha1.SpaceTypeITS {
+			continue
+		}
+		for _, o := range sp.Objects {
+			if o.GetKind() == "WorkloadCluster" && o.GroupVersionKind().Group == gitstellarv1alpha1.GroupVersion.Group {
+				wecsOf[sp.Name] = append(wecsOf[sp.Name], WEC{Name: o.GetName(), Labels: o.GetLabels(), Annotations: o.GetAnnotations()})
+			}
+		}
+	}
+	if inventory != nil {
+		wecsOf = map[string][]WEC{}
+		for _, sp := range r.Spaces {
+			if sp.Type == gitstellarv1alpha1.SpaceTypeITS {
+				wecsOf[sp.Name] = append(slices.Clone(inventory[sp.Name]), inventory[AnyITS]...)
+			}
+		}
+	}
+	selected := map[string]bool{} // "its/wec" selected by some policy
+	for _, sp := range r.Spaces {
+		if sp.Type != gitstellarv1alpha1.SpaceTypeWDS {
+			continue
+		}
+		its := sp.Declaration.Spec.ITS
+		l.resolveWDS(sp, its, wecsOf[its], selected)
+	}
+	for _, its := range slices.Sorted(maps.Keys(wecsOf)) {
+		for _, w := range wecsOf[its] {
+			if !selected[its+"/"+w.Name] {
+				l.warnings = append(l.warnings, fmt.Sprintf("WEC %s (ITS %s) is selected by no BindingPolicy", w.Name, its))
+			}
+		}
+	}
+	return l
+}
+
+func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected map[string]bool) {
+	var (
+		policies   []*controlv1alpha1.BindingPolicy
+		transforms []controlv1alpha1.CustomTransform
+		collectors = map[string]bool{}
+		objects    []*bind.Object
+		byKey      = map[bind.ObjectKey]render.Object{}
+		nsLabels   = map[string]map[string]string{}
+		plurals    = crdPlurals(sp.Objects)
+	)
+	for _, o := range sp.Objects {
+		gvk := o.GroupVersionKind()
+		if gvk.Group == controlv1alpha1.GroupVersion.Group {
+			switch gvk.Kind {
+			case "BindingPolicy":
+				var bp controlv1alpha1.BindingPolicy
+				if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &bp) == nil {
+					policies = append(policies, &bp)
+				}
+			case "CustomTransform":
+				var ct controlv1alpha1.CustomTransform
+				if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &ct) == nil {
+					transforms = append(transforms, ct)
+				}
+			case "StatusCollector":
+				collectors[o.GetName()] = true
+			}
+		}
+		if gvk.Group == "" && gvk.Kind == "Namespace" {
+			nsLabels[o.GetName()] = o.GetLabels()
+		}
+		b := &bind.Object{GVR: resourceFor(gvk, plurals), Namespace: o.GetNamespace(), Name: o.GetName(), Labels: o.GetLabels()}
+		objects = append(objects, b)
+		byKey[b.Key()] = o
+	}
+	clusters := make([]bind.Cluster, len(wecs))
+	wecByName := map[string]WEC{}
+	for i, w := range wecs {
+		clusters[i] = bind.Cluster{Name: w.Name, Labels: w.Labels}
+		wecByName[w.Name] = w
+	}
+	compiled := propagate.CompileTransforms(transforms)
+	for _, w := range compiled.Warnings {
+		l.warnings = append(l.warnings, sp.Name+": "+w)
+	}
+	for name, errs := range compiled.Errors {
+		for _, e := range errs {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: CustomTransform %s: %s", sp.Name, name, e))
+		}
+	}
+	bound := map[bind.ObjectKey]bool{}
+	// A transformed object is the same for every WEC unless it expands
+	// templates: transform it once.
+	shared := map[bind.ObjectKey]*landed{}
+	for _, res := range bind.Resolve(bind.Inputs{Policies: policies, Objects: objects, NamespaceLabels: nsLabels, Clusters: clusters}) {
+		pl := &policyLanding{wds: sp.Name, name: res.Policy}
+		l.policies[sp.Name+"/"+res.Policy] = pl
+		for _, e := range res.Errors {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s: %s", sp.Name, res.Policy, e))
+		}
+		for _, d := range res.Spec.Destinations {
+			pl.wecs = append(pl.wecs, d.ClusterId)
+			selected[its+"/"+d.ClusterId] = true
+		}
+		type member struct {
+			key bind.ObjectKey
+			mod controlv1alpha1.DownsyncModulation
+		}
+		var members []member
+		for _, o := range res.Spec.Workload.ClusterScope {
+			members = append(members, member{bind.ObjectKey{Group: o.Group, Resource: o.Resource, Name: o.Name}, o.DownsyncModulation})
+		}
+		for _, o := range res.Spec.Workload.NamespaceScope {
+			members = append(members, member{bind.ObjectKey{Group: o.Group, Resource: o.Resource, Namespace: o.Namespace, Name: o.Name}, o.DownsyncModulation})
+		}
+		singleton := false
+		for _, m := range members {
+			obj := byKey[m.key]
+			pl.objects = append(pl.objects, refOf(sp.Name, obj))
+			if len(pl.wecs) > 0 {
+				bound[m.key] = true
+			}
+			singleton = singleton || m.mod.WantSingletonReportedState
+			for _, sc := range m.mod.StatusCollectors {
+				if !collectors[sc] {
+					l.warnings = appendOnce(l.warnings, fmt.Sprintf("%s: BindingPolicy %s names StatusCollector %s, which is not defined", sp.Name, res.Policy, sc))
+				}
+			}
+		}
+		switch {
+		case len(res.Errors) > 0:
+		case len(members) == 0:
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s selects no object", sp.Name, res.Policy))
+		}
+		if len(res.Errors) == 0 && len(pl.wecs) == 0 {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s selects no WEC", sp.Name, res.Policy))
+		}
+		if singleton && len(pl.wecs) != 1 {
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s wants a singleton reported state but selects %d WECs", sp.Name, res.Policy, len(pl.wecs)))
+		}
+		// Template expansion failing for one WEC leaves that Binding's
+		// state in that WEC as it is: nothing of it lands there.
+		for _, wec := range pl.wecs {
+			w := wecByName[wec]
+			props := propagate.PropertiesOf(wec, w.Labels, w.Annotations, nil)
+			var out []*landed
+			var failed error
+			for _, m := range members {
+				obj := byKey[m.key]
+				templated := obj.GetAnnotations()[controlv1alpha1.AnnotationExpandTemplates] == "true"
+				if s := shared[m.key]; s != nil && !templated {
+					out = append(out, s)
+					continue
+				}
+				t, err := compiled.Transform(obj.Unstructured, schema.GroupResource{Group: m.key.Group, Resource: m.key.Resource}, props)
+				if err != nil {
+					failed = fmt.Errorf("%s: %w", refOf(sp.Name, obj), err)
+					break
+				}
+				ld := &landed{ref: refOf(sp.Name, obj), object: t, hash: hashOf(t)}
+				if !templated {
+					shared[m.key] = ld
+				}
+				out = append(out, ld)
+			}
+			if failed != nil {
+				l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s: WEC %s: templates do not expand, so nothing of this policy changes there: %v", sp.Name, res.Policy, wec, failed))
+				l.frozen[wec+"/"+sp.Name+"/"+res.Policy] = true
+				continue
+			}
+			if l.wecs[wec] == nil {
+				l.wecs[wec] = map[string]*landed{}
+			}
+			for _, ld := range out {
+				k := ld.ref.key()
+				have := l.wecs[wec][k]
+				switch {
+				case have == nil:
+					cp := *ld
+					cp.policies = []string{res.Policy}
+					l.wecs[wec][k] = &cp
+				case have.ref.WDS != ld.ref.WDS:
+					l.warnings = appendOnce(l.warnings, fmt.Sprintf("WEC %s: %s and %s both deliver %s; the first writer keeps it", wec, have.ref.WDS, ld.ref.WDS, ld.ref.key()))
+				default:
+					have.policies = appendOnce(have.policies, res.Policy)
+				}
+			}
+		}
+	}
+	for _, b := range objects {
+		o := byKey[b.Key()]
+		gvk := o.GroupVersionKind()
+		if bound[b.Key()] || bind.Excluded(b) || gvk.Group == gitstellarv1alpha1.GroupVersion.Group {
+			continue
+		}
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: %s is bound to no WEC", sp.Name, refOf(sp.Name, o).describe()))
+	}
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func refOf(wds string, o render.Object) ObjectRef {
+	gvk := o.GroupVersionKind()
+	return ObjectRef{WDS: wds, Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+func hashOf(u *unstructured.Unstructured) [32]byte {
+	b, _ := json.Marshal(u.Object)
+	return sha256.Sum256(b)
+}
+
+// crdPlurals maps the kinds of the CRDs declared in a space to their
+// resources.
+func crdPlurals(objects []render.Object) map[schema.GroupKind]string {
+	out := map[schema.GroupKind]string{}
+	for _, o := range objects {
+		if o.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		plural, _, _ := unstructured.NestedString(o.Object, "spec", "names", "plural")
+		if kind != "" && plural != "" {
+			out[schema.GroupKind{Group: group, Kind: kind}] = plural
+		}
+	}
+	return out
+}
+
+// builtinResources maps the kinds client-go knows to their resources.
+var builtinResources = func() map[schema.GroupKind]string {
+	out := map[schema.GroupKind]string{}
+	for gvk := range clientgoscheme.Scheme.AllKnownTypes() {
+		if strings.HasSuffix(gvk.Kind, "List") || gvk.Version == runtime.APIVersionInternal {
+			continue
+		}
+		plural, _ := meta.UnsafeGuessKindToResource(gvk)
+		out[gvk.GroupKind()] = plural.Resource
+	}
+	out[schema.GroupKind{Kind: "Endpoints"}] = "endpoints"
+	return out
+}()
+
+// resourceFor finds the resource of a kind without an API server: the
+// revision's CRDs, then Kubernetes' own kinds, then the usual plural.
+func resourceFor(gvk schema.GroupVersionKind, plurals map[schema.GroupKind]string) schema.GroupVersionResource {
+	if p, ok := plurals[gvk.GroupKind()]; ok {
+		return gvk.GroupVersion().WithResource(p)
+	}
+	if p, ok := builtinResources[gvk.GroupKind()]; ok {
+		return gvk.GroupVersion().WithResource(p)
+	}
+	plural, _ := meta.UnsafeGuessKindToResource(gvk)
+	return plural
+}
+
+func compareRefs(a, b ObjectRef) int {
+	return cmp.Or(cmp.Compare(a.WDS, b.WDS), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
