@@ -72,7 +72,7 @@ func TestPlan(t *testing.T) {
 	require.Equal(t, 0, js.code)
 	var p struct {
 		WECs []struct {
-			WEC                      string
+			WEC                       string
 			Created, Updated, Deleted []map[string]any
 		}
 		Policies []struct {
