@@ -136,15 +136,18 @@ func (a *Applier) Apply(ctx context.Context, objects []render.Object, revision s
 	return res, nil
 }
 
-// prepare adds the owner labels and the namespace a namespaced object
-// lacks.
+// prepare adds the owner labels: the source, and managed-by unless the
+// object names its own manager (Helm-rendered objects say Helm, and
+// policies select on it).
 func (a *Applier) prepare(in *unstructured.Unstructured) *unstructured.Unstructured {
 	u := in.DeepCopy()
 	labels := u.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[gitstellarv1alpha1.LabelManagedBy] = gitstellarv1alpha1.ManagedByValue
+	if labels[gitstellarv1alpha1.LabelManagedBy] == "" {
+		labels[gitstellarv1alpha1.LabelManagedBy] = gitstellarv1alpha1.ManagedByValue
+	}
 	labels[LabelSource] = a.opts.Source
 	u.SetLabels(labels)
 	return u
