@@ -13,7 +13,7 @@ WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
 
-.PHONY: help build binaries test e2e unit vet fmt-check generate verify-generated quickstart dev-up dev-down clean
+.PHONY: help build binaries test e2e bench unit vet fmt-check generate verify-generated quickstart dev-up dev-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -29,6 +29,9 @@ test: binaries vet fmt-check verify-generated ## every test, integration and e2e
 
 e2e: binaries ## the whole end-to-end suite, long variants included (logs of every process saved on failure)
 	GITSTELLAR_E2E_FULL=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e
+
+bench: binaries ## gitstellar bench --objects 1000 --wecs 10: the table, bench.json and bench.svg
+	$(BIN) bench --objects 1000 --wecs 10
 
 unit: ## fast tests only (no apiserver)
 	$(GO) test -short ./...

@@ -40,6 +40,7 @@ func newRootCommand() *cobra.Command {
 		newAgentCommand(),
 		newStatusCommand(),
 		newPlanCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

@@ -1,0 +1,303 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gitstellar/gitstellar/pkg/report"
+)
+
+const benchNamespace = "bench"
+
+// gitstellar measures gitstellar itself.
+func (b *bench) gitstellar(ctx context.Context) error {
+	dir := b.opts.Dir
+	bare, work := filepath.Join(dir, "fleet.git"), filepath.Join(dir, "work")
+	_ = os.RemoveAll(bare)
+	_ = os.RemoveAll(work)
+	if _, err := git(dir, "init", "-q", "--bare", "-b", "main", bare); err != nil {
+		return err
+	}
+	if _, err := git(dir, "clone", "-q", bare, work); err != nil {
+		return err
+	}
+	write := func(path, content string) error {
+		p := filepath.Join(work, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, []byte(content), 0o644)
+	}
+	commit := func(msg string) (string, error) {
+		if _, err := git(work, "add", "-A"); err != nil {
+			return "", err
+		}
+		if _, err := git(work, "commit", "-qm", msg); err != nil {
+			return "", err
+		}
+		if _, err := git(work, "push", "-q", "origin", "HEAD:main"); err != nil {
+			return "", err
+		}
+		return git(work, "rev-parse", "HEAD")
+	}
+	var wecs strings.Builder
+	for i := range b.opts.WECs {
+		fmt.Fprintf(&wecs, "---\napiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: %s, labels: {bench: \"yes\"}}\nspec: {its: its1, kubeconfig: {context: %s}}\n", b.wecName(i), b.wecName(i))
+	}
+	if err := write("spaces/spaces.yaml", "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n"); err != nil {
+		return err
+	}
+	if err := write("clusters/wecs.yaml", wecs.String()); err != nil {
+		return err
+	}
+	if err := write("wds1/policy.yaml", "apiVersion: control.kubestellar.io/v1alpha1\nkind: BindingPolicy\nmetadata: {name: bench}\nspec:\n  clusterSelectors: [{matchLabels: {bench: \"yes\"}}]\n  downsync: [{objectSelectors: [{matchLabels: {bench: \"yes\"}}]}]\n"); err != nil {
+		return err
+	}
+	first, err := commit("spaces, WECs and the policy")
+	if err != nil {
+		return err
+	}
+
+	// gitstellar run, as users run it.
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	secret := []byte("bench-secret")
+	secretFile := filepath.Join(dir, "hook-secret")
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "gitstellar-run.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	run := exec.CommandContext(ctx, b.opts.Gitstellar, "run", "--repo", bare, "--kubeconfig", b.env.KubeconfigPath(), "--name", "bench",
+		"--cache-dir", filepath.Join(dir, "cache"), "--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secretFile,
+		"--status-interval", "1s", "--log-format", "json")
+	run.Stdout, run.Stderr = logFile, logFile
+	if err := run.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = run.Process.Signal(os.Interrupt)
+		_, _ = run.Process.Wait()
+	}()
+	if _, err := b.waitStatus(ctx, bare, first, 0, 5*time.Minute); err != nil {
+		return fmt.Errorf("the first sync: %w", err)
+	}
+	b.logf("gitstellar run is up and synced (%s)", first[:12])
+
+	clients := make([]*kubernetes.Clientset, b.opts.WECs)
+	for i := range clients {
+		cfg, err := b.config(b.wecName(i))
+		if err != nil {
+			return err
+		}
+		clients[i] = kubernetes.NewForConfigOrDie(cfg)
+	}
+
+	// Cold convergence: push → every object in every WEC.
+	if err := write("wds1/objects.yaml", objectsYAML(b.opts.Objects, benchNamespace)); err != nil {
+		return err
+	}
+	coldCommit, err := commit(fmt.Sprintf("%d objects", b.opts.Objects))
+	if err != nil {
+		return err
+	}
+	total := b.opts.Objects * b.opts.WECs
+	s := newSampler(func() int { return countApplied(ctx, clients, benchNamespace) })
+	if err := hook(addr, secret); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(20 * time.Minute)
+	for countApplied(ctx, clients, benchNamespace) < total {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cold convergence: not every object arrived in 20 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.res.ColdSeconds = time.Since(s.start).Seconds()
+	b.res.Samples["gitstellar"] = s.finish(total)
+	converged := time.Now()
+	b.logf("cold convergence: %d objects in %d WECs in %.1fs", b.opts.Objects, b.opts.WECs, b.res.ColdSeconds)
+	lagAt, err := b.waitStatus(ctx, bare, coldCommit, b.opts.Objects, 5*time.Minute)
+	if err != nil {
+		return fmt.Errorf("status lag: %w", err)
+	}
+	b.res.StatusLagSeconds = max(0, lagAt.Sub(converged).Seconds())
+	b.logf("status lag: %.1fs", b.res.StatusLagSeconds)
+
+	// Warm latency: one object changed, applied in every WEC.
+	itsCfg, err := b.config("its1")
+	if err != nil {
+		return err
+	}
+	its := kubernetes.NewForConfigOrDie(itsCfg)
+	var latencies []float64
+	var itsWrites, wecWrites float64
+	for i := range b.opts.Changes {
+		value := fmt.Sprintf("change-%d", i)
+		if err := write("wds1/objects.yaml", strings.Replace(objectsYAML(b.opts.Objects, benchNamespace), "name: o0001, namespace: bench, labels: {bench: \"yes\"}}\ndata: {v: \"1\"", "name: o0001, namespace: bench, labels: {bench: \"yes\"}}\ndata: {v: \""+value+"\"", 1)); err != nil {
+			return err
+		}
+		if _, err := commit(value); err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // let the status writes of the last change land
+		itsBefore, wecBefore := writes(ctx, its), 0.0
+		for _, c := range clients {
+			wecBefore += writes(ctx, c)
+		}
+		start := time.Now()
+		if err := hook(addr, secret); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		for _, c := range clients {
+			wg.Go(func() {
+				for time.Since(start) < 5*time.Minute {
+					cm, err := c.CoreV1().ConfigMaps(benchNamespace).Get(ctx, "o0001", metav1.GetOptions{})
+					if err == nil && cm.Data["v"] == value {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		latencies = append(latencies, time.Since(start).Seconds())
+		time.Sleep(2 * time.Second) // the agents' status writes
+		itsWrites += writes(ctx, its) - itsBefore
+		wecAfter := 0.0
+		for _, c := range clients {
+			wecAfter += writes(ctx, c)
+		}
+		wecWrites += wecAfter - wecBefore
+	}
+	slices.Sort(latencies)
+	b.res.WarmP50Seconds = percentile(latencies, 50)
+	b.res.WarmP95Seconds = percentile(latencies, 95)
+	b.res.ITSWritesPerChange = itsWrites / float64(b.opts.Changes)
+	b.res.WECWritesPerChange = wecWrites / float64(b.opts.Changes)
+	b.res.PeakRSSMiB = peakRSS(run.Process.Pid)
+	b.logf("warm latency over %d changes: p50 %.2fs, p95 %.2fs; writes per change: ITS %.1f, WECs %.1f; peak RSS %.0f MiB",
+		b.opts.Changes, b.res.WarmP50Seconds, b.res.WarmP95Seconds, b.res.ITSWritesPerChange, b.res.WECWritesPerChange, b.res.PeakRSSMiB)
+	return nil
+}
+
+func percentile(sorted []float64, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+// countApplied counts the benchmark's objects present in the WECs.
+func countApplied(ctx context.Context, clients []*kubernetes.Clientset, namespace string) int {
+	var mu sync.Mutex
+	n := 0
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			got := 0
+			if _, err := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err == nil {
+				got++
+			}
+			opts := metav1.ListOptions{LabelSelector: "bench=yes"}
+			if l, err := c.CoreV1().ConfigMaps(namespace).List(ctx, opts); err == nil {
+				got += len(l.Items)
+			}
+			if l, err := c.CoreV1().Services(namespace).List(ctx, opts); err == nil {
+				got += len(l.Items)
+			}
+			mu.Lock()
+			n += got
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return n
+}
+
+// writes sums an apiserver's write requests so far (apiserver_request_total
+// for create, update, patch, apply and delete), leases and events aside.
+func writes(ctx context.Context, c *kubernetes.Clientset) float64 {
+	raw, err := c.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		labels, value, ok := strings.Cut(line, "} ")
+		if !ok {
+			continue
+		}
+		verb := labelValue(labels, "verb")
+		resource := labelValue(labels, "resource")
+		switch {
+		case resource == "leases" || resource == "events":
+			continue
+		case verb == "POST" || verb == "PUT" || verb == "PATCH" || verb == "APPLY" || verb == "DELETE":
+			v, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			total += v
+		}
+	}
+	return total
+}
+
+func labelValue(labels, name string) string {
+	_, rest, ok := strings.Cut(labels, name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
+}
+
+// waitStatus waits until the status branch shows a commit with at least
+// objects objects, every one synced and ready everywhere, and returns
+// when it saw it.
+func (b *bench) waitStatus(ctx context.Context, bare, commit string, objects int, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if out, err := exec.CommandContext(ctx, "git", "--git-dir", bare, "show", "gitstellar-status:summary.yaml").Output(); err == nil {
+			if s, err := report.DecodeStatusSummary(out); err == nil && s.SourceCommit == commit && allReady(s, objects) {
+				return time.Now(), nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return time.Time{}, fmt.Errorf("the status branch did not show %s ready in %s", commit[:12], timeout)
+}
+
+func allReady(s report.Summary, objects int) bool {
+	n := 0
+	for _, sp := range s.Spaces {
+		for _, o := range sp.Objects {
+			n++
+			for _, w := range o.WECs {
+				if !w.Synced || !w.Ready {
+					return false
+				}
+			}
+		}
+	}
+	return n >= objects
+}
