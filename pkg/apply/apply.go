@@ -2,11 +2,14 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
@@ -47,6 +50,38 @@ type Applier struct {
 	client client.Client
 	rm     *ssa.ResourceManager
 	opts   Options
+
+	// verified remembers, per object, the manifest last found in place and
+	// the live resourceVersion it was found at: while both stay, the
+	// object has not drifted and needs no dry run.
+	mu       sync.Mutex
+	verified map[string]verifiedObject
+}
+
+type verifiedObject struct {
+	manifest        [32]byte
+	resourceVersion string
+}
+
+func objectID(u *unstructured.Unstructured) string {
+	return u.GetAPIVersion() + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+}
+
+func manifestHash(u *unstructured.Unstructured) [32]byte {
+	b, _ := json.Marshal(u.Object)
+	return sha256.Sum256(b)
+}
+
+// remember records that u is in place at a resourceVersion (nothing when
+// rv is empty).
+func (a *Applier) remember(u *unstructured.Unstructured, sum [32]byte, rv string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rv == "" {
+		delete(a.verified, objectID(u))
+		return
+	}
+	a.verified[objectID(u)] = verifiedObject{manifest: sum, resourceVersion: rv}
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -75,7 +110,7 @@ func NewApplier(cfg *rest.Config, space string, opts Options) (*Applier, error) 
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: gitstellarv1alpha1.FieldManager, Group: "gitstellar.io"})
 	rm.SetConcurrency(opts.Concurrency)
-	return &Applier{space: space, client: c, rm: rm, opts: opts}, nil
+	return &Applier{space: space, client: c, rm: rm, opts: opts, verified: map[string]verifiedObject{}}, nil
 }
 
 // Apply makes the space hold objects: CRDs and Namespaces first, then the
@@ -198,8 +233,17 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		}
 		live = nil
 	}
+	sum := manifestHash(u)
 	if live == nil { // nothing to conflict with or compare to: create it
-		return a.write(ctx, u, force, e, false)
+		a.remember(u, sum, "")
+		return a.write(ctx, u, sum, force, e, false)
+	}
+	a.mu.Lock()
+	known, ok := a.verified[objectID(u)]
+	a.mu.Unlock()
+	if ok && known.manifest == sum && known.resourceVersion == live.GetResourceVersion() {
+		e.Action = Unchanged // as verified before, and untouched since
+		return e
 	}
 	dryRun := u.DeepCopy()
 	err := a.patch(ctx, dryRun, force, client.DryRunAll)
@@ -215,14 +259,16 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 	}
 	if !drifted(live, dryRun) {
 		e.Action = Unchanged
+		a.remember(u, sum, live.GetResourceVersion())
 		return e
 	}
-	return a.write(ctx, u, force, e, true)
+	return a.write(ctx, u, sum, force, e, true)
 }
 
 // write applies u for real.
-func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, force bool, e Entry, existed bool) Entry {
-	if err := a.patch(ctx, u.DeepCopy(), force); err != nil {
+func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, sum [32]byte, force bool, e Entry, existed bool) Entry {
+	written := u.DeepCopy()
+	if err := a.patch(ctx, written, force); err != nil {
 		if apierrors.IsConflict(err) { // someone took fields since we looked
 			e.Action, e.Managers, e.Message = Conflict, conflictManagers(err), errorMessage(err)
 			return e
@@ -230,6 +276,7 @@ func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, force
 		e.Action, e.Message = Failed, a.describe(u, err)
 		return e
 	}
+	a.remember(u, sum, written.GetResourceVersion())
 	e.Action = Created
 	if existed {
 		e.Action = Configured

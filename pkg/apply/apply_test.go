@@ -2,6 +2,9 @@ package apply_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +15,7 @@ import (
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitstellar/gitstellar/pkg/apply"
@@ -85,6 +89,31 @@ func TestApply(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
 		assert.Zero(t, writes.Load(), "dry runs and reads only")
+
+		// The same applier again: what it verified and nobody touched since
+		// needs no dry run either, only a read.
+		dryRuns := countDryRuns(t, counted)
+		again, err := apply.NewApplier(dryRuns.cfg, "wds1", apply.Options{Source: "example"})
+		require.NoError(t, err)
+		_, err = again.Apply(ctx, example, "rev1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(example)), dryRuns.n.Load(), "a new applier dry-runs every object once")
+		dryRuns.n.Store(0)
+		res, err = again.Apply(ctx, example, "rev1")
+		require.NoError(t, err)
+		assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
+		assert.Zero(t, dryRuns.n.Load(), "nothing to dry-run on a second sync")
+		// Someone edits an object: it is looked at again (and, as its field
+		// now has another manager, reported as a conflict).
+		dep, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		require.NoError(t, err)
+		dep.Spec.Replicas = ptr(int32(7))
+		_, err = cs.AppsV1().Deployments("nginx").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		require.NoError(t, err)
+		res, err = again.Apply(ctx, example, "rev1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), dryRuns.n.Load(), "only the edited object is dry-run")
+		assert.Equal(t, 1, res.Count(apply.Conflict), res.Summary())
 	})
 
 	t.Run("what leaves Git is pruned, by a new applier too", func(t *testing.T) {
@@ -219,3 +248,34 @@ spec:
 		assert.Contains(t, cm.Data["inventory.json"], `"revision":"rev3"`)
 	})
 }
+
+type dryRunCounter struct {
+	cfg *rest.Config
+	n   *atomic.Int64
+}
+
+// countDryRuns wraps a client configuration to count server-side dry runs.
+func countDryRuns(t *testing.T, cfg *rest.Config) dryRunCounter {
+	t.Helper()
+	var n atomic.Int64
+	c := rest.CopyConfig(cfg)
+	wrapped := c.WrapTransport
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if wrapped != nil {
+			rt = wrapped(rt)
+		}
+		return roundTrip(func(r *http.Request) (*http.Response, error) {
+			if strings.Contains(r.URL.RawQuery, "dryRun=All") {
+				n.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	return dryRunCounter{cfg: c, n: &n}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func ptr[T any](v T) *T { return &v }

@@ -36,7 +36,8 @@ type AgentOptions struct {
 	// Cluster is the WEC's name: the agent reads mailbox-<Cluster>.
 	Cluster              string
 	ITSConfig, WECConfig *rest.Config
-	// Resync is how often everything is applied again, correcting drift;
+	// Resync is how often every applied object is read again and, if it
+	// changed in the WEC since it was last seen, applied again (drift);
 	// default 30s.
 	Resync time.Duration
 	Log    logr.Logger
@@ -300,9 +301,18 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		last, prev := a.applied[w.key], a.results[w.key]
 		a.mu.Unlock()
 		var res gitstellarv1alpha1.DeliveryEntryStatus
-		if !full && last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
-			res = a.refreshStatus(ctx, w, prev)
-		} else {
+		var unchanged bool
+		if last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
+			if full {
+				// Drift correction: re-apply only what changed in the WEC
+				// since it was last seen; a read costs far less than an
+				// apply of every object at every resync.
+				res, unchanged = a.untouched(ctx, w, prev)
+			} else {
+				res, unchanged = a.refreshStatus(ctx, w, prev), true
+			}
+		}
+		if !unchanged {
 			res = a.applyEntry(ctx, w, inv)
 			a.mu.Lock()
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
@@ -502,6 +512,17 @@ func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, 
 		}
 	}
 	return st
+}
+
+// untouched reads an applied object and tells whether it is as it was
+// last seen (same resourceVersion), with its fresh status.
+func (a *Agent) untouched(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) (gitstellarv1alpha1.DeliveryEntryStatus, bool) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(w.object.GroupVersionKind())
+	if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err != nil || live.GetResourceVersion() != prev.ResourceVersion {
+		return prev, false
+	}
+	return a.withStatus(w, prev, live), true
 }
 
 // health is the kstatus of a WEC object.
