@@ -68,22 +68,27 @@ func TestExternalAgent(t *testing.T) {
 	}
 	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
 	deliveries := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
-	want := 2 // entries in the Delivery
+	want := 2 // entries over the Deliveries of the mailbox
 	applied := func() bool {
-		d, err := deliveries.Get(ctx, "wds1.ship.0", metav1.GetOptions{})
+		l, err := deliveries.List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false
 		}
-		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
-		if len(entries) != want {
-			return false
-		}
-		for _, e := range entries {
-			if e.(map[string]any)["result"] != "Applied" {
+		n := 0
+		for _, d := range l.Items {
+			entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
+			specEntries, _, _ := unstructured.NestedSlice(d.Object, "spec", "entries")
+			if len(entries) != len(specEntries) {
 				return false
 			}
+			for _, e := range entries {
+				if e.(map[string]any)["result"] != "Applied" {
+					return false
+				}
+			}
+			n += len(entries)
 		}
-		return true
+		return n == want
 	}
 
 	agent := startAgent()
@@ -160,7 +165,7 @@ func TestExternalAgent(t *testing.T) {
 			return false
 		}
 		entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
-		return len(entries) == want && strings.Contains(fmt.Sprint(entries[0].(map[string]any)["message"]), "the WEC cannot be reached")
+		return len(entries) > 0 && strings.Contains(fmt.Sprint(entries[0].(map[string]any)["message"]), "the WEC cannot be reached")
 	}, 2*time.Minute, 200*time.Millisecond, "an unreachable WEC is reported")
 	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)

@@ -57,5 +57,6 @@ func newBenchCommand() *cobra.Command {
 	f.IntVar(&o.Changes, "changes", 20, "one-object changes for the warm latency")
 	f.StringVar(&o.Dir, "dir", "", "working directory: environment, repository, logs (default: a new temporary directory)")
 	f.StringVar(&outDir, "out-dir", ".", "where bench.json and bench.svg are written")
+	f.BoolVar(&o.SkipBaselines, "skip-baselines", false, "measure gitstellar only, without kubectl and the raw limit (quicker; no ratios)")
 	return cmd
 }

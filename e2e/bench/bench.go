@@ -51,6 +51,9 @@ type Options struct {
 	Gitstellar string
 	// Out receives the table and progress.
 	Out io.Writer
+	// SkipBaselines measures gitstellar only (quicker, for iterating; the
+	// ratios are then not computed).
+	SkipBaselines bool
 }
 
 // Sample is the number of objects applied across all WECs at a time since
@@ -130,14 +133,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer func() { _ = env.Down(context.Background()) }()
 	b.env, b.kubectl = env, bins.Path(k8sbinaries.Kubectl)
-	for _, step := range []func(context.Context) error{b.gitstellar, b.baselineKubectl, b.baselineRaw} {
+	steps := []func(context.Context) error{b.gitstellar, b.baselineKubectl, b.baselineRaw}
+	if opts.SkipBaselines {
+		steps = steps[:1]
+	}
+	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return b.res, err
 		}
 	}
 	r := b.res
-	r.ColdRatio = r.ColdSeconds / r.RawSeconds
-	r.KubectlRatio = r.KubectlSeconds / r.RawSeconds
+	if r.RawSeconds > 0 {
+		r.ColdRatio = r.ColdSeconds / r.RawSeconds
+		r.KubectlRatio = r.KubectlSeconds / r.RawSeconds
+	}
 	if r.RawOneSeconds > 0 {
 		r.WarmP50Ratio = r.WarmP50Seconds / r.RawOneSeconds
 	}

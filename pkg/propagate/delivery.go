@@ -10,9 +10,15 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 )
 
-// MaxDeliveryBytes bounds the entries of one Delivery, well under etcd's
-// request limit (1.5 MiB).
-const MaxDeliveryBytes = 512 << 10
+// PartBytes is how many bytes of objects a Delivery gathers before the
+// next part begins: small, so that a one-object change rewrites a small
+// Delivery (and status) per WEC, the ITS's server-side apply of a Delivery
+// costing in proportion to its size.
+const PartBytes = 64 << 10
+
+// MaxObjectBytes bounds one object, which travels in a Delivery of its own
+// when larger than PartBytes: well under etcd's request limit (1.5 MiB).
+const MaxObjectBytes = 512 << 10
 
 // Entry is one transformed object for a WEC and how it is to be treated.
 type Entry struct {
@@ -28,12 +34,16 @@ func DeliveryName(wds, binding string, part int) string {
 	return fmt.Sprintf("%s.%s.%d", wds, binding, part)
 }
 
-// Pack splits a Binding's entries for one WEC into Delivery specs, each
-// holding at most MaxDeliveryBytes of objects, in order. An object larger
-// than that on its own is an error naming it.
-func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, limit int) ([]gitstellarv1alpha1.DeliverySpec, error) {
-	if limit <= 0 {
-		limit = MaxDeliveryBytes
+// Pack splits a Binding's entries for one WEC into Delivery specs, in
+// order, starting a new part when the current one holds partBytes of
+// objects. An object larger than maxObject on its own is an error naming
+// it.
+func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, partBytes, maxObject int) ([]gitstellarv1alpha1.DeliverySpec, error) {
+	if partBytes <= 0 {
+		partBytes = PartBytes
+	}
+	if maxObject <= 0 {
+		maxObject = MaxObjectBytes
 	}
 	var (
 		parts []gitstellarv1alpha1.DeliverySpec
@@ -45,11 +55,11 @@ func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, limit int) 
 		if err != nil {
 			return nil, err
 		}
-		if len(raw) > limit {
+		if len(raw) > maxObject {
 			return nil, fmt.Errorf("%s %s/%s is %d bytes, more than a Delivery may carry (%d)",
-				e.Object.GetKind(), e.Object.GetNamespace(), e.Object.GetName(), len(raw), limit)
+				e.Object.GetKind(), e.Object.GetNamespace(), e.Object.GetName(), len(raw), maxObject)
 		}
-		if size+len(raw) > limit && len(cur.Entries) > 0 {
+		if size+len(raw) > partBytes && len(cur.Entries) > 0 {
 			parts = append(parts, cur)
 			cur, size = gitstellarv1alpha1.DeliverySpec{}, 0
 		}

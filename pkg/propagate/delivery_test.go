@@ -22,7 +22,7 @@ func configMap(name string, size int) Entry {
 
 func TestPack(t *testing.T) {
 	src := gitstellarv1alpha1.DeliverySource{WDS: "wds1", Binding: "b"}
-	parts, err := Pack(src, nil, 1000)
+	parts, err := Pack(src, nil, 1000, 1500)
 	require.NoError(t, err)
 	assert.Empty(t, parts, "nothing to carry, no Delivery")
 
@@ -31,7 +31,7 @@ func TestPack(t *testing.T) {
 		entries = append(entries, configMap(fmt.Sprintf("cm%d", i), 300))
 	}
 	entries[3].CreateOnly = true
-	parts, err = Pack(src, entries, 1000)
+	parts, err = Pack(src, entries, 1000, 1500)
 	require.NoError(t, err)
 	require.Len(t, parts, 5, "two ~380-byte objects per 1000-byte part")
 	total := 0
@@ -49,7 +49,11 @@ func TestPack(t *testing.T) {
 	assert.Equal(t, 10, total)
 	assert.True(t, parts[1].Entries[1].CreateOnly, "modulation kept, order kept")
 
-	_, err = Pack(src, []Entry{configMap("huge", 2000)}, 1000)
+	parts, err = Pack(src, []Entry{configMap("a", 300), configMap("big", 1100), configMap("b", 300)}, 1000, 1500)
+	require.NoError(t, err)
+	require.Len(t, parts, 3, "an object over the part size travels alone")
+	assert.Len(t, parts[1].Entries, 1)
+	_, err = Pack(src, []Entry{configMap("huge", 2000)}, 1000, 1500)
 	assert.ErrorContains(t, err, "ConfigMap ns/huge is")
 	assert.Equal(t, "wds1.nginx-bpolicy.2", DeliveryName("wds1", "nginx-bpolicy", 2))
 }

@@ -384,7 +384,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}
-	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, MaxDeliveryBytes)
+	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, PartBytes, MaxObjectBytes)
 }
 
 func (t *Transport) properties(wec string) Properties {
