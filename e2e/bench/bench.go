@@ -65,23 +65,24 @@ type Sample struct {
 
 // Result is every figure of a run (bench.json).
 type Result struct {
-	Objects, WECs int
-	Machine       string
+	Objects int    `json:"objects"`
+	WECs    int    `json:"wecs"`
+	Machine string `json:"machine"`
 	// Cold convergence, in seconds, for gitstellar and the baselines.
-	ColdSeconds        float64 `json:"coldSeconds"`
-	KubectlSeconds     float64 `json:"kubectlSeconds"`
-	RawSeconds         float64 `json:"rawSeconds"`
-	ColdRatio          float64 `json:"coldRatioToRaw"`
-	KubectlRatio       float64 `json:"kubectlRatioToRaw"`
-	WarmP50Seconds     float64 `json:"warmP50Seconds"`
-	WarmP95Seconds     float64 `json:"warmP95Seconds"`
-	WarmP50Ratio       float64 `json:"warmP50RatioToRaw"`
-	RawOneSeconds      float64 `json:"rawOneObjectSeconds"`
-	StatusLagSeconds   float64 `json:"statusLagSeconds"`
-	StatusInterval     float64 `json:"statusIntervalSeconds"`
-	PeakRSSMiB         float64 `json:"peakRSSMiB"`
-	ITSWritesPerChange float64 `json:"itsWritesPerChange"`
-	WECWritesPerChange float64 `json:"wecWritesPerChange"`
+	ColdSeconds        float64             `json:"coldSeconds"`
+	KubectlSeconds     float64             `json:"kubectlSeconds"`
+	RawSeconds         float64             `json:"rawSeconds"`
+	ColdRatio          float64             `json:"coldRatioToRaw"`
+	KubectlRatio       float64             `json:"kubectlRatioToRaw"`
+	WarmP50Seconds     float64             `json:"warmP50Seconds"`
+	WarmP95Seconds     float64             `json:"warmP95Seconds"`
+	WarmP50Ratio       float64             `json:"warmP50RatioToRaw"`
+	RawOneSeconds      float64             `json:"rawOneObjectSeconds"`
+	StatusLagSeconds   float64             `json:"statusLagSeconds"`
+	StatusInterval     float64             `json:"statusIntervalSeconds"`
+	PeakRSSMiB         float64             `json:"peakRSSMiB"`
+	ITSWritesPerChange float64             `json:"itsWritesPerChange"`
+	WECWritesPerChange float64             `json:"wecWritesPerChange"`
 	Samples            map[string][]Sample `json:"samples"`
 }
 
