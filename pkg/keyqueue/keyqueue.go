@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -53,4 +54,15 @@ func (q *Queue) work(ctx context.Context, sync func(context.Context, string) err
 		}
 		q.q.Done(key)
 	}
+}
+
+// StartInformers runs informers until ctx ends and waits until every one
+// has synced; false when ctx ended first.
+func StartInformers(ctx context.Context, informers ...cache.SharedIndexInformer) bool {
+	synced := make([]cache.InformerSynced, len(informers))
+	for i, inf := range informers {
+		go inf.Run(ctx.Done())
+		synced[i] = inf.HasSynced
+	}
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
 // AgentOptions configures an Agent.
@@ -78,12 +79,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
-	itsCfg, wecCfg := rest.CopyConfig(opts.ITSConfig), rest.CopyConfig(opts.WECConfig)
-	for _, c := range []*rest.Config{itsCfg, wecCfg} {
-		if c.QPS == 0 {
-			c.QPS, c.Burst = 500, 1000
-		}
-	}
+	itsCfg, wecCfg := spaces.Rated(opts.ITSConfig), spaces.Rated(opts.WECConfig)
 	its, err := dynamic.NewForConfig(itsCfg)
 	if err != nil {
 		return nil, err

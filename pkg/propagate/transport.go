@@ -26,6 +26,7 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
 // The resources the transport reads and writes.
@@ -72,12 +73,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
-	wdsCfg, itsCfg := rest.CopyConfig(opts.WDSConfig), rest.CopyConfig(opts.ITSConfig)
-	for _, c := range []*rest.Config{wdsCfg, itsCfg} {
-		if c.QPS == 0 {
-			c.QPS, c.Burst = 500, 1000
-		}
-	}
+	wdsCfg, itsCfg := spaces.Rated(opts.WDSConfig), spaces.Rated(opts.ITSConfig)
 	wds, err := dynamic.NewForConfig(wdsCfg)
 	if err != nil {
 		return nil, err
@@ -135,10 +131,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		UpdateFunc: func(_, o any) { t.enqueueStatus(o) },
 		DeleteFunc: func(o any) { t.enqueueStatus(o) },
 	})
-	for _, inf := range []cache.SharedIndexInformer{t.bindings, t.transforms, t.wecs, t.props, t.deliveries} {
-		go inf.Run(ctx.Done())
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), t.bindings.HasSynced, t.transforms.HasSynced, t.wecs.HasSynced, t.props.HasSynced, t.deliveries.HasSynced) {
+	if !keyqueue.StartInformers(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
 		return ctx.Err()
 	}
 	// Deliveries whose Binding is gone.

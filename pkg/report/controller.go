@@ -27,6 +27,7 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
 // The resources the status controller reads and writes.
@@ -96,12 +97,7 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
-	wdsCfg, itsCfg := rest.CopyConfig(opts.WDSConfig), rest.CopyConfig(opts.ITSConfig)
-	for _, c := range []*rest.Config{wdsCfg, itsCfg} {
-		if c.QPS == 0 {
-			c.QPS, c.Burst = 500, 1000
-		}
-	}
+	wdsCfg, itsCfg := spaces.Rated(opts.WDSConfig), spaces.Rated(opts.ITSConfig)
 	wds, err := dynamic.NewForConfig(wdsCfg)
 	if err != nil {
 		return nil, err
@@ -159,10 +155,7 @@ func (c *StatusController) Run(ctx context.Context) error {
 	_, _ = c.policies.AddEventHandler(handler(byName("")))
 	_, _ = c.deliveries.AddEventHandler(handler(byName(gitstellarv1alpha1.LabelBinding)))
 	_, _ = c.collectors.AddEventHandler(handler(func(o any) { c.collectorChanged(ctx, o) }))
-	for _, inf := range []cache.SharedIndexInformer{c.bindings, c.policies, c.collectors, c.combined, c.deliveries} {
-		go inf.Run(ctx.Done())
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), c.bindings.HasSynced, c.policies.HasSynced, c.collectors.HasSynced, c.combined.HasSynced, c.deliveries.HasSynced) {
+	if !keyqueue.StartInformers(ctx, c.bindings, c.policies, c.collectors, c.combined, c.deliveries) {
 		return ctx.Err()
 	}
 	// CombinedStatuses of policies that are gone.

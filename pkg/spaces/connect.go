@@ -84,3 +84,16 @@ func (c Connector) fromSecret(ctx context.Context, name string, ref *gitstellarv
 }
 
 var errEmpty = errors.New("empty")
+
+// Rated returns a copy of a client configuration with gitstellar's
+// controllers' request rate (500/s, bursts of 1,000) unless it sets its
+// own: client-go's default of 5/s would make a sync of thousands of
+// objects take minutes, and the apiserver's priority and fairness protects
+// it.
+func Rated(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	if c.QPS == 0 {
+		c.QPS, c.Burst = 500, 1000
+	}
+	return c
+}
