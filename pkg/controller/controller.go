@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -49,6 +50,15 @@ type Controller struct {
 	// appliedCommit is the commit of the last revision applied to the
 	// spaces (with or without problems).
 	appliedCommit string
+
+	// reported is what Summary reads, updated at the end of each sync, so
+	// that the status branch does not wait for a sync under way.
+	reported struct {
+		sync.Mutex
+		commit  string
+		last    *SyncResult
+		binders map[string]*binder
+	}
 }
 
 // spaceConn is a connected space: its client and whether its CRDs are in.
@@ -204,6 +214,9 @@ func (c *Controller) record(res *SyncResult) {
 	}
 	c.lastError = errText
 	c.last = res
+	c.reported.Lock()
+	c.reported.commit, c.reported.last, c.reported.binders = c.appliedCommit, res, maps.Clone(c.binders)
+	c.reported.Unlock()
 }
 
 func commitOf(res *SyncResult) string {

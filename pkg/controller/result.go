@@ -59,6 +59,16 @@ func (r *SyncResult) Err() error {
 	case len(r.RenderErrors) > 0:
 		return fmt.Errorf("revision %s does not render; nothing applied:\n%w", r.Revision.Short(), r.RenderErrors)
 	}
+	problems := r.spaceProblems()
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(problems, "\n"))
+}
+
+// spaceProblems lists, one line each, what kept spaces from being synced
+// and the objects that did not apply (with their file:line).
+func (r *SyncResult) spaceProblems() []string {
 	var problems []string
 	for _, s := range r.Spaces {
 		if s.Err != nil {
@@ -74,8 +84,5 @@ func (r *SyncResult) Err() error {
 			}
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s", strings.Join(problems, "\n"))
+	return problems
 }

@@ -16,10 +16,10 @@ import (
 // were last synced from, the errors of the latest revision, and every
 // WDS's bound objects in every WEC.
 func (c *Controller) Summary() report.Summary {
-	c.mu.Lock()
-	out := report.Summary{SourceCommit: c.appliedCommit, Errors: c.errorLines(c.last)}
-	binders := maps.Clone(c.binders)
-	c.mu.Unlock()
+	c.reported.Lock()
+	out := report.Summary{SourceCommit: c.reported.commit, Errors: c.errorLines(c.reported.last)}
+	binders := c.reported.binders
+	c.reported.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(binders)) {
 		out.Spaces = append(out.Spaces, binders[name].status.Summary())
 	}
@@ -46,23 +46,7 @@ func (c *Controller) errorLines(res *SyncResult) []string {
 		}
 		return lines
 	}
-	var lines []string
-	for _, s := range res.Spaces {
-		if s.Err != nil {
-			lines = append(lines, fmt.Sprintf("%s: %v", s.Name, s.Err))
-		}
-		if s.Apply == nil {
-			continue
-		}
-		for _, p := range s.Apply.Problems() {
-			loc := ""
-			if p.Source.File != "" {
-				loc = p.Source.String() + ": "
-			}
-			lines = append(lines, fmt.Sprintf("%s: %s%s", s.Name, loc, p))
-		}
-	}
-	return lines
+	return res.spaceProblems()
 }
 
 // WaitReported waits until the status controllers have caught up and

@@ -305,9 +305,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			break
 		}
 		o.ref.Kind = kind
-		os := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name}}
+		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name}}
 		if kind == "" {
-			os.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
+			objSum.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
 		}
 		returned := map[string]map[string]any{}
 		var reports []WECReport
@@ -344,7 +344,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			if ok && status != nil {
 				reports = append(reports, WECReport{WEC: w, Status: status, LastReturnedUpdate: last})
 			}
-			os.WECs = append(os.WECs, st)
+			objSum.WECs = append(objSum.WECs, st)
 		}
 		var wdsObject *unstructured.Unstructured
 		needObject := len(o.mod.StatusCollectors) > 0 || o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState
@@ -359,12 +359,12 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			}
 			if kind == "" {
 				o.ref.Kind = wdsObject.GetKind()
-				os.Kind = wdsObject.GetKind()
+				objSum.Kind = wdsObject.GetKind()
 			}
 			if r := wdsObject.GetAnnotations()[AnnotationRedact]; r != "" {
 				for _, p := range strings.Split(r, ",") {
 					if p = strings.TrimSpace(p); p != "" {
-						os.Redact = append(os.Redact, p)
+						objSum.Redact = append(objSum.Redact, p)
 					}
 				}
 			}
@@ -402,12 +402,12 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			c.mu.Unlock()
 			cs := CombinedStatusFor(o.ref.GVR.Group, o.ref.GVR.Resource, o.ref.Namespace, o.ref.Name, wdsObject.GetUID(), name, policyUID, results)
 			keepCombined[cs.Namespace+"/"+cs.Name] = true
-			os.Combined = []PolicyCombination{{Policy: name, Results: cs.Results}}
+			objSum.Combined = []PolicyCombination{{Policy: name, Results: cs.Results}}
 			if err := c.writeCombined(ctx, cs); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		sum.objects[os.Key()] = os
+		sum.objects[objSum.Key()] = objSum
 	}
 	for _, o := range sum.objects {
 		sum.policy.Objects = append(sum.policy.Objects, o.Key())
