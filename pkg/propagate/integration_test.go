@@ -133,8 +133,9 @@ func bindingErrors(t *testing.T, wds dynamic.Interface, name string) []string {
 	return errs
 }
 
-// TestUnreachableWEC: a WEC whose apiserver is gone is reported in the
-// status of the Bindings that send it objects, and caught up when back.
+// TestUnreachableWEC: a hand edit in a WEC is corrected at the next
+// resync; a WEC whose apiserver is gone is reported in the status of the
+// Bindings that send it objects, and caught up when back.
 func TestUnreachableWEC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
@@ -147,12 +148,24 @@ func TestUnreachableWEC(t *testing.T) {
 	createPolicy(ctx, t, wds, "kept")
 	require.Eventually(t, agent.Converged, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
 
+	// A hand edit in the WEC is restored at the next resync (1s here).
+	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
+	cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	cm.Data["from"] = "a hand edit"
+	_, err = wec.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
+		return err == nil && cm.Data["from"] == "wds1"
+	}, time.Minute, 100*time.Millisecond, "the drift is corrected")
+
 	require.NoError(t, env.Kill("cluster1-apiserver"))
 	require.Eventually(t, func() bool {
 		errs := bindingErrors(t, wds, "kept")
 		return len(errs) == 1 && strings.HasPrefix(errs[0], "cluster1: unreachable: the WEC cannot be reached: ")
 	}, time.Minute, 100*time.Millisecond, "the Binding says its WEC is unreachable, once: %v", bindingErrors(t, wds, "kept"))
-	_, err := devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
+	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 && agent.Converged() }, time.Minute, 100*time.Millisecond,
 		"back and caught up: %v", bindingErrors(t, wds, "kept"))
