@@ -146,10 +146,13 @@ func TestUnreachableWEC(t *testing.T) {
 	wds, _, _ := startHub(ctx, t, env)
 	agent := startAgent(ctx, t, env, time.Second)
 	createPolicy(ctx, t, wds, "kept")
-	require.Eventually(t, agent.Converged, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
+	require.Eventually(t, func() bool {
+		_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
+		return err == nil && agent.Converged()
+	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
 
 	// A hand edit in the WEC is restored at the next resync (1s here).
-	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
 	cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
 	require.NoError(t, err)
 	cm.Data["from"] = "a hand edit"
