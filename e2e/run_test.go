@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -207,12 +208,12 @@ func TestRunWebhook(t *testing.T) {
 
 	secret := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(secret, []byte("hook-secret\n"), 0o600))
-	addr := freeAddr(t)
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	// The status goes to a repository of its own, on another server.
 	statusRepo := gittest.NewHTTPServer(t, nil).NewRepo(t, "status")
 	cmd := exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
 		"--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secret, "--log-format", "json",
-		"--status-repo", statusRepo.URL, "--status-interval", "1s")
+		"--status-repo", statusRepo.URL, "--status-interval", "1s", "--metrics-addr", metricsAddr)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
@@ -256,6 +257,32 @@ func TestRunWebhook(t *testing.T) {
 		return err == nil && s.SourceCommit == pushed
 	}, 30*time.Second, 200*time.Millisecond, "the status branch follows the pushed commit")
 	t.Logf("webhook → status branch in %s", time.Since(start).Round(time.Millisecond))
+
+	// Health, readiness and the named metrics.
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + metricsAddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("/healthz")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get("/readyz")
+	assert.Equal(t, http.StatusOK, code, "ready after the first sync")
+	_, scraped := get("/metrics")
+	for _, want := range []string{
+		`gitstellar_sync_duration_seconds_count{result="success",source="gitstellar"} 2`,
+		`gitstellar_last_applied_revision_info{commit="` + pushed + `",source="gitstellar"} 1`,
+		`gitstellar_space_objects{space="wds1"} 10`,
+		`gitstellar_binding_objects{policy="nginx-bpolicy",wds="wds1"} 3`,
+		`gitstellar_binding_destinations{policy="nginx-bpolicy",wds="wds1"} 2`,
+		`gitstellar_last_successful_sync_timestamp_seconds{source="gitstellar"}`,
+		`gitstellar_status_branch_commits_total`,
+		`gitstellar_status_branch_push_failures_total 0`,
+	} {
+		assert.Contains(t, scraped, want)
+	}
 }
 
 func postHook(t *testing.T, addr string, body []byte, header, value string) int {

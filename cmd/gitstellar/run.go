@@ -21,6 +21,7 @@ import (
 
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/controller"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/report"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
@@ -41,6 +42,7 @@ type runOptions struct {
 	bindGroups            []string
 	insecureIgnoreHostKey bool
 
+	metricsAddr    string
 	statusBranch   string
 	statusInterval time.Duration
 	statusRepo     string
@@ -76,6 +78,7 @@ func newRunCommand() *cobra.Command {
 	f.StringSliceVar(&o.bindGroups, "bind-groups", nil, "API groups whose WDS objects can be bound (default: all; \"\" or core is the core group)")
 	addGitCredentialFlags(f, &o.creds, &o.insecureIgnoreHostKey)
 	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "address to serve /metrics, /healthz and /readyz on, e.g. :8080 (not with --once)")
 	f.StringVar(&o.statusBranch, "status-branch", report.DefaultStatusBranch, "branch the summarised status is committed to (\"\": none)")
 	f.DurationVar(&o.statusInterval, "status-interval", 10*time.Second, "at most one status branch commit per interval")
 	f.StringVar(&o.statusRepo, "status-repo", "", "repository of the status branch (default: --repo, with its credentials)")
@@ -274,6 +277,14 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 	}
 
 	runOpts := controller.RunOptions{Interval: o.interval, Signal: source.NewSignal()}
+	if o.metricsAddr != "" {
+		srv, err := metrics.Listen(cmd.Context(), o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		log.Info("metrics listening", "addr", srv.Addr(), "paths", "/metrics /healthz /readyz")
+		runOpts.OnSync = func(*controller.SyncResult) { srv.SetReady() }
+	}
 	if o.schedule != "" {
 		if runOpts.Schedule, err = source.ParseSchedule(o.schedule); err != nil {
 			return err

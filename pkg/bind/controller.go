@@ -26,6 +26,7 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 )
 
 // The resources the controller reads and writes.
@@ -424,6 +425,8 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	ps, ok := c.policies[name]
 	if !ok {
 		c.mu.Unlock()
+		metrics.BindingObjects.DeleteLabelValues(c.opts.WDS, name)
+		metrics.BindingDestinations.DeleteLabelValues(c.opts.WDS, name)
 		return c.deleteBinding(ctx, name)
 	}
 	bp := ps.bp.DeepCopy()
@@ -456,8 +459,10 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			cur.written, cur.writtenOrphan = &spec, orphan
 		}
 		c.mu.Unlock()
-		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name,
-			"objects", len(spec.Workload.ClusterScope)+len(spec.Workload.NamespaceScope), "destinations", len(spec.Destinations))
+		objects := len(spec.Workload.ClusterScope) + len(spec.Workload.NamespaceScope)
+		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name, "objects", objects, "destinations", len(spec.Destinations))
+		metrics.BindingObjects.WithLabelValues(c.opts.WDS, name).Set(float64(objects))
+		metrics.BindingDestinations.WithLabelValues(c.opts.WDS, name).Set(float64(len(spec.Destinations)))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
 }

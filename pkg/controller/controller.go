@@ -14,6 +14,7 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/crds"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
@@ -138,6 +139,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 
 func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *source.Revision) SpaceResult {
 	out := SpaceResult{Name: sp.Name, Type: string(sp.Type)}
+	metrics.SpaceObjects.WithLabelValues(sp.Name).Set(float64(len(sp.Objects)))
 	conn, err := c.connect(ctx, sp)
 	if err != nil {
 		out.Err = err
@@ -214,9 +216,31 @@ func (c *Controller) record(res *SyncResult) {
 	}
 	c.lastError = errText
 	c.last = res
+	c.observe(res)
 	c.reported.Lock()
 	c.reported.commit, c.reported.last, c.reported.binders = c.appliedCommit, res, maps.Clone(c.binders)
 	c.reported.Unlock()
+}
+
+// observe puts a sync into the metrics.
+func (c *Controller) observe(res *SyncResult) {
+	result := "success"
+	switch {
+	case res.FetchErr != nil:
+		result = "fetch-error"
+	case len(res.RenderErrors) > 0:
+		result = "render-error"
+	case !res.OK():
+		result = "apply-error"
+	}
+	metrics.SyncDuration.WithLabelValues(c.cfg.Name, result).Observe(time.Since(res.Started).Seconds())
+	if c.appliedCommit != "" {
+		metrics.LastAppliedRevision.DeletePartialMatch(map[string]string{"source": c.cfg.Name})
+		metrics.LastAppliedRevision.WithLabelValues(c.cfg.Name, c.appliedCommit).Set(1)
+	}
+	if result == "success" {
+		metrics.LastSyncTimestamp.WithLabelValues(c.cfg.Name).SetToCurrentTime()
+	}
 }
 
 func commitOf(res *SyncResult) string {

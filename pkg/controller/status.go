@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
 
@@ -144,8 +145,16 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 // process that has applied nothing yet (its first revision did not render)
 // only records its errors, keeping what the branch says of the objects.
 func WriteStatus(ctx context.Context, w *report.StatusBranchWriter, s report.Summary) (bool, error) {
+	write := w.Write
 	if s.SourceCommit == "" {
-		return w.WriteErrors(ctx, s.Errors)
+		write = func(ctx context.Context, s report.Summary) (bool, error) { return w.WriteErrors(ctx, s.Errors) }
 	}
-	return w.Write(ctx, s)
+	committed, err := write(ctx, s)
+	switch {
+	case err != nil:
+		metrics.StatusBranchFailures.Inc()
+	case committed:
+		metrics.StatusBranchCommits.Inc()
+	}
+	return committed, err
 }

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -310,6 +311,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		if !unchanged {
 			res = a.applyEntry(ctx, w, inv)
+			if res.Result == gitstellarv1alpha1.DeliveryApplied {
+				metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
+			} else {
+				metrics.AgentApplyErrors.WithLabelValues(a.opts.Cluster).Inc()
+			}
 			a.mu.Lock()
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
 				a.applied[w.key] = w.hash

@@ -1,0 +1,113 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds gitstellar's metrics (and the Go and process collectors).
+var Registry = prometheus.NewRegistry()
+
+var (
+	// SyncDuration is how long each sync of a source took, by result.
+	SyncDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gitstellar_sync_duration_seconds", Help: "Duration of a sync of a source: fetch, render, apply.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+	}, []string{"source", "result"})
+	// LastAppliedRevision is 1 for the commit last applied from a source.
+	LastAppliedRevision = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_last_applied_revision_info", Help: "1 for the commit last applied from a source.",
+	}, []string{"source", "commit"})
+	// LastSyncTimestamp is when a source was last synced successfully.
+	LastSyncTimestamp = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_last_successful_sync_timestamp_seconds", Help: "Unix time of the last sync of a source that applied everything.",
+	}, []string{"source"})
+	// SpaceObjects is how many objects from Git a space holds.
+	SpaceObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_space_objects", Help: "Objects from Git in a space, as of the last sync.",
+	}, []string{"space"})
+	// BindingObjects and BindingDestinations describe each Binding.
+	BindingObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_binding_objects", Help: "Objects a BindingPolicy binds.",
+	}, []string{"wds", "policy"})
+	BindingDestinations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_binding_destinations", Help: "WECs a BindingPolicy selects.",
+	}, []string{"wds", "policy"})
+	// AgentApplyErrors counts entries an agent could not apply (errors
+	// and conflicts), per WEC.
+	AgentApplyErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitstellar_agent_apply_errors_total", Help: "Objects a WEC's agent could not apply (error or conflict), counted at each attempt.",
+	}, []string{"cluster"})
+	// AgentApplies counts objects an agent applied, per WEC.
+	AgentApplies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitstellar_agent_applies_total", Help: "Objects a WEC's agent applied (server-side apply that succeeded).",
+	}, []string{"cluster"})
+	// StatusBranchCommits and StatusBranchFailures count the status
+	// branch's pushes.
+	StatusBranchCommits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gitstellar_status_branch_commits_total", Help: "Commits pushed to the status branch.",
+	})
+	StatusBranchFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gitstellar_status_branch_push_failures_total", Help: "Writes of the status branch that failed (after their retries).",
+	})
+)
+
+func init() {
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
+		AgentApplyErrors, AgentApplies, StatusBranchCommits, StatusBranchFailures)
+}
+
+// Server serves /metrics, /healthz (the process answers) and /readyz (the
+// first sync has run).
+type Server struct {
+	ready atomic.Bool
+	l     net.Listener
+	srv   *http.Server
+}
+
+// Listen binds addr (e.g. ":8080") and serves until ctx ends.
+func Listen(ctx context.Context, addr string) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{l: l}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "the first sync has not run yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = l.Close()
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.srv.Shutdown(shutdown)
+	}()
+	return s, nil
+}
+
+// Addr is where the server listens.
+func (s *Server) Addr() string { return s.l.Addr().String() }
+
+// SetReady marks the process ready.
+func (s *Server) SetReady() { s.ready.Store(true) }
