@@ -345,9 +345,10 @@ spec:
 		})
 		for _, w := range both {
 			f.waitAvailable(w, "podinfo", "podinfo")
-			svc, err := f.wecs[w].CoreV1().Services("podinfo").Get(ctx, "podinfo", metav1.GetOptions{})
-			require.NoError(t, err)
-			assert.Equal(t, "Helm", svc.Labels["app.kubernetes.io/managed-by"], "Helm's labels travel")
+			require.Eventually(t, func() bool {
+				svc, err := f.wecs[w].CoreV1().Services("podinfo").Get(ctx, "podinfo", metav1.GetOptions{})
+				return err == nil && svc.Labels["app.kubernetes.io/managed-by"] == "Helm"
+			}, time.Minute, 200*time.Millisecond, "the Service in %s, with Helm's labels", w)
 		}
 		f.waitStatus("podinfo ready", func(s report.Summary) bool { return readyIn(s, "Deployment", "podinfo", "podinfo", both...) })
 	})
@@ -441,8 +442,7 @@ spec:
 		cm, err := f.wecs["cluster1"].CoreV1().ConfigMaps("default").Get(ctx, "shared", metav1.GetOptions{})
 		require.NoError(t, err, "the foreign ConfigMap stays")
 		assert.Equal(t, "someone else", cm.Data["owner"])
-		_, err = f.wecs["cluster2"].CoreV1().ConfigMaps("default").Get(ctx, "shared", metav1.GetOptions{})
-		assert.True(t, apierrors.IsNotFound(err), "the one gitstellar created in cluster2 goes: %v", err)
+		f.waitGone("cluster2", configMapsGVR, "default", "shared") // the one gitstellar created there
 		_, err = f.wecs["cluster1"].AppsV1().Deployments("default").Get(ctx, "solo", metav1.GetOptions{})
 		assert.NoError(t, err, "another policy's object stays")
 		f.waitStatus("the status branch no longer lists nginx", func(s report.Summary) bool {
