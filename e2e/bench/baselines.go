@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,8 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 )
-
-func numCPU() int { return runtime.NumCPU() }
 
 // baselineKubectl: `kubectl apply --server-side` of the rendered objects
 // to each WEC in turn, as a script would.

@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -259,7 +260,7 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s, %d CPUs", cpu, numCPU())
+	return fmt.Sprintf("%s, %d CPUs", cpu, runtime.NumCPU())
 }
 
 // sampler counts applied objects over time for a chart.

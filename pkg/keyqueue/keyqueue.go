@@ -66,3 +66,13 @@ func StartInformers(ctx context.Context, informers ...cache.SharedIndexInformer)
 	}
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
+
+// ByLabel indexes the objects of an informer by the value of one label.
+func ByLabel(label string) cache.IndexFunc {
+	return func(o any) ([]string, error) {
+		if m, ok := o.(interface{ GetLabels() map[string]string }); ok {
+			return []string{m.GetLabels()[label]}, nil
+		}
+		return nil, nil
+	}
+}

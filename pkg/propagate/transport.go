@@ -89,18 +89,10 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
 	t.props = dynamicinformer.NewFilteredDynamicInformer(its, configMaps, PropertiesNamespace, 0, cache.Indexers{}, nil).Informer()
-	t.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, "", 0, cache.Indexers{"binding": byBinding}, func(o *metav1.ListOptions) {
+	t.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, "", 0, cache.Indexers{"binding": keyqueue.ByLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
 		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
 	}).Informer()
 	return t, nil
-}
-
-func byBinding(o any) ([]string, error) {
-	u, ok := o.(*unstructured.Unstructured)
-	if !ok {
-		return nil, nil
-	}
-	return []string{u.GetLabels()[gitstellarv1alpha1.LabelBinding]}, nil
 }
 
 // Run transports until ctx ends.

@@ -26,17 +26,17 @@ import (
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
-// The resources the status controller reads and writes.
+// The resources the status controller reads and writes besides Bindings,
+// BindingPolicies (pkg/bind) and Deliveries (pkg/propagate).
 var (
-	bindingsGVR         = controlv1alpha1.GroupVersion.WithResource("bindings")
-	policiesGVR         = controlv1alpha1.GroupVersion.WithResource("bindingpolicies")
 	collectorsGVR       = controlv1alpha1.GroupVersion.WithResource("statuscollectors")
 	combinedStatusesGVR = controlv1alpha1.GroupVersion.WithResource("combinedstatuses")
-	deliveriesGVR       = gitstellarv1alpha1.GroupVersion.WithResource("deliveries")
 	namespacesGVR       = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 )
 
@@ -110,26 +110,16 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
 		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
 		objectMemo: map[string]*unstructured.Unstructured{}}
-	c.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, bindingsGVR, "", 0, cache.Indexers{}, nil).Informer()
-	c.policies = dynamicinformer.NewFilteredDynamicInformer(wds, policiesGVR, "", 0, cache.Indexers{}, nil).Informer()
+	c.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, bind.Bindings, "", 0, cache.Indexers{}, nil).Informer()
+	c.policies = dynamicinformer.NewFilteredDynamicInformer(wds, bind.BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
 	c.collectors = dynamicinformer.NewFilteredDynamicInformer(wds, collectorsGVR, "", 0, cache.Indexers{}, nil).Informer()
-	c.combined = dynamicinformer.NewFilteredDynamicInformer(wds, combinedStatusesGVR, "", 0, cache.Indexers{"policy": byLabel(controlv1alpha1.LabelCombinedStatusBindingPolicy)}, func(o *metav1.ListOptions) {
+	c.combined = dynamicinformer.NewFilteredDynamicInformer(wds, combinedStatusesGVR, "", 0, cache.Indexers{"policy": keyqueue.ByLabel(controlv1alpha1.LabelCombinedStatusBindingPolicy)}, func(o *metav1.ListOptions) {
 		o.LabelSelector = gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue
 	}).Informer()
-	c.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, deliveriesGVR, "", 0, cache.Indexers{"binding": byLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
+	c.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, propagate.Deliveries, "", 0, cache.Indexers{"binding": keyqueue.ByLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
 		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
 	}).Informer()
 	return c, nil
-}
-
-func byLabel(label string) cache.IndexFunc {
-	return func(o any) ([]string, error) {
-		u, ok := o.(*unstructured.Unstructured)
-		if !ok {
-			return nil, nil
-		}
-		return []string{u.GetLabels()[label]}, nil
-	}
 }
 
 // Run reports until ctx ends.
@@ -298,7 +288,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	keepCombined := map[string]bool{}
 	var errs []error
 	for _, o := range objects {
-		byWEC := entries[entryKey(o.ref.GVR.Group, o.ref.Namespace, o.ref.Name, o.ref.GVR.Resource)]
+		byWEC := entries[entryKey(o.ref.GVR.Group, o.ref.Namespace, o.ref.Name)]
 		kind, version := "", o.ref.GVR.Version
 		for _, e := range byWEC {
 			kind, version = e.kind, e.version
@@ -452,9 +442,8 @@ func policyUIDOf(b *controlv1alpha1.Binding) types.UID {
 
 // entryKey names an object across Deliveries and Bindings: the Binding
 // knows the resource, a Delivery entry the kind; both know the group,
-// namespace and name, which is what the key is made of (the resource
-// argument is ignored, kept for readability at call sites).
-func entryKey(group, namespace, name, _ string) string {
+// namespace and name, which is what the key is made of.
+func entryKey(group, namespace, name string) string {
 	return group + "/" + namespace + "/" + name
 }
 
@@ -482,7 +471,7 @@ func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEn
 					e.status, e.seen = se, true
 				}
 			}
-			key := entryKey(gv.Group, u.GetNamespace(), u.GetName(), "")
+			key := entryKey(gv.Group, u.GetNamespace(), u.GetName())
 			if out[key] == nil {
 				out[key] = map[string]wecEntry{}
 			}
