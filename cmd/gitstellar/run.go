@@ -47,6 +47,12 @@ type runOptions struct {
 	statusInterval time.Duration
 	statusRepo     string
 	statusCreds    source.CredentialFiles
+
+	leaderElect     bool
+	leaderNamespace string
+	leaderID        string
+	leaseDuration   time.Duration
+	shutdownTimeout time.Duration
 }
 
 func newRunCommand() *cobra.Command {
@@ -88,6 +94,11 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.statusCreds.PrivateKeyFile, "status-ssh-key-file", "", "file holding the SSH private key for --status-repo")
 	f.StringVar(&o.statusCreds.PassphraseFile, "status-ssh-passphrase-file", "", "file holding that key's passphrase")
 	f.StringVar(&o.statusCreds.KnownHostsFile, "status-known-hosts-file", "", "known_hosts for an SSH --status-repo")
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "run only while holding a Lease in the hosting cluster, so that several replicas are safe")
+	f.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace in a cluster, else default)")
+	f.StringVar(&o.leaderID, "leader-election-id", "", "name of the Lease (default: gitstellar-NAME)")
+	f.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long a Lease that is not renewed stays with its holder; a standby takes over after it")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long a running sync may finish before it is abandoned")
 	return cmd
 }
 
@@ -272,18 +283,14 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	if writer != nil {
-		go c.RunStatusBranch(cmd.Context(), writer, o.statusInterval)
-	}
-
-	runOpts := controller.RunOptions{Interval: o.interval, Signal: source.NewSignal()}
+	runOpts := controller.RunOptions{Interval: o.interval, Signal: source.NewSignal(), ShutdownTimeout: o.shutdownTimeout}
+	var srv *metrics.Server
 	if o.metricsAddr != "" {
-		srv, err := metrics.Listen(cmd.Context(), o.metricsAddr)
-		if err != nil {
+		if srv, err = metrics.Listen(cmd.Context(), o.metricsAddr); err != nil {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		log.Info("metrics listening", "addr", srv.Addr(), "paths", "/metrics /healthz /readyz")
-		runOpts.OnSync = func(*controller.SyncResult) { srv.SetReady() }
+		runOpts.OnSync = func(*controller.SyncResult) { srv.SetReady(true) }
 	}
 	if o.schedule != "" {
 		if runOpts.Schedule, err = source.ParseSchedule(o.schedule); err != nil {
@@ -295,7 +302,56 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	return c.Run(cmd.Context(), runOpts)
+	work := func(ctx context.Context) {
+		if writer != nil {
+			go c.RunStatusBranch(ctx, writer, o.statusInterval)
+		}
+		_ = c.Run(ctx, runOpts)
+	}
+	if !o.leaderElect {
+		metrics.Leader.Set(1)
+		work(cmd.Context())
+		return nil
+	}
+	le, err := o.leaderElection(log, srv)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		srv.SetReady(true) // a standby is ready: it waits for the Lease
+	}
+	return controller.Lead(cmd.Context(), le, work)
+}
+
+// leaderElection says which Lease the replicas contend for, in the hosting
+// cluster.
+func (o *runOptions) leaderElection(log logr.Logger, srv *metrics.Server) (controller.LeaderElection, error) {
+	cfg, err := spaces.HostingConfig(o.kubeconfig)
+	if err != nil {
+		return controller.LeaderElection{}, fmt.Errorf("--leader-elect: %w", err)
+	}
+	ns := o.leaderNamespace
+	if ns == "" {
+		ns = spaces.HostingNamespace()
+	}
+	id := o.leaderID
+	if id == "" {
+		id = "gitstellar-" + o.name
+	}
+	return controller.LeaderElection{
+		Config: cfg, Namespace: ns, Name: id, LeaseDuration: o.leaseDuration,
+		RenewDeadline: o.leaseDuration * 2 / 3, RetryPeriod: o.leaseDuration / 7, Log: log,
+		OnLeading: func(leading bool) {
+			if leading {
+				metrics.Leader.Set(1)
+				if srv != nil {
+					srv.SetReady(false) // until this leader's first sync
+				}
+				return
+			}
+			metrics.Leader.Set(0)
+		},
+	}, nil
 }
 
 func (o *runOptions) serveWebhook(ctx context.Context, sig *source.Signal, log logr.Logger) error {

@@ -17,6 +17,7 @@ const (
 	KubernetesVersion = "v1.36.3"
 	EtcdVersion       = "v3.6.16"
 	KwokVersion       = "v0.8.0"
+	HelmVersion       = "v3.22.0"
 )
 
 // Name is the file name of a program.
@@ -31,6 +32,8 @@ const (
 	Kwok                  Name = "kwok"
 	// Kubectl is not run by the environment; tests and scripts use it.
 	Kubectl Name = "kubectl"
+	// Helm lints and renders the charts in charts/.
+	Helm Name = "helm"
 )
 
 // Hub lists the programs a bare environment needs; All adds what makes
@@ -39,7 +42,7 @@ const (
 var (
 	Hub   = []Name{Etcd, KubeAPIServer}
 	All   = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok}
-	Known = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok, Kubectl}
+	Known = []Name{Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kwok, Kubectl, Helm}
 )
 
 // Options says which programs to find and how.
@@ -159,6 +162,8 @@ func versionOf(n Name) string {
 		return "etcd-" + EtcdVersion
 	case Kwok:
 		return "kwok-" + KwokVersion
+	case Helm:
+		return "helm-" + HelmVersion
 	default:
 		return "kubernetes-" + KubernetesVersion
 	}

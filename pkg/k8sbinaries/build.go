@@ -34,6 +34,8 @@ func wrapperFor(n Name) wrapper {
 		return wrapper{module: "go.etcd.io/etcd/server/v3", version: EtcdVersion, pkg: "go.etcd.io/etcd/server/v3"}
 	case Kwok:
 		return wrapper{module: "sigs.k8s.io/kwok", version: KwokVersion, pkg: "sigs.k8s.io/kwok/cmd/kwok"}
+	case Helm:
+		return wrapper{module: "helm.sh/helm/v3", version: HelmVersion, pkg: "helm.sh/helm/v3/cmd/helm"}
 	default:
 		return wrapper{
 			module:         "k8s.io/kubernetes",

@@ -58,16 +58,22 @@ var (
 	StatusBranchFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gitstellar_status_branch_push_failures_total", Help: "Writes of the status branch that failed (after their retries).",
 	})
+	// Leader is 1 while this process leads (always, without leader
+	// election).
+	Leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gitstellar_leader", Help: "1 while this process holds the leader Lease and syncs (always 1 without --leader-elect).",
+	})
 )
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
-		AgentApplyErrors, AgentApplies, StatusBranchCommits, StatusBranchFailures)
+		AgentApplyErrors, AgentApplies, StatusBranchCommits, StatusBranchFailures, Leader)
 }
 
-// Server serves /metrics, /healthz (the process answers) and /readyz (the
-// first sync has run).
+// Server serves /metrics, /healthz (the process answers) and /readyz (what
+// SetReady said last: for `run`, the first sync has run, or the process is
+// a standby waiting for the leader Lease).
 type Server struct {
 	ready atomic.Bool
 	l     net.Listener
@@ -86,7 +92,7 @@ func Listen(ctx context.Context, addr string) (*Server, error) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
-			http.Error(w, "the first sync has not run yet", http.StatusServiceUnavailable)
+			http.Error(w, "not ready: the first sync has not run yet", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
@@ -109,5 +115,5 @@ func Listen(ctx context.Context, addr string) (*Server, error) {
 // Addr is where the server listens.
 func (s *Server) Addr() string { return s.l.Addr().String() }
 
-// SetReady marks the process ready.
-func (s *Server) SetReady() { s.ready.Store(true) }
+// SetReady says whether the process is ready.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }

@@ -3,6 +3,8 @@ package spaces
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +24,16 @@ func HostingConfig(kubeconfig string) (*rest.Config, error) {
 		rules = &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
 	}
 	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+}
+
+// HostingNamespace is the namespace of the pod gitstellar runs in, or
+// "default" outside a cluster.
+func HostingNamespace() string {
+	b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if ns := strings.TrimSpace(string(b)); err == nil && ns != "" {
+		return ns
+	}
+	return metav1.NamespaceDefault
 }
 
 // ReadSecret reads one Secret's data. Errors name the Secret, never its

@@ -1,0 +1,137 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// LeaderElection says which Lease the replicas of one source contend for.
+type LeaderElection struct {
+	// Config reaches the cluster that holds the Lease (the hosting cluster).
+	Config *rest.Config
+	// Namespace and Name of the Lease.
+	Namespace, Name string
+	// Identity of this process; default hostname_random.
+	Identity string
+	// LeaseDuration is how long a Lease that is not renewed stays with its
+	// holder (default 15s); RenewDeadline how long the leader retries
+	// renewing before it gives up (default 10s); RetryPeriod the time
+	// between attempts (default 2s).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// OnLeading, when set, is told when this process starts and stops
+	// leading.
+	OnLeading func(leading bool)
+	Log       logr.Logger
+}
+
+// ErrLeaseLost is returned by Lead when the Lease could not be renewed: the
+// process must stop, another replica may be writing already.
+var ErrLeaseLost = errors.New("lost the leader lease")
+
+// Lead waits for the Lease, then runs work while holding it. When ctx ends,
+// work's context ends too; the Lease is kept until work has returned (a
+// sync that finishes is not raced by the next leader) and then released,
+// so that another replica takes over at once. A standby returns as soon as
+// ctx ends. Lead returns ErrLeaseLost when the Lease was lost while
+// leading.
+func Lead(ctx context.Context, le LeaderElection, work func(ctx context.Context)) error {
+	if le.Namespace == "" || le.Name == "" {
+		return errors.New("leader election: the Lease's namespace and name are required")
+	}
+	if le.Identity == "" {
+		host, _ := os.Hostname()
+		le.Identity = host + "_" + rand.String(8)
+	}
+	if le.LeaseDuration <= 0 {
+		le.LeaseDuration = 15 * time.Second
+	}
+	if le.RenewDeadline <= 0 {
+		le.RenewDeadline = 10 * time.Second
+	}
+	if le.RetryPeriod <= 0 {
+		le.RetryPeriod = 2 * time.Second
+	}
+	if le.Log.GetSink() == nil {
+		le.Log = logr.Discard()
+	}
+	onLeading := le.OnLeading
+	if onLeading == nil {
+		onLeading = func(bool) {}
+	}
+	cs, err := kubernetes.NewForConfig(le.Config)
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: le.Namespace, Name: le.Name},
+		Client:     cs.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: le.Identity},
+	}
+	// The election's own context ends after work has returned.
+	elect, stopElecting := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElecting()
+	led := make(chan struct{})
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   le.LeaseDuration,
+		RenewDeadline:   le.RenewDeadline,
+		RetryPeriod:     le.RetryPeriod,
+		ReleaseOnCancel: true,
+		Name:            le.Namespace + "/" + le.Name,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leading context.Context) {
+				defer stopElecting() // release the Lease once work is done
+				close(led)
+				le.Log.Info("leading", "lease", le.Namespace+"/"+le.Name, "identity", le.Identity)
+				onLeading(true)
+				wctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				go func() {
+					select {
+					case <-leading.Done(): // lost: stop writing now
+					case <-wctx.Done():
+					}
+					cancel()
+				}()
+				work(wctx)
+			},
+			OnStoppedLeading: func() { onLeading(false) },
+			OnNewLeader: func(identity string) {
+				if identity != le.Identity {
+					le.Log.Info("standing by", "leader", identity, "lease", le.Namespace+"/"+le.Name)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			select {
+			case <-led: // the leader releases once work has returned
+			default:
+				stopElecting()
+			}
+		case <-elect.Done():
+		}
+	}()
+	le.Log.Info("waiting for the leader lease", "lease", le.Namespace+"/"+le.Name, "identity", le.Identity)
+	elector.Run(elect)
+	if ctx.Err() == nil {
+		return ErrLeaseLost
+	}
+	return nil
+}
