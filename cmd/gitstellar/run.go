@@ -48,6 +48,8 @@ type runOptions struct {
 	statusRepo     string
 	statusCreds    source.CredentialFiles
 
+	verifyCommits []string
+
 	leaderElect     bool
 	leaderNamespace string
 	leaderID        string
@@ -94,6 +96,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.statusCreds.PrivateKeyFile, "status-ssh-key-file", "", "file holding the SSH private key for --status-repo")
 	f.StringVar(&o.statusCreds.PassphraseFile, "status-ssh-passphrase-file", "", "file holding that key's passphrase")
 	f.StringVar(&o.statusCreds.KnownHostsFile, "status-known-hosts-file", "", "known_hosts for an SSH --status-repo")
+	f.StringArrayVar(&o.verifyCommits, "verify-commits", nil, "file of trusted OpenPGP or SSH public keys (repeatable): a head commit not signed by one of them is refused and nothing of it is applied (see docs/commit-verification.md)")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "run only while holding a Lease in the hosting cluster, so that several replicas are safe")
 	f.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace in a cluster, else default)")
 	f.StringVar(&o.leaderID, "leader-election-id", "", "name of the Lease (default: gitstellar-NAME)")
@@ -202,10 +205,17 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		return nil, err
 	}
 	creds.InsecureIgnoreHostKey = o.insecureIgnoreHostKey
+	var verifier *source.CommitVerifier
+	if len(o.verifyCommits) > 0 {
+		if verifier, err = source.LoadCommitVerifier(o.verifyCommits); err != nil {
+			return nil, fmt.Errorf("--verify-commits: %w", err)
+		}
+		log.Info("verifying commits", "keys", verifier.String())
+	}
 	cache := o.cacheRoot()
 	return controller.New(controller.Config{
 		Name:       o.name,
-		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds},
+		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds, Verifier: verifier},
 		Path:       o.path,
 		Connector:  connector(o.kubeconfig),
 		BindGroups: coreGroup(o.bindGroups),

@@ -32,6 +32,10 @@ type Options struct {
 	CacheDir string
 	// Credentials authenticate to the remote.
 	Credentials Credentials
+	// Verifier, when set, refuses a commit that is not signed by one of its
+	// trusted keys (--verify-commits). Only the followed commit is checked,
+	// not its history.
+	Verifier *CommitVerifier
 }
 
 // Revision is a commit and its checked-out tree.
@@ -46,6 +50,9 @@ type Revision struct {
 	Author  string
 	Message string
 	Time    time.Time
+	// Signer is the key that signed the commit, when Options.Verifier is
+	// set: "SSH key SHA256:... (comment)" or "OpenPGP key ... (user ID)".
+	Signer string
 }
 
 // Short is the commit's 12-character abbreviation.
@@ -122,6 +129,10 @@ func (f *Fetcher) Fetch(ctx context.Context) (rev *Revision, changed bool, err e
 	if err != nil {
 		return nil, false, err
 	}
+	signer, err := f.verify(commit) // before anything is checked out
+	if err != nil {
+		return nil, false, err
+	}
 	dir, err := f.checkout(commit)
 	if err != nil {
 		return nil, false, fmt.Errorf("check out %s: %w", commit.Hash, err)
@@ -129,6 +140,7 @@ func (f *Fetcher) Fetch(ctx context.Context) (rev *Revision, changed bool, err e
 	rev = &Revision{
 		Commit: commit.Hash.String(), Ref: f.opts.Ref.String(), Dir: dir,
 		Author: commit.Author.Name, Message: firstLine(commit.Message), Time: commit.Committer.When,
+		Signer: signer,
 	}
 	previous := f.current
 	f.current = rev
