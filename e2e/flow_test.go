@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +43,7 @@ type flow struct {
 	env      *devenvtest.Env
 	repo     *gittest.Repo
 	hook     string
+	metrics  string
 	secret   []byte
 	cache    string
 	logs     string // directory of gitstellar run's logs, one file per start
@@ -64,7 +67,7 @@ func newFlow(t *testing.T) *flow {
 	})
 	f.lastHead = f.repo.Commit(t, "spaces and WECs")
 	f.repo.Push(t, "main")
-	f.hook = freeAddr(t)
+	f.hook, f.metrics = freeAddr(t), freeAddr(t)
 	f.wds = dynamic.NewForConfigOrDie(f.env.Config("wds1"))
 	f.wecs, f.wecsDyn = map[string]*kubernetes.Clientset{}, map[string]dynamic.Interface{}
 	for _, w := range []string{"cluster1", "cluster2"} {
@@ -91,7 +94,8 @@ func (f *flow) start() {
 	log, err := os.Create(filepath.Join(f.logs, fmt.Sprintf("gitstellar-run-%d.log", f.runs)))
 	require.NoError(f.t, err)
 	f.cmd = exec.Command(f.bin, "run", "--repo", f.repo.URL, "--kubeconfig", f.env.KubeconfigPath(), "--cache-dir", f.cache, "--name", "flow",
-		"--interval", "30s", "--webhook-addr", f.hook, "--webhook-secret-file", secret, "--status-interval", "1s", "--log-format", "json")
+		"--interval", "30s", "--webhook-addr", f.hook, "--webhook-secret-file", secret, "--status-interval", "1s", "--log-format", "json",
+		"--metrics-addr", f.metrics)
 	f.cmd.Stdout, f.cmd.Stderr = log, log
 	require.NoError(f.t, f.cmd.Start())
 }
@@ -448,5 +452,48 @@ spec:
 		f.waitStatus("the status branch no longer lists nginx", func(s report.Summary) bool {
 			return s.SourceCommit == f.lastHead && !readyIn(s, "Deployment", "nginx", "nginx", "cluster1")
 		})
+	})
+
+	t.Run("8 observability: metrics, WorkloadCluster status, Events", func(t *testing.T) {
+		// A change for both WECs, applied by this process's agents (the
+		// metrics are the process's own, and it was restarted).
+		f.push("a probe for both", map[string]string{"wds1/probe.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe, namespace: default, labels: {probe: \"yes\"}}\n---\n" +
+			"apiVersion: control.kubestellar.io/v1alpha1\nkind: BindingPolicy\nmetadata: {name: probe}\nspec:\n  clusterSelectors: [{matchLabels: {location-group: edge}}]\n  downsync: [{objectSelectors: [{matchLabels: {probe: \"yes\"}}]}]\n"})
+		f.waitStatus("the probe is ready in both WECs", func(s report.Summary) bool {
+			return s.SourceCommit == f.lastHead && readyIn(s, "ConfigMap", "default", "probe", both...)
+		})
+		scrape := func() string {
+			resp, err := http.Get("http://" + f.metrics + "/metrics")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return string(body)
+		}
+		scraped := scrape()
+		for _, w := range both {
+			assert.Regexp(t, `(?m)^gitstellar_propagation_latency_seconds_count\{cluster="`+w+`"\} [1-9]`, scraped)
+			assert.Regexp(t, `(?m)^gitstellar_agent_applies_total\{cluster="`+w+`"\} [1-9]`, scraped)
+		}
+		assert.Regexp(t, `(?m)^gitstellar_leader 1$`, scraped)
+		its := dynamic.NewForConfigOrDie(f.env.Config("its1"))
+		for _, w := range both {
+			var status any
+			require.Eventually(t, func() bool { // cluster2's outage may have ended a moment ago
+				u, err := its.Resource(schema.GroupVersionResource{Group: "gitstellar.io", Version: "v1alpha1", Resource: "workloadclusters"}).Get(ctx, w, metav1.GetOptions{})
+				require.NoError(t, err)
+				status = u.Object["status"]
+				conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+				return len(conds) == 1 && conds[0].(map[string]any)["reason"] == "AgentConnected"
+			}, time.Minute, 200*time.Millisecond, "%s's agent is connected: %v", w, status)
+		}
+		wdsEvents, err := kubernetes.NewForConfigOrDie(f.env.Config("wds1")).CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=BindingPolicy"})
+		require.NoError(t, err)
+		var reasons []string
+		for _, e := range wdsEvents.Items {
+			reasons = append(reasons, e.InvolvedObject.Name+" "+e.Reason)
+		}
+		assert.Contains(t, reasons, "nginx Bound", "the policy's Event")
+		assert.Contains(t, reasons, "probe Bound", "the policy's Event")
 	})
 }

@@ -25,6 +25,7 @@ import (
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 )
@@ -62,6 +63,7 @@ type Controller struct {
 	its      dynamic.Interface
 	queue    *keyqueue.Queue
 	discover chan struct{}
+	events   *events.Emitter
 
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]*watchedResource
@@ -113,8 +115,12 @@ func NewController(opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
+	emitter, err := events.NewEmitter(wdsCfg, "gitstellar.io/bind-controller")
+	if err != nil {
+		return nil, err
+	}
 	return &Controller{
-		opts: opts, wds: wds, meta: meta, disc: disc, its: its,
+		opts: opts, wds: wds, meta: meta, disc: disc, its: its, events: emitter,
 		queue:     keyqueue.New(),
 		discover:  make(chan struct{}, 1),
 		informers: map[schema.GroupVersionResource]*watchedResource{},
@@ -425,6 +431,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	ps, ok := c.policies[name]
 	if !ok {
 		c.mu.Unlock()
+		c.events.Forget(policyRef(&controlv1alpha1.BindingPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}))
 		metrics.BindingObjects.DeleteLabelValues(c.opts.WDS, name)
 		metrics.BindingDestinations.DeleteLabelValues(c.opts.WDS, name)
 		return c.deleteBinding(ctx, name)
@@ -463,6 +470,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name, "objects", objects, "destinations", len(spec.Destinations))
 		metrics.BindingObjects.WithLabelValues(c.opts.WDS, name).Set(float64(objects))
 		metrics.BindingDestinations.WithLabelValues(c.opts.WDS, name).Set(float64(len(spec.Destinations)))
+		c.events.Emit(ctx, policyRef(bp), events.Normal, "Bound", boundMessage(objects, spec))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
 }

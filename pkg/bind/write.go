@@ -2,6 +2,7 @@ package bind
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/events"
 )
 
 // writeBinding applies the policy's Binding: same name, the policy as its
@@ -100,6 +102,9 @@ func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.Bindin
 		}
 		want.Conditions = append(want.Conditions, cond)
 	}
+	if status == corev1.ConditionFalse {
+		c.events.Emit(ctx, policyRef(bp), events.Warning, "BindingFailed", message)
+	}
 	if bp.Status.ObservedGeneration == want.ObservedGeneration && slices.Equal(bp.Status.Errors, want.Errors) &&
 		slices.EqualFunc(bp.Status.Conditions, want.Conditions, sameCondition) {
 		return cause
@@ -132,4 +137,21 @@ func findCondition(conds []controlv1alpha1.BindingPolicyCondition, t controlv1al
 func sameCondition(a, b controlv1alpha1.BindingPolicyCondition) bool {
 	return a.Type == b.Type && a.Status == b.Status && a.Reason == b.Reason && a.Message == b.Message &&
 		a.LastTransitionTime.Equal(&b.LastTransitionTime)
+}
+
+// policyRef names a BindingPolicy in Events.
+func policyRef(bp *controlv1alpha1.BindingPolicy) corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: controlv1alpha1.GroupVersion.String(), Kind: "BindingPolicy", Name: bp.Name, UID: bp.UID}
+}
+
+// boundMessage says what a Binding binds, for its policy's Event.
+func boundMessage(objects int, spec controlv1alpha1.BindingSpec) string {
+	var wecs []string
+	for _, d := range spec.Destinations {
+		wecs = append(wecs, d.ClusterId)
+	}
+	if len(wecs) == 0 {
+		return fmt.Sprintf("binds %d objects to no WEC", objects)
+	}
+	return fmt.Sprintf("binds %d objects to %d WECs: %s", objects, len(wecs), strings.Join(wecs, ", "))
 }

@@ -25,6 +25,45 @@ type binder struct {
 	done      chan struct{}
 }
 
+// monitor is a running ClusterMonitor of an ITS.
+type monitor struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ensureMonitors runs one ClusterMonitor per ITS of the revision. Called
+// with c.mu held.
+func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result) {
+	want := map[string]bool{}
+	for _, sp := range rendered.Spaces {
+		if sp.Type == gitstellarv1alpha1.SpaceTypeITS {
+			want[sp.Name] = true
+		}
+	}
+	for name, m := range c.monitors {
+		if !want[name] {
+			m.cancel()
+			<-m.done
+			delete(c.monitors, name)
+		}
+	}
+	for its := range want {
+		conn, ok := c.spaces[its]
+		if _, running := c.monitors[its]; running || !ok {
+			continue
+		}
+		cm, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: its, ITSConfig: conn.config, Log: c.cfg.Log})
+		if err != nil {
+			c.cfg.Log.Error(err, "cluster monitor", "its", its)
+			continue
+		}
+		mctx, cancel := context.WithCancel(ctx)
+		m := &monitor{cancel: cancel, done: make(chan struct{})}
+		go func() { defer close(m.done); _ = cm.Run(mctx) }()
+		c.monitors[its] = m
+	}
+}
+
 // agent is a running WEC agent.
 type agent struct {
 	its    string
@@ -244,5 +283,10 @@ func (c *Controller) Stop() {
 		a.cancel()
 		<-a.done
 		delete(c.agents, name)
+	}
+	for name, m := range c.monitors {
+		m.cancel()
+		<-m.done
+		delete(c.monitors, name)
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/crds"
+	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/source"
@@ -47,6 +49,7 @@ type Controller struct {
 	spaces    map[string]*spaceConn
 	binders   map[string]*binder
 	agents    map[string]*agent
+	monitors  map[string]*monitor
 	lastError string
 	// appliedCommit is the commit of the last revision applied to the
 	// spaces (with or without problems).
@@ -67,7 +70,7 @@ type spaceConn struct {
 	config        *rest.Config
 	applier       *apply.Applier
 	crdsInstalled bool
-	events        *eventEmitter
+	events        *events.Emitter
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -79,7 +82,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
 	}
-	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}}, nil
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}, monitors: map[string]*monitor{}}, nil
 }
 
 // Sync fetches the ref and, when it moved or the last sync did not succeed
@@ -132,6 +135,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	}
 	c.ensureBinders(ctx, rendered)
 	c.ensureAgents(ctx, rendered)
+	c.ensureMonitors(ctx, rendered)
 	c.appliedCommit = rev.Commit
 	c.record(res)
 	return res
@@ -155,11 +159,11 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 	out.Apply, out.Err = conn.applier.Apply(ctx, sp.Objects, rev.Commit)
 	switch {
 	case out.Err != nil:
-		conn.events.emit(ctx, sp.Name, "Warning", "ApplyFailed", fmt.Sprintf("revision %s: %v", rev.Short(), out.Err))
+		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, "ApplyFailed", fmt.Sprintf("revision %s: %v", rev.Short(), out.Err))
 	case len(out.Apply.Problems()) > 0:
-		conn.events.emit(ctx, sp.Name, "Warning", "ApplyProblems", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, "ApplyProblems", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
 	default:
-		conn.events.emit(ctx, sp.Name, "Normal", "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		conn.events.Emit(ctx, spaceRef(sp.Name), events.Normal, "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
 	}
 	return out
 }
@@ -177,11 +181,11 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 	if err != nil {
 		return nil, err
 	}
-	events, err := newEventEmitter(cfg)
+	emitter, err := events.NewEmitter(cfg, "gitstellar.io/source-controller")
 	if err != nil {
 		return nil, err
 	}
-	conn := &spaceConn{config: cfg, applier: applier, events: events}
+	conn := &spaceConn{config: cfg, applier: applier, events: emitter}
 	c.spaces[sp.Name] = conn
 	return conn, nil
 }
@@ -191,7 +195,7 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 func (c *Controller) reportRenderErrors(ctx context.Context, res *SyncResult) {
 	msg := fmt.Sprintf("revision %s does not render, nothing applied; first error: %s", res.Revision.Short(), res.RenderErrors[0])
 	for name, conn := range c.spaces {
-		conn.events.emit(ctx, name, "Warning", "RenderFailed", msg)
+		conn.events.Emit(ctx, spaceRef(name), events.Warning, "RenderFailed", msg)
 	}
 }
 
@@ -248,4 +252,9 @@ func commitOf(res *SyncResult) string {
 		return ""
 	}
 	return res.Revision.Commit
+}
+
+// spaceRef names a Space in Events.
+func spaceRef(name string) corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: gitstellarv1alpha1.GroupVersion.String(), Kind: "Space", Name: name}
 }

@@ -46,6 +46,12 @@ var (
 	AgentApplyErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitstellar_agent_apply_errors_total", Help: "Objects a WEC's agent could not apply (error or conflict), counted at each attempt.",
 	}, []string{"cluster"})
+	// PropagationLatency is how long a change takes from the WDS to the WEC.
+	PropagationLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gitstellar_propagation_latency_seconds",
+		Help:    "From the transport seeing a change in the WDS (object or Binding) to the WEC's agent having applied every object of the Delivery that carries it.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+	}, []string{"cluster"})
 	// AgentApplies counts objects an agent applied, per WEC.
 	AgentApplies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitstellar_agent_applies_total", Help: "Objects a WEC's agent applied (server-side apply that succeeded).",
@@ -68,7 +74,7 @@ var (
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
-		AgentApplyErrors, AgentApplies, StatusBranchCommits, StatusBranchFailures, Leader)
+		AgentApplyErrors, AgentApplies, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
 }
 
 // Server serves /metrics, /healthz (the process answers) and /readyz (what

@@ -42,7 +42,15 @@ type AgentOptions struct {
 	// changed in the WEC since it was last seen, applied again (drift);
 	// default 30s.
 	Resync time.Duration
-	Log    logr.Logger
+	// InventoryNamespace is the WEC namespace of the agent's inventory
+	// ConfigMap; default gitstellar-system, which the agent creates. Any
+	// other namespace must exist (an agent limited to some namespaces keeps
+	// its inventory in one of them).
+	InventoryNamespace string
+	// Heartbeat is how often the agent renews its Lease in its mailbox;
+	// default 10s.
+	Heartbeat time.Duration
+	Log       logr.Logger
 }
 
 // Agent applies the Deliveries of one WEC's mailbox into the WEC, keeps an
@@ -61,21 +69,31 @@ type Agent struct {
 	converged   bool // the last reconcile applied every entry
 	settled     bool // the last reconcile reported on every entry
 	reconciling bool
-	unhealthy   bool // some applied object is not healthy (kstatus Current) yet
+	unhealthy   bool   // some applied object is not healthy (kstatus Current) yet
+	wecError    string // why the WEC could not be read at the last reconcile
 }
 
 // healthRecheck is how often the health of applied objects that are not
 // healthy yet is read again (the others: at every resync).
 const healthRecheck = 2 * time.Second
 
-// InventoryName is the agent's inventory in the WEC, in namespace
-// gitstellar-system.
-const InventoryName = "agent-inventory"
+// InventoryName is the agent's inventory ConfigMap in the WEC, by default
+// in namespace DefaultInventoryNamespace.
+const (
+	InventoryName             = "agent-inventory"
+	DefaultInventoryNamespace = "gitstellar-system"
+)
 
 // NewAgent prepares an agent; Run starts it.
 func NewAgent(opts AgentOptions) (*Agent, error) {
 	if opts.Resync <= 0 {
 		opts.Resync = 30 * time.Second
+	}
+	if opts.InventoryNamespace == "" {
+		opts.InventoryNamespace = DefaultInventoryNamespace
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 10 * time.Second
 	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
@@ -110,6 +128,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		DeleteFunc: func(any) { a.kick() },
 	})
 	go a.deliveries.Run(ctx.Done())
+	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()
 	full := true
@@ -271,6 +290,12 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	// Reading the inventory also tells whether the WEC can be reached.
 	inv, err := a.loadInventory(ctx)
+	a.mu.Lock()
+	a.wecError = ""
+	if err != nil {
+		a.wecError = err.Error()
+	}
+	a.mu.Unlock()
 	if err != nil {
 		// The WEC cannot be read: change nothing, say so in every entry.
 		unreachable := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
@@ -336,7 +361,13 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	for i, group := range [][]wanted{desired[:split], desired[split:]} {
 		if i == 1 && len(group) > 0 {
-			a.waitForCRDs(ctx, desired[:split])
+			var crds []wanted // the CRDs that could be applied
+			for _, w := range desired[:split] {
+				if results[w.key].Result == gitstellarv1alpha1.DeliveryApplied {
+					crds = append(crds, w)
+				}
+			}
+			a.waitForCRDs(ctx, crds)
 		}
 		var g errgroup.Group
 		g.SetLimit(8)
@@ -565,6 +596,9 @@ func managerNames(u *unstructured.Unstructured) []string {
 }
 
 func errorText(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "not allowed: the agent's role in the WEC does not permit this object: " + err.Error()
+	}
 	if s, ok := err.(apierrors.APIStatus); ok {
 		return s.Status().Message
 	}
@@ -654,8 +688,12 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep 
 			all = false
 		}
 		cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, Message: message, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
-		if old := meta.FindStatusCondition(current.Conditions, "Applied"); old != nil && old.Status == condStatus {
+		old := meta.FindStatusCondition(current.Conditions, "Applied")
+		if old != nil && old.Status == condStatus {
 			cond.LastTransitionTime = old.LastTransitionTime
+		}
+		if condStatus == metav1.ConditionTrue && (old == nil || old.Status != metav1.ConditionTrue || old.ObservedGeneration != d.GetGeneration()) {
+			a.observeLatency(d)
 		}
 		status.Conditions = []metav1.Condition{cond}
 		if apiequality.Semantic.DeepEqual(current, status) {
@@ -676,6 +714,16 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep 
 		}
 	}
 	return all, nil
+}
+
+// observeLatency records how long a Delivery took from the transport
+// seeing its change to every entry applied in the WEC.
+func (a *Agent) observeLatency(d *unstructured.Unstructured) {
+	sent, err := time.Parse(time.RFC3339Nano, d.GetAnnotations()[gitstellarv1alpha1.AnnotationSentAt])
+	if err != nil {
+		return
+	}
+	metrics.PropagationLatency.WithLabelValues(a.opts.Cluster).Observe(max(0, time.Since(sent).Seconds()))
 }
 
 func sameEntryStatus(a, b gitstellarv1alpha1.DeliveryEntryStatus) bool {
@@ -716,7 +764,7 @@ type inventoryItem struct {
 
 func (a *Agent) loadInventory(ctx context.Context) (*agentInventory, error) {
 	var cm corev1.ConfigMap
-	err := a.wec.Get(ctx, client.ObjectKey{Namespace: "gitstellar-system", Name: InventoryName}, &cm)
+	err := a.wec.Get(ctx, client.ObjectKey{Namespace: a.opts.InventoryNamespace, Name: InventoryName}, &cm)
 	inv := &agentInventory{Objects: map[string]inventoryItem{}}
 	if apierrors.IsNotFound(err) {
 		return inv, nil
@@ -742,12 +790,14 @@ func (a *Agent) saveInventory(ctx context.Context, inv *agentInventory) error {
 		return err
 	}
 	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
-	ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: "gitstellar-system", Labels: labels}}
-	if err := a.wec.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
-		return err
+	if a.opts.InventoryNamespace == DefaultInventoryNamespace {
+		ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: DefaultInventoryNamespace, Labels: labels}}
+		if err := a.wec.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
+			return err
+		}
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "gitstellar-system", Name: InventoryName, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Namespace: a.opts.InventoryNamespace, Name: InventoryName, Labels: labels},
 		Data:       map[string]string{"inventory.json": string(data)}}
 	if err := a.wec.Patch(ctx, cm, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
 		return fmt.Errorf("write the agent inventory: %w", err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
@@ -66,6 +67,7 @@ type Transport struct {
 	compiled   *Transforms
 	mailboxes  map[string]bool
 	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
+	seen       map[string]time.Time                  // Binding → when a change to it was first seen, not synced yet
 }
 
 // NewTransport prepares a transport; Run starts it.
@@ -84,7 +86,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:     keyqueue.New(),
-		mailboxes: map[string]bool{}, problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}}
+		mailboxes: map[string]bool{}, problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
@@ -147,6 +149,11 @@ func (t *Transport) enqueue(o any) {
 		o = d.Obj
 	}
 	if u, ok := o.(*unstructured.Unstructured); ok {
+		t.mu.Lock()
+		if _, ok := t.seen[u.GetName()]; !ok {
+			t.seen[u.GetName()] = time.Now()
+		}
+		t.mu.Unlock()
 		t.queue.Add(u.GetName())
 	}
 }
@@ -208,6 +215,13 @@ func (t *Transport) transformsNow() *Transforms {
 
 // sync makes the Deliveries of one Binding what it asks for.
 func (t *Transport) sync(ctx context.Context, name string) error {
+	t.mu.Lock()
+	seen, ok := t.seen[name]
+	delete(t.seen, name)
+	t.mu.Unlock()
+	if !ok {
+		seen = time.Now()
+	}
 	existing := map[string]*unstructured.Unstructured{} // namespace/name → Delivery
 	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
 	for _, o := range objs {
@@ -272,7 +286,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 				mu.Lock()
 				keep[key] = true
 				mu.Unlock()
-				if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key]); err != nil {
+				if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key], seen); err != nil {
 					return err
 				}
 			}
@@ -391,10 +405,8 @@ func (t *Transport) ensureMailbox(ctx context.Context, ns string) error {
 	if done {
 		return nil
 	}
-	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
-		"metadata": map[string]any{"name": ns, "labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}}}}
-	if _, err := t.its.Resource(namespacesGVR).Apply(ctx, ns, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil {
-		return fmt.Errorf("mailbox %s: %w", ns, err)
+	if err := applyMailbox(ctx, t.its, ns); err != nil {
+		return err
 	}
 	t.mu.Lock()
 	t.mailboxes[ns] = true
@@ -402,8 +414,18 @@ func (t *Transport) ensureMailbox(ctx context.Context, ns string) error {
 	return nil
 }
 
+// applyMailbox creates (or keeps) a WEC's mailbox namespace in the ITS.
+func applyMailbox(ctx context.Context, its dynamic.Interface, ns string) error {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": ns, "labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}}}}
+	if _, err := its.Resource(namespacesGVR).Apply(ctx, ns, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil {
+		return fmt.Errorf("mailbox %s: %w", ns, err)
+	}
+	return nil
+}
+
 // writeDelivery applies a Delivery when its spec differs from the one there.
-func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured) error {
+func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured, seen time.Time) error {
 	if current != nil && sameSpec(current, spec) {
 		return nil
 	}
@@ -416,7 +438,7 @@ func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding st
 		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{
 			gitstellarv1alpha1.LabelWDS: t.opts.WDS, gitstellarv1alpha1.LabelBinding: binding, gitstellarv1alpha1.LabelCluster: wec,
 			gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue,
-		}},
+		}, "annotations": map[string]any{gitstellarv1alpha1.AnnotationSentAt: seen.UTC().Format(time.RFC3339Nano)}},
 		"spec": specMap,
 	}}
 	_, err = t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})

@@ -41,4 +41,18 @@ const (
 	AnnotationDeletion = "gitstellar.io/deletion"
 	// DeletionOrphan is the AnnotationDeletion value that keeps WEC copies.
 	DeletionOrphan = "orphan"
+	// AnnotationSentAt on a Delivery is when the transport saw the change
+	// it carries (RFC 3339); the agent measures propagation latency from it.
+	AnnotationSentAt = "gitstellar.io/sent-at"
+	// AnnotationAgentVersion, AnnotationWECVersion and AnnotationWECError
+	// on an agent's Lease (AgentLeaseName) say which agent serves the WEC,
+	// the WEC's Kubernetes version, and why the agent cannot reach the WEC
+	// (empty when it can).
+	AnnotationAgentVersion = "gitstellar.io/agent-version"
+	AnnotationWECVersion   = "gitstellar.io/wec-version"
+	AnnotationWECError     = "gitstellar.io/wec-error"
 )
+
+// AgentLeaseName is the Lease a WEC's agent renews in its mailbox
+// namespace: its registration and heartbeat.
+const AgentLeaseName = "gitstellar-agent"

@@ -1,0 +1,230 @@
+package propagate
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/events"
+	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/spaces"
+)
+
+// Reasons of a WorkloadCluster's Ready condition.
+const (
+	ReasonAgentConnected     = "AgentConnected"
+	ReasonAgentNotRegistered = "AgentNotRegistered"
+	ReasonAgentLost          = "AgentLost"
+	ReasonWECUnreachable     = "WECUnreachable"
+)
+
+// ClusterMonitorOptions configures a ClusterMonitor.
+type ClusterMonitorOptions struct {
+	// ITS is the space's name (for logs); ITSConfig reaches it.
+	ITS       string
+	ITSConfig *rest.Config
+	// Interval is how often heartbeats are checked for expiry; default 5s.
+	Interval time.Duration
+	Log      logr.Logger
+}
+
+// ClusterMonitor keeps each WorkloadCluster's status from its agent's
+// Lease in the WEC's mailbox: Ready (the agent renews its Lease and reaches
+// the WEC), agentVersion, lastHeartbeatTime; and writes an Event on the
+// WorkloadCluster when Ready changes. It creates every WEC's mailbox
+// namespace, so that an agent can register before anything is delivered.
+type ClusterMonitor struct {
+	opts   ClusterMonitorOptions
+	its    dynamic.Interface
+	events *events.Emitter
+
+	wecs, leases cache.SharedIndexInformer
+	queue        *keyqueue.Queue
+
+	mu        sync.Mutex
+	mailboxes map[string]bool
+}
+
+// NewClusterMonitor prepares a monitor; Run starts it.
+func NewClusterMonitor(opts ClusterMonitorOptions) (*ClusterMonitor, error) {
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Second
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	cfg := spaces.Rated(opts.ITSConfig)
+	its, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	emitter, err := events.NewEmitter(cfg, "gitstellar.io/cluster-monitor")
+	if err != nil {
+		return nil, err
+	}
+	m := &ClusterMonitor{opts: opts, its: its, events: emitter, queue: keyqueue.New(), mailboxes: map[string]bool{}}
+	m.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
+	m.leases = dynamicinformer.NewFilteredDynamicInformer(its, Leases, "", 0, cache.Indexers{}, func(o *metav1.ListOptions) {
+		o.FieldSelector = "metadata.name=" + gitstellarv1alpha1.AgentLeaseName
+	}).Informer()
+	return m, nil
+}
+
+// Run keeps the statuses until ctx ends.
+func (m *ClusterMonitor) Run(ctx context.Context) error {
+	enqueue := func(o any) {
+		if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			if u.GetKind() == "Lease" {
+				m.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelCluster])
+			} else {
+				m.queue.Add(u.GetName())
+			}
+		}
+	}
+	handler := cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue}
+	_, _ = m.wecs.AddEventHandler(handler)
+	_, _ = m.leases.AddEventHandler(handler)
+	if !keyqueue.StartInformers(ctx, m.wecs, m.leases) {
+		return ctx.Err()
+	}
+	m.queue.Run(ctx, 1, m.sync, func(key string, err error) {
+		m.opts.Log.Error(err, "workload cluster status", "its", m.opts.ITS, "cluster", key)
+	})
+	tick := time.NewTicker(m.opts.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C: // heartbeats expire without an event
+			for _, name := range m.wecs.GetStore().ListKeys() {
+				m.queue.Add(name)
+			}
+		}
+	}
+}
+
+// sync writes one WorkloadCluster's status when it changed.
+func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
+	if name == "" {
+		return nil
+	}
+	raw, found, err := m.wecs.GetStore().GetByKey(name)
+	if err != nil || !found {
+		return err
+	}
+	var wec gitstellarv1alpha1.WorkloadCluster
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &wec); err != nil {
+		return err
+	}
+	mailbox := gitstellarv1alpha1.MailboxNamespace(name)
+	if err := m.ensureMailbox(ctx, mailbox); err != nil {
+		return err
+	}
+	var lease *coordinationv1.Lease
+	if o, ok, _ := m.leases.GetStore().GetByKey(mailbox + "/" + gitstellarv1alpha1.AgentLeaseName); ok {
+		lease = &coordinationv1.Lease{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, lease); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	want := wec.Status.DeepCopy()
+	cond := ReadyCondition(lease, now)
+	cond.ObservedGeneration = wec.Generation
+	cond.LastTransitionTime = metav1.NewTime(now.UTC().Truncate(time.Second))
+	if old := meta.FindStatusCondition(want.Conditions, "Ready"); old != nil && old.Status == cond.Status {
+		cond.LastTransitionTime = old.LastTransitionTime
+	}
+	meta.SetStatusCondition(&want.Conditions, cond)
+	if lease != nil {
+		want.AgentVersion = lease.Annotations[gitstellarv1alpha1.AnnotationAgentVersion]
+		if lease.Spec.RenewTime != nil {
+			beat := metav1.NewTime(lease.Spec.RenewTime.UTC().Truncate(time.Second))
+			// The heartbeat is written at most once a minute, and on
+			// changes of Ready: a Lease renewal is not a status write.
+			if old := wec.Status.LastHeartbeatTime; old == nil || beat.Sub(old.Time) >= time.Minute || !apiequality.Semantic.DeepEqual(wec.Status.Conditions, want.Conditions) {
+				want.LastHeartbeatTime = &beat
+			}
+		}
+	}
+	if apiequality.Semantic.DeepEqual(&wec.Status, want) {
+		return nil
+	}
+	eventType := events.Normal
+	if cond.Status != metav1.ConditionTrue {
+		eventType = events.Warning
+	}
+	m.events.Emit(ctx, corev1.ObjectReference{APIVersion: gitstellarv1alpha1.GroupVersion.String(), Kind: "WorkloadCluster", Name: name, UID: wec.UID},
+		eventType, cond.Reason, cond.Message)
+	statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(want)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "WorkloadCluster",
+		"metadata": map[string]any{"name": name}, "status": statusMap,
+	}}
+	_, err = m.its.Resource(WorkloadClusters).ApplyStatus(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ReadyCondition says what an agent's Lease (nil: none) tells of its WEC
+// at a time: the Ready condition's status, reason and message.
+func ReadyCondition(lease *coordinationv1.Lease, now time.Time) metav1.Condition {
+	c := metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse}
+	switch {
+	case lease == nil || lease.Spec.RenewTime == nil:
+		c.Reason, c.Message = ReasonAgentNotRegistered, "no agent has registered in the WEC's mailbox yet"
+	case lease.Spec.LeaseDurationSeconds != nil && now.Sub(lease.Spec.RenewTime.Time) > time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second:
+		c.Reason = ReasonAgentLost
+		c.Message = fmt.Sprintf("the agent's last heartbeat was at %s", lease.Spec.RenewTime.UTC().Format(time.RFC3339))
+	case lease.Annotations[gitstellarv1alpha1.AnnotationWECError] != "":
+		c.Reason, c.Message = ReasonWECUnreachable, "the agent cannot reach the WEC: "+lease.Annotations[gitstellarv1alpha1.AnnotationWECError]
+	default:
+		c.Status, c.Reason = metav1.ConditionTrue, ReasonAgentConnected
+		c.Message = "the agent is connected"
+		if v := lease.Annotations[gitstellarv1alpha1.AnnotationWECVersion]; v != "" {
+			c.Message += "; the WEC runs Kubernetes " + v
+		}
+	}
+	return c
+}
+
+func (m *ClusterMonitor) ensureMailbox(ctx context.Context, ns string) error {
+	m.mu.Lock()
+	done := m.mailboxes[ns]
+	m.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := applyMailbox(ctx, m.its, ns); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.mailboxes[ns] = true
+	m.mu.Unlock()
+	return nil
+}

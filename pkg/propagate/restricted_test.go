@@ -1,0 +1,184 @@
+package propagate_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
+)
+
+// TestRestrictedAgent runs an agent with least privilege on real
+// apiservers with RBAC: in the ITS it may only read its mailbox's
+// Deliveries and write their status and its Lease; in the WEC only
+// ConfigMaps in namespaces app and agent-home (its inventory). A bound
+// object in another namespace is reported as not allowed; the rest is
+// applied. The agent registers through its Lease: the WorkloadCluster says
+// AgentNotRegistered, then AgentConnected, then AgentLost when the agent
+// stops, with an Event at each change.
+func TestRestrictedAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wds, its, wec := startHub(ctx, t, env)
+	itsCore, wdsCore := kubernetes.NewForConfigOrDie(env.Config("its1")), kubernetes.NewForConfigOrDie(env.Config("wds1"))
+	monitor, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: "its1", ITSConfig: env.Config("its1"), Interval: 200 * time.Millisecond})
+	require.NoError(t, err)
+	go func() { _ = monitor.Run(ctx) }()
+
+	ready := func() metav1.Condition {
+		u, err := its.Resource(propagate.WorkloadClusters).Get(ctx, "cluster1", metav1.GetOptions{})
+		if err != nil {
+			return metav1.Condition{Message: err.Error()}
+		}
+		var w gitstellarv1alpha1.WorkloadCluster
+		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &w))
+		for _, c := range w.Status.Conditions {
+			if c.Type == "Ready" {
+				return c
+			}
+		}
+		return metav1.Condition{}
+	}
+	eventReasons := func(cs *kubernetes.Clientset, kind, name string) []string {
+		list, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		var reasons []string
+		for _, e := range list.Items {
+			if e.InvolvedObject.Kind == kind && e.InvolvedObject.Name == name {
+				reasons = append(reasons, e.Reason)
+			}
+		}
+		return reasons
+	}
+	require.Eventually(t, func() bool { return ready().Reason == propagate.ReasonAgentNotRegistered }, time.Minute, 50*time.Millisecond,
+		"no agent yet: %v", ready())
+	require.Eventually(t, func() bool {
+		return slices.Contains(eventReasons(itsCore, "WorkloadCluster", "cluster1"), propagate.ReasonAgentNotRegistered)
+	}, 10*time.Second, 50*time.Millisecond)
+	_, err = itsCore.CoreV1().Namespaces().Get(ctx, "mailbox-cluster1", metav1.GetOptions{})
+	require.NoError(t, err, "the mailbox exists before anything is delivered, for the agent to register in")
+
+	// Least privilege, granted to the users the agent acts as.
+	grant(ctx, t, itsCore, "mailbox-cluster1", "mailbox-agent", []rbacv1.PolicyRule{
+		{APIGroups: []string{"gitstellar.io"}, Resources: []string{"deliveries"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"gitstellar.io"}, Resources: []string{"deliveries/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update", "patch"}},
+	})
+	configMaps := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}}
+	for _, ns := range []string{"agent-home", "other"} {
+		_, err = wec.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	grant(ctx, t, wec, "app", "wec-agent", configMaps)
+	grant(ctx, t, wec, "agent-home", "wec-agent", configMaps)
+
+	// A bound object in a namespace the agent may not write.
+	_, err = wdsCore.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = wdsCore.CoreV1().ConfigMaps("other").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"policy": "kept"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	createPolicy(ctx, t, wds, "kept")
+
+	as := func(cfg *rest.Config, user string) *rest.Config {
+		cfg = rest.CopyConfig(cfg)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+		return cfg
+	}
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	agent, err := propagate.NewAgent(propagate.AgentOptions{Cluster: "cluster1",
+		ITSConfig: as(env.Config("its1"), "mailbox-agent"), WECConfig: as(env.Config("cluster1"), "wec-agent"),
+		InventoryNamespace: "agent-home", Heartbeat: 200 * time.Millisecond, Resync: time.Hour})
+	require.NoError(t, err)
+	go func() { _ = agent.Run(agentCtx) }()
+
+	const notAllowed = "cluster1: ConfigMap other/d: Error: not allowed: the agent's role in the WEC does not permit this object"
+	require.Eventually(t, func() bool {
+		errs := bindingErrors(t, wds, "kept")
+		return len(errs) == 1 && strings.HasPrefix(errs[0], notAllowed)
+	}, time.Minute, 100*time.Millisecond, "the forbidden object is reported in the Binding: %v", bindingErrors(t, wds, "kept"))
+	for _, name := range []string{"a", "b"} {
+		_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, name, metav1.GetOptions{})
+		assert.NoError(t, err, "ConfigMap app/%s is applied beside the forbidden one", name)
+	}
+	problems := agent.Problems()
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0], "ConfigMap other/d: Error: not allowed")
+	_, err = wec.CoreV1().ConfigMaps("agent-home").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
+	assert.NoError(t, err, "the inventory is kept in the namespace the agent was given")
+	_, err = wec.CoreV1().Namespaces().Get(ctx, propagate.DefaultInventoryNamespace, metav1.GetOptions{})
+	assert.Error(t, err, "an agent given an inventory namespace creates no other")
+	// Without the forbidden object the Delivery applies: its propagation
+	// latency is observed.
+	before := latencySamples(t, "cluster1")
+	require.NoError(t, wdsCore.CoreV1().ConfigMaps("other").Delete(ctx, "d", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 }, time.Minute, 100*time.Millisecond,
+		"the Binding has no error left: %v", bindingErrors(t, wds, "kept"))
+	require.Eventually(t, func() bool { return latencySamples(t, "cluster1") > before }, 10*time.Second, 50*time.Millisecond,
+		"the latency of the applied Delivery is observed")
+
+	require.Eventually(t, func() bool { return ready().Reason == propagate.ReasonAgentConnected }, time.Minute, 50*time.Millisecond,
+		"the agent registered: %v", ready())
+	assert.Equal(t, metav1.ConditionTrue, ready().Status)
+	assert.Contains(t, ready().Message, "; the WEC runs Kubernetes v")
+
+	stopAgent()
+	require.Eventually(t, func() bool { return ready().Reason == propagate.ReasonAgentLost }, time.Minute, 50*time.Millisecond,
+		"the heartbeats stop: %v", ready())
+	require.Eventually(t, func() bool {
+		r := eventReasons(itsCore, "WorkloadCluster", "cluster1")
+		return slices.Contains(r, propagate.ReasonAgentConnected) && slices.Contains(r, propagate.ReasonAgentLost)
+	}, 10*time.Second, 50*time.Millisecond, "an Event at each change: %v", eventReasons(itsCore, "WorkloadCluster", "cluster1"))
+	assert.Contains(t, eventReasons(wdsCore, "BindingPolicy", "kept"), "Bound", "the policy's Event")
+}
+
+// grant binds rules in a namespace to a user.
+func grant(ctx context.Context, t *testing.T, cs *kubernetes.Clientset, ns, user string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	_, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: rules}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
+		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+// latencySamples counts the observations of the propagation latency of a
+// WEC.
+func latencySamples(t *testing.T, cluster string) uint64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "gitstellar_propagation_latency_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "cluster" && l.GetValue() == cluster {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return 0
+}
