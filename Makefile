@@ -7,13 +7,15 @@ COMMIT         ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS        := -X github.com/gitstellar/gitstellar/pkg/version.Version=$(VERSION) \
                   -X github.com/gitstellar/gitstellar/pkg/version.Commit=$(COMMIT)
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+RBAC_DIR       := charts/gitstellar/files/rbac
+CHARTS         := gitstellar gitstellar-agent
 DEV_DIR        ?= .gitstellar/dev
 EXAMPLE_REPO   ?= .gitstellar/example-repo
 WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
 
-.PHONY: help build binaries test e2e bench unit vet fmt-check generate verify-generated quickstart dev-up dev-down clean
+.PHONY: help build binaries test e2e bench unit vet fmt-check generate verify-generated charts quickstart dev-up dev-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -24,7 +26,7 @@ build: ## build bin/gitstellar
 binaries: build ## find or build (once, from the Go module proxy) etcd, kube-apiserver, controllers, kwok, kubectl
 	$(BIN) dev binaries etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
 
-test: binaries vet fmt-check verify-generated ## every test, integration and e2e on real apiservers included
+test: binaries vet fmt-check verify-generated charts ## every test, integration and e2e on real apiservers included
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 e2e: binaries ## the whole end-to-end suite, long variants included (logs of every process saved on failure)
@@ -43,17 +45,29 @@ fmt-check: ## fail if a file is not gofmt'ed
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 
-generate: ## regenerate deep-copy functions and CRDs from pkg/apis
+generate: ## regenerate deep-copy functions and CRDs from pkg/apis, and the controller's RBAC from pkg/*/rbac.go
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
 		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests
+	$(CONTROLLER_GEN) rbac:roleName=gitstellar paths=./pkg/... output:rbac:dir=$(RBAC_DIR)
 
 verify-generated: ## fail if generated files are out of date
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	cp -r go.mod go.sum hack pkg "$$tmp"/ && \
 	(cd "$$tmp" && $(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
-		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests) && \
-	diff -r pkg/apis "$$tmp/pkg/apis" && diff -r pkg/crds/manifests "$$tmp/pkg/crds/manifests" || \
+		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests && \
+		$(CONTROLLER_GEN) rbac:roleName=gitstellar paths=./pkg/... output:rbac:dir=$(RBAC_DIR)) && \
+	diff -r pkg/apis "$$tmp/pkg/apis" && diff -r pkg/crds/manifests "$$tmp/pkg/crds/manifests" && \
+	diff -r $(RBAC_DIR) "$$tmp/$(RBAC_DIR)" || \
 	{ echo "generated files are out of date: run make generate"; exit 1; }
+
+charts: build ## helm lint and helm template both charts, with their minimal and full values (charts/testdata)
+	@helm="$$($(BIN) dev binaries helm)" || exit 1; \
+	for chart in $(CHARTS); do for values in minimal full; do \
+	  echo "helm lint --strict charts/$$chart -f charts/testdata/$$chart-$$values.yaml"; \
+	  "$$helm" lint --strict --quiet charts/$$chart -f charts/testdata/$$chart-$$values.yaml || exit 1; \
+	  echo "helm template charts/$$chart -f charts/testdata/$$chart-$$values.yaml"; \
+	  "$$helm" template test charts/$$chart --namespace gitstellar -f charts/testdata/$$chart-$$values.yaml >/dev/null || exit 1; \
+	done; done
 
 quickstart: build ## start local spaces and WECs, sync examples/repo-layout into them, show the result
 	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
