@@ -27,7 +27,8 @@ type replica struct {
 	cmd     *exec.Cmd
 	metrics string
 	logs    *lockedBuffer
-	exited  chan error
+	done    chan struct{} // closed when the process has exited, with err set
+	err     error
 }
 
 // scrape reads one metric's value from the replica's /metrics; -1 when the
@@ -68,18 +69,18 @@ func TestLeaderElection(t *testing.T) {
 	const lease = 4 * time.Second
 
 	start := func(name string) *replica {
-		r := &replica{name: name, metrics: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+		r := &replica{name: name, metrics: freeAddr(t), logs: &lockedBuffer{}, done: make(chan struct{})}
 		r.cmd = exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
 			"--interval", "1s", "--status-branch", "", "--log-format", "json", "--metrics-addr", r.metrics,
 			"--leader-elect", "--leader-election-namespace", "default", "--leader-election-lease-duration", lease.String(),
 			"--shutdown-timeout", "20s")
 		r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 		require.NoError(t, r.cmd.Start())
-		go func() { r.exited <- r.cmd.Wait() }()
+		go func() { r.err = r.cmd.Wait(); close(r.done) }()
 		t.Cleanup(func() {
 			_ = r.cmd.Process.Signal(os.Interrupt)
 			select {
-			case <-r.exited:
+			case <-r.done:
 			case <-time.After(30 * time.Second):
 				_ = r.cmd.Process.Kill()
 			}
@@ -124,7 +125,7 @@ func TestLeaderElection(t *testing.T) {
 	// The leader is killed: b takes over once the Lease expires.
 	killed := time.Now()
 	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
-	<-a.exited
+	<-a.done
 	require.Eventually(t, func() bool { return b.scrape("gitstellar_leader") == 1 }, lease+30*time.Second, 50*time.Millisecond, "b takes over")
 	t.Logf("SIGKILL of the leader → the standby leads in %s (lease duration %s)", time.Since(killed).Round(time.Millisecond), lease)
 	push("second")
@@ -137,8 +138,8 @@ func TestLeaderElection(t *testing.T) {
 	stopped := time.Now()
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-b.exited:
-		require.NoError(t, err, "a leader stopped by SIGTERM exits 0")
+	case <-b.done:
+		require.NoError(t, b.err, "a leader stopped by SIGTERM exits 0")
 	case <-time.After(time.Minute):
 		t.Fatal("the leader did not stop within a minute of SIGTERM")
 	}

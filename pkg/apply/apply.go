@@ -226,7 +226,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 	force := u.GetAnnotations()[gitstellarv1alpha1.AnnotationSSA] == "force"
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(u.GroupVersionKind())
-	if err := a.client.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+	if err := a.get(ctx, u, live); err != nil {
 		if !apierrors.IsNotFound(err) {
 			e.Action, e.Message = Failed, a.describe(u, err)
 			return e
@@ -263,6 +263,27 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		return e
 	}
 	return a.write(ctx, u, sum, force, e, true)
+}
+
+// get reads the live object. A kind the space does not serve is looked up
+// again a few times: a CRD installed a moment ago can be established before
+// the space's discovery lists its kinds.
+func (a *Applier) get(ctx context.Context, u, live *unstructured.Unstructured) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = a.client.Get(ctx, client.ObjectKeyFromObject(u), live)
+		if !meta.IsNoMatchError(err) || attempt == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+		if r, ok := a.client.RESTMapper().(meta.ResettableRESTMapper); ok {
+			r.Reset()
+		}
+	}
 }
 
 // write applies u for real.
