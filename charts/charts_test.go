@@ -48,6 +48,7 @@ import (
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/k8sbinaries"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
 )
 
 // releaseNamespace is where the charts are rendered to.
@@ -752,7 +753,10 @@ func testAgentITSRole(t *testing.T, cfg *rest.Config) {
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
 	objs := docsYAML(t, "### In the ITS: the agent's identity")
-	require.NotEmpty(t, objs.ofKind("Role"))
+	require.Len(t, objs.ofKind("Role"), 1)
+	var documented rbacv1.Role
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(objs.ofKind("Role")[0].Object, &documented))
+	assert.Equal(t, propagate.AgentRules, documented.Rules, "the docs show the Role gitstellar makes in each mailbox")
 	for _, u := range objs { // the Namespace comes first
 		m, err := mapper.RESTMapping(u.GroupVersionKind().GroupKind(), u.GroupVersionKind().Version)
 		require.NoError(t, err)
@@ -786,7 +790,6 @@ func testAgentITSRole(t *testing.T, cfg *rest.Config) {
 		{"watch", "gitstellar.io", "deliveries", "", mailbox, ""},
 		{"get", "gitstellar.io", "deliveries", "", mailbox, "d1"},
 		{"patch", "gitstellar.io", "deliveries", "status", mailbox, "d1"},
-		{"update", "gitstellar.io", "deliveries", "status", mailbox, "d1"},
 		{"create", "coordination.k8s.io", "leases", "", mailbox, "gitstellar-agent"},
 		{"patch", "coordination.k8s.io", "leases", "", mailbox, "gitstellar-agent"},
 		{"get", "coordination.k8s.io", "leases", "", mailbox, "gitstellar-agent"},

@@ -9,12 +9,14 @@ import (
 	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
@@ -48,7 +50,9 @@ type ClusterMonitorOptions struct {
 // Lease in the WEC's mailbox: Ready (the agent renews its Lease and reaches
 // the WEC), agentVersion, lastHeartbeatTime; and writes an Event on the
 // WorkloadCluster when Ready changes. It creates every WEC's mailbox
-// namespace, so that an agent can register before anything is delivered.
+// namespace, and in it the agent's identity (ServiceAccount, Role,
+// RoleBinding gitstellar-agent), so that an agent can register before
+// anything is delivered.
 type ClusterMonitor struct {
 	opts   ClusterMonitorOptions
 	its    dynamic.Interface
@@ -191,6 +195,51 @@ func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 	return err
 }
 
+// AgentIdentity is the name of the ServiceAccount, Role and RoleBinding
+// in every mailbox namespace: all an agent needs in the ITS, and no more.
+const AgentIdentity = "gitstellar-agent"
+
+// AgentRules are what an agent does in its mailbox: read its Deliveries,
+// write their status, and renew its Lease (server-side apply).
+var AgentRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{gitstellarv1alpha1.GroupVersion.Group}, Resources: []string{"deliveries"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{gitstellarv1alpha1.GroupVersion.Group}, Resources: []string{"deliveries/status"}, Verbs: []string{"patch"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{gitstellarv1alpha1.AgentLeaseName}, Verbs: []string{"get", "patch"}},
+}
+
+// applyAgentIdentity writes the ServiceAccount gitstellar-agent of a
+// mailbox, bound to a Role of AgentRules there. A token of it (kubectl
+// create token) is the agent's credential for the ITS.
+func applyAgentIdentity(ctx context.Context, its dynamic.Interface, ns string) error {
+	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
+	om := metav1.ObjectMeta{Name: AgentIdentity, Namespace: ns, Labels: labels}
+	objects := []struct {
+		gvr schema.GroupVersionResource
+		obj runtime.Object
+	}{
+		{corev1.SchemeGroupVersion.WithResource("serviceaccounts"), &corev1.ServiceAccount{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: om}},
+		{rbacv1.SchemeGroupVersion.WithResource("roles"), &rbacv1.Role{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"}, ObjectMeta: om, Rules: AgentRules}},
+		{rbacv1.SchemeGroupVersion.WithResource("rolebindings"), &rbacv1.RoleBinding{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"}, ObjectMeta: om,
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AgentIdentity},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentIdentity, Namespace: ns}}}},
+	}
+	for _, o := range objects {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.obj)
+		if err != nil {
+			return err
+		}
+		if _, err := its.Resource(o.gvr).Namespace(ns).Apply(ctx, AgentIdentity, &unstructured.Unstructured{Object: u},
+			metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil {
+			return fmt.Errorf("mailbox %s: the agent's %s: %w", ns, o.gvr.Resource, err)
+		}
+	}
+	return nil
+}
+
 // ReadyCondition says what an agent's Lease (nil: none) tells of its WEC
 // at a time: the Ready condition's status, reason and message.
 func ReadyCondition(lease *coordinationv1.Lease, now time.Time) metav1.Condition {
@@ -221,6 +270,9 @@ func (m *ClusterMonitor) ensureMailbox(ctx context.Context, ns string) error {
 		return nil
 	}
 	if err := applyMailbox(ctx, m.its, ns); err != nil {
+		return err
+	}
+	if err := applyAgentIdentity(ctx, m.its, ns); err != nil {
 		return err
 	}
 	m.mu.Lock()

@@ -23,3 +23,7 @@ package propagate
 
 // Events about WorkloadClusters (Ready changes), in namespace default of the ITS.
 // +kubebuilder:rbac:groups="",resources=events,verbs=create
+
+// The agent's identity in each mailbox (ServiceAccount, Role and RoleBinding gitstellar-agent), made by the ClusterMonitor; the Role grants only AgentRules, which this role holds too.
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;create;patch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;create;patch

@@ -11,8 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -23,8 +25,9 @@ import (
 )
 
 // TestRestrictedAgent runs an agent with least privilege on real
-// apiservers with RBAC: in the ITS it may only read its mailbox's
-// Deliveries and write their status and its Lease; in the WEC only
+// apiservers with RBAC: in the ITS it acts as the ServiceAccount gitstellar
+// makes in its mailbox, which may only read the mailbox's Deliveries and
+// write their status and its Lease; in the WEC only
 // ConfigMaps in namespaces app and agent-home (its inventory). A bound
 // object in another namespace is reported as not allowed; the rest is
 // applied. The agent registers through its Lease: the WorkloadCluster says
@@ -76,12 +79,8 @@ func TestRestrictedAgent(t *testing.T) {
 	_, err = itsCore.CoreV1().Namespaces().Get(ctx, "mailbox-cluster1", metav1.GetOptions{})
 	require.NoError(t, err, "the mailbox exists before anything is delivered, for the agent to register in")
 
-	// Least privilege, granted to the users the agent acts as.
-	grant(ctx, t, itsCore, "mailbox-cluster1", "mailbox-agent", []rbacv1.PolicyRule{
-		{APIGroups: []string{"gitstellar.io"}, Resources: []string{"deliveries"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"gitstellar.io"}, Resources: []string{"deliveries/status"}, Verbs: []string{"get", "update", "patch"}},
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update", "patch"}},
-	})
+	// Least privilege. In the ITS: the identity gitstellar made in the
+	// mailbox. In the WEC: ConfigMaps in two namespaces.
 	configMaps := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}}
 	for _, ns := range []string{"agent-home", "other"} {
 		_, err = wec.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
@@ -103,10 +102,17 @@ func TestRestrictedAgent(t *testing.T) {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
 		return cfg
 	}
+	agentITS := as(env.Config("its1"), "system:serviceaccount:mailbox-cluster1:"+propagate.AgentIdentity)
+	asAgent := dynamic.NewForConfigOrDie(agentITS)
+	_, err = asAgent.Resource(propagate.Deliveries).Namespace("mailbox-cluster2").List(ctx, metav1.ListOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "another mailbox is out of reach: %v", err)
+	_, err = asAgent.Resource(propagate.Deliveries).Namespace("mailbox-cluster1").Create(ctx, mustObject(t,
+		`{apiVersion: gitstellar.io/v1alpha1, kind: Delivery, metadata: {name: forged}, spec: {source: {wds: x, binding: y}, parts: 1, entries: []}}`), metav1.CreateOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "an agent cannot write Deliveries: %v", err)
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
 	agent, err := propagate.NewAgent(propagate.AgentOptions{Cluster: "cluster1",
-		ITSConfig: as(env.Config("its1"), "mailbox-agent"), WECConfig: as(env.Config("cluster1"), "wec-agent"),
+		ITSConfig: agentITS, WECConfig: as(env.Config("cluster1"), "wec-agent"),
 		InventoryNamespace: "agent-home", Heartbeat: 200 * time.Millisecond, Resync: time.Hour})
 	require.NoError(t, err)
 	go func() { _ = agent.Run(agentCtx) }()
