@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
@@ -26,6 +28,7 @@ type replica struct {
 	name    string
 	cmd     *exec.Cmd
 	metrics string
+	hook    string
 	logs    *lockedBuffer
 	done    chan struct{} // closed when the process has exited, with err set
 	err     error
@@ -51,9 +54,10 @@ func (r *replica) scrape(metric string) float64 {
 const syncs = `gitstellar_sync_duration_seconds_count{result="success",source="gitstellar"}`
 
 // TestLeaderElection runs two replicas of `gitstellar run --leader-elect`:
-// only the one holding the Lease syncs; when it is killed the other takes
-// over after the lease duration, and when a leader is stopped with SIGTERM
-// it releases the Lease so that a standby takes over at once.
+// only the one holding the Lease syncs, a webhook that reaches the standby
+// is passed on to it; when it is killed the other takes over after the
+// lease duration, and when a leader is stopped with SIGTERM it releases the
+// Lease so that a standby takes over at once.
 func TestLeaderElection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
@@ -67,11 +71,18 @@ func TestLeaderElection(t *testing.T) {
 	repo.Commit(t, "the example")
 	repo.Push(t, "main")
 	const lease = 4 * time.Second
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("hook-secret"), 0o600))
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	hook := func(r *replica) {
+		assert.Equal(t, http.StatusAccepted, postHook(t, r.hook, body, "X-Hub-Signature-256", source.Sign([]byte("hook-secret"), body)))
+	}
 
 	start := func(name string) *replica {
-		r := &replica{name: name, metrics: freeAddr(t), logs: &lockedBuffer{}, done: make(chan struct{})}
+		r := &replica{name: name, metrics: freeAddr(t), hook: freeAddr(t), logs: &lockedBuffer{}, done: make(chan struct{})}
 		r.cmd = exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
-			"--interval", "1s", "--status-branch", "", "--log-format", "json", "--metrics-addr", r.metrics,
+			"--interval", "0", "--webhook-addr", r.hook, "--webhook-secret-file", secret,
+			"--status-branch", "", "--log-format", "json", "--metrics-addr", r.metrics,
 			"--leader-elect", "--leader-election-namespace", "default", "--leader-election-lease-duration", lease.String(),
 			"--shutdown-timeout", "20s")
 		r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
@@ -108,7 +119,9 @@ func TestLeaderElection(t *testing.T) {
 		repo.Push(t, "main")
 	}
 	push("first")
-	require.Eventually(t, landed("first"), time.Minute, 100*time.Millisecond, "the leader applies a push")
+	hook(b) // the webhook reaches the standby, which passes it on
+	require.Eventually(t, landed("first"), time.Minute, 100*time.Millisecond, "the leader applies a push whose webhook reached the standby")
+	assert.Contains(t, b.logs.String(), "fetch request passed on to the leader")
 	assert.GreaterOrEqual(t, a.scrape(syncs), float64(1))
 	assert.Equal(t, float64(-1), b.scrape(syncs), "the standby never synced")
 	assert.Equal(t, float64(0), b.scrape("gitstellar_leader"))
@@ -129,6 +142,7 @@ func TestLeaderElection(t *testing.T) {
 	require.Eventually(t, func() bool { return b.scrape("gitstellar_leader") == 1 }, lease+30*time.Second, 50*time.Millisecond, "b takes over")
 	t.Logf("SIGKILL of the leader → the standby leads in %s (lease duration %s)", time.Since(killed).Round(time.Millisecond), lease)
 	push("second")
+	hook(b)
 	require.Eventually(t, landed("second"), time.Minute, 100*time.Millisecond, "the new leader applies a push")
 
 	// A leader stopped with SIGTERM releases the Lease: c takes over
@@ -152,5 +166,6 @@ func TestLeaderElection(t *testing.T) {
 	require.NotNil(t, l.Spec.HolderIdentity)
 	assert.Contains(t, c.logs.String(), `"identity":"`+*l.Spec.HolderIdentity+`"`)
 	push("third")
+	hook(c)
 	require.Eventually(t, landed("third"), time.Minute, 100*time.Millisecond, "the third leader applies a push")
 }

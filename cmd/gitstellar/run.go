@@ -327,6 +327,7 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	le.Signal = runOpts.Signal // a standby passes webhooks on to the leader
 	if srv != nil {
 		srv.SetReady(true) // a standby is ready: it waits for the Lease
 	}

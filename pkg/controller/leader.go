@@ -8,12 +8,17 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 // LeaderElection says which Lease the replicas of one source contend for.
@@ -32,6 +37,11 @@ type LeaderElection struct {
 	// OnLeading, when set, is told when this process starts and stops
 	// leading.
 	OnLeading func(leading bool)
+	// Signal, when set, carries the fetch requests (push webhooks) this
+	// process receives. A standby passes them on to the leader through the
+	// Lease <Name>-fetch: it stamps an annotation there, which the leader
+	// watches; the leader then fires Signal itself.
+	Signal *source.Signal
 	Log       logr.Logger
 }
 
@@ -93,6 +103,9 @@ func Lead(ctx context.Context, le LeaderElection, work func(ctx context.Context)
 			OnStartedLeading: func(leading context.Context) {
 				defer stopElecting() // release the Lease once work is done
 				close(led)
+				if le.Signal != nil {
+					go watchRequests(leading, cs, le)
+				}
 				le.Log.Info("leading", "lease", le.Namespace+"/"+le.Name, "identity", le.Identity)
 				onLeading(true)
 				wctx, cancel := context.WithCancel(ctx)
@@ -117,6 +130,9 @@ func Lead(ctx context.Context, le LeaderElection, work func(ctx context.Context)
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
+	if le.Signal != nil {
+		go forwardRequests(ctx, led, cs, le)
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -134,4 +150,80 @@ func Lead(ctx context.Context, le LeaderElection, work func(ctx context.Context)
 		return ErrLeaseLost
 	}
 	return nil
+}
+
+// annotationFetchRequested on the Lease <Name>-fetch is when a standby
+// last received a fetch request, and why.
+const annotationFetchRequested = "gitstellar.io/fetch-requested"
+
+// forwardRequests passes the fetch requests a standby receives on to the
+// leader, until this process leads or ctx ends.
+func forwardRequests(ctx context.Context, led <-chan struct{}, cs kubernetes.Interface, le LeaderElection) {
+	leases := cs.CoordinationV1().Leases(le.Namespace)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-led:
+			return
+		case reason := <-le.Signal.C():
+			select {
+			case <-led: // leading now: the request is this process's own
+				le.Signal.Fire(reason)
+				return
+			default:
+			}
+			stamp := time.Now().UTC().Format(time.RFC3339Nano) + " " + reason
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				l, err := leases.Get(ctx, le.Name+"-fetch", metav1.GetOptions{})
+				if apierrors.IsNotFound(err) {
+					_, err = leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: le.Name + "-fetch", Namespace: le.Namespace,
+						Annotations: map[string]string{annotationFetchRequested: stamp}}}, metav1.CreateOptions{})
+					return err
+				}
+				if err != nil {
+					return err
+				}
+				if l.Annotations == nil {
+					l.Annotations = map[string]string{}
+				}
+				l.Annotations[annotationFetchRequested] = stamp
+				_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+				return err
+			})
+			if err != nil {
+				le.Log.Error(err, "passing a fetch request on to the leader", "lease", le.Namespace+"/"+le.Name+"-fetch")
+				continue
+			}
+			le.Log.Info("fetch request passed on to the leader", "reason", reason)
+		}
+	}
+}
+
+// watchRequests fires the leader's Signal when a standby passed a fetch
+// request on, until ctx ends. The first look is the baseline: what came
+// before this process led is covered by its first sync.
+func watchRequests(ctx context.Context, cs kubernetes.Interface, le LeaderElection) {
+	leases := cs.CoordinationV1().Leases(le.Namespace)
+	last, first := "", true
+	tick := time.NewTicker(le.RetryPeriod)
+	defer tick.Stop()
+	for {
+		l, err := leases.Get(ctx, le.Name+"-fetch", metav1.GetOptions{})
+		if err == nil || apierrors.IsNotFound(err) {
+			var stamp string
+			if err == nil {
+				stamp = l.Annotations[annotationFetchRequested]
+			}
+			if !first && stamp != last {
+				le.Signal.Fire("passed on by a standby")
+			}
+			last, first = stamp, false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
