@@ -411,6 +411,22 @@ func TestControllerFull(t *testing.T) {
 	assertSecretFile(t, d, file, "fleet-spaces", "config")
 	file, _ = flagValue(c.Args, "webhook-secret-file")
 	assertSecretFile(t, d, file, "fleet-webhook", "token")
+	var trusted []string
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--verify-commits="); ok {
+			trusted = append(trusted, v)
+		}
+	}
+	assert.Equal(t, []string{"/etc/gitstellar/trusted-keys/release-team.pub", "/etc/gitstellar/trusted-keys/ops.asc"}, trusted,
+		"one --verify-commits per trusted key, each a file of the ConfigMap's volume")
+	var signers *corev1.Volume
+	for i, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == "fleet-signers" {
+			signers = &d.Spec.Template.Spec.Volumes[i]
+		}
+	}
+	require.NotNil(t, signers, "the ConfigMap of trusted keys is a volume")
+	assert.Len(t, signers.ConfigMap.Items, 2)
 
 	svc := get(t, objs, "Service", "fleet-gitstellar", &corev1.Service{})
 	var ports []string
@@ -574,6 +590,8 @@ func TestValuesRejected(t *testing.T) {
 			"additional properties 'verbs' not allowed"},
 		{"controller without repo", "gitstellar", nil,
 			"git.repo is required: the URL of the repository to follow"},
+		{"trusted keys without their names", "gitstellar", append(values("gitstellar", "minimal"), "--set", "git.verifyCommits.configMap=signers"),
+			"git.verifyCommits.keys is required with git.verifyCommits.configMap"},
 		{"webhook without its Secret", "gitstellar", append(values("gitstellar", "minimal"), "--set", "webhook.enabled=true"),
 			"webhook.secret.name is required with webhook.enabled"},
 		{"an existing ServiceAccount without its name", "gitstellar", append(values("gitstellar", "minimal"), "--set", "serviceAccount.create=false"),
