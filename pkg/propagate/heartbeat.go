@@ -45,7 +45,9 @@ func (a *Agent) heartbeat(ctx context.Context) {
 }
 
 func (a *Agent) wecVersion() string {
-	dc, err := discovery.NewDiscoveryClientForConfig(spaces.Rated(a.opts.WECConfig))
+	cfg := spaces.Rated(a.opts.WECConfig)
+	cfg.Timeout = 5 * time.Second // an unreachable WEC does not hold up the heartbeat
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return ""
 	}
