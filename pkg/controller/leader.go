@@ -42,7 +42,7 @@ type LeaderElection struct {
 	// Lease <Name>-fetch: it stamps an annotation there, which the leader
 	// watches; the leader then fires Signal itself.
 	Signal *source.Signal
-	Log       logr.Logger
+	Log    logr.Logger
 }
 
 // ErrLeaseLost is returned by Lead when the Lease could not be renewed: the
