@@ -801,6 +801,10 @@ func testAgentITSRole(t *testing.T, cfg *rest.Config) {
 		require.NoError(t, err)
 		return sar.Status.Allowed
 	}
+	// The apiserver's authorizer sees new Roles through its informers: wait
+	// until it knows this one.
+	require.Eventually(t, func() bool { return allowed("list", "gitstellar.io", "deliveries", "", mailbox, "") }, 30*time.Second, 50*time.Millisecond,
+		"the Role reaches the authorizer")
 	// What the agent does (pkg/propagate: the Deliveries informer, the
 	// status apply, the heartbeat Lease apply).
 	for _, c := range [][6]string{

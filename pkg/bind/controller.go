@@ -178,6 +178,15 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.mu.Unlock()
 		}
 	}
+	// No Binding is written before everything it is computed from has been
+	// read: a Binding computed from half the objects (or no WEC yet) would
+	// take the other half out of the WECs until the next pass.
+	c.mu.Lock()
+	synced := slices.Clone(c.synced)
+	c.mu.Unlock()
+	if !cache.WaitForCacheSync(stop, synced...) {
+		return nil
+	}
 	go c.discoveryLoop(ctx)
 	c.queue.Run(ctx, 2, c.sync, func(key string, err error) {
 		c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", key)

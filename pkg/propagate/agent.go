@@ -596,7 +596,7 @@ func managerNames(u *unstructured.Unstructured) []string {
 }
 
 func errorText(err error) string {
-	if apierrors.IsForbidden(err) {
+	if apierrors.IsForbidden(err) && !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		return "not allowed: the agent's role in the WEC does not permit this object: " + err.Error()
 	}
 	if s, ok := err.(apierrors.APIStatus); ok {

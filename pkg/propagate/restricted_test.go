@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -166,6 +167,14 @@ func grant(ctx context.Context, t *testing.T, cs *kubernetes.Clientset, ns, user
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
 		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: user}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	// The authorizer sees new Roles through its informers: wait for it.
+	r := rules[0]
+	require.Eventually(t, func() bool {
+		sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: r.Verbs[0], Group: r.APIGroups[0], Resource: r.Resources[0], Namespace: ns},
+		}}, metav1.CreateOptions{})
+		return err == nil && sar.Status.Allowed
+	}, 30*time.Second, 50*time.Millisecond, "the Role of %s in %s reaches the authorizer", user, ns)
 }
 
 // latencySamples counts the observations of the propagation latency of a
