@@ -2,6 +2,7 @@ package bind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -181,11 +182,19 @@ func (c *Controller) Run(ctx context.Context) error {
 	// No Binding is written before everything it is computed from has been
 	// read: a Binding computed from half the objects (or no WEC yet) would
 	// take the other half out of the WECs until the next pass.
+	// A resource that cannot be listed (RBAC) never syncs: after two
+	// minutes, bind with what was read, and say so.
 	c.mu.Lock()
 	synced := slices.Clone(c.synced)
 	c.mu.Unlock()
-	if !cache.WaitForCacheSync(stop, synced...) {
+	waitCtx, cancelWait := context.WithTimeout(ctx, 2*time.Minute)
+	complete := cache.WaitForCacheSync(waitCtx.Done(), synced...)
+	cancelWait()
+	if ctx.Err() != nil {
 		return nil
+	}
+	if !complete {
+		c.opts.Log.Error(errors.New("not every WDS resource could be listed within 2m"), "binding with the objects read so far", "wds", c.opts.WDS)
 	}
 	go c.discoveryLoop(ctx)
 	c.queue.Run(ctx, 2, c.sync, func(key string, err error) {
