@@ -20,6 +20,9 @@ type Server struct {
 	URL string
 	// Requests counts the HTTP requests served.
 	Requests atomic.Int64
+	// Stall, while set, holds every request until its client gives up:
+	// a server that hangs.
+	Stall atomic.Bool
 }
 
 // BasicAuth are the credentials an HTTP server requires.
@@ -41,6 +44,10 @@ func NewHTTPServer(t testing.TB, auth *BasicAuth) *Server {
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Requests.Add(1)
+		if s.Stall.Load() {
+			<-r.Context().Done()
+			return
+		}
 		if auth != nil {
 			u, p, ok := r.BasicAuth()
 			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(auth.Username)) != 1 ||
