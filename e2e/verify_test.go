@@ -37,6 +37,11 @@ func TestRunVerifyCommits(t *testing.T) {
 	}
 	r := once()
 	assert.Equal(t, 1, r.code)
+	bad := run(t, bin, "run", "--once", "--repo", repo.URL, "--verify-commits", filepath.Join(t.TempDir(), "missing.pub"))
+	assert.Equal(t, 1, bad.code)
+	assert.Contains(t, bad.stderr, "--verify-commits: ", "a key file that cannot be read stops run at start")
+	usage := run(t, bin, "run", "--once", "--repo", repo.URL, "--leader-elect")
+	assert.Equal(t, 2, usage.code, "--once takes no --leader-elect")
 	assert.Contains(t, r.stdout, "commit "+unsigned[:12]+" (HEAD) is not signed; --verify-commits requires a signature by a trusted key")
 	assert.NotContains(t, r.stdout, "wds1 (WDS)", "nothing is applied")
 

@@ -228,6 +228,9 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if o.once && (o.leaderElect || o.metricsAddr != "") {
+		return &exitError{code: 2, err: errors.New("--once syncs once and exits: it takes neither --leader-elect nor --metrics-addr")}
+	}
 	if o.once && o.logFormat == "text" {
 		// The summary on stdout says it all, for people.
 		log = logr.Discard()
