@@ -50,6 +50,15 @@ func TestReport(t *testing.T) {
 	}
 	first := once()
 	assert.Contains(t, first.stdout, "status branch gitstellar-status: committed the status of "+head[:12])
+	// The agents `run` ran registered: the WorkloadClusters said so.
+	its := dynamic.NewForConfigOrDie(env.Config("its1"))
+	for _, wec := range []string{"cluster1", "cluster2"} {
+		u, err := its.Resource(schema.GroupVersionResource{Group: "gitstellar.io", Version: "v1alpha1", Resource: "workloadclusters"}).Get(ctx, wec, metav1.GetOptions{})
+		require.NoError(t, err)
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		require.Len(t, conds, 1, "%s: %v", wec, u.Object["status"])
+		assert.Equal(t, "AgentConnected", conds[0].(map[string]any)["reason"], wec)
+	}
 
 	// The CombinedStatus of nginx-deployment for nginx-bpolicy.
 	wds := dynamic.NewForConfigOrDie(env.Config("wds1"))

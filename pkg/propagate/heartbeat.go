@@ -27,19 +27,25 @@ var Leases = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: 
 func (a *Agent) heartbeat(ctx context.Context) {
 	identity, _ := os.Hostname()
 	var wecVersion string
-	tick := time.NewTicker(a.opts.Heartbeat)
-	defer tick.Stop()
+	var logged time.Time
 	for {
 		if wecVersion == "" {
 			wecVersion = a.wecVersion()
 		}
+		next := a.opts.Heartbeat
 		if err := a.renew(ctx, identity, wecVersion); err != nil && ctx.Err() == nil {
-			a.opts.Log.Error(err, "agent heartbeat", "cluster", a.opts.Cluster)
+			// E.g. the mailbox is not there yet: try again soon, say so
+			// at most once per heartbeat period.
+			if time.Since(logged) >= a.opts.Heartbeat {
+				a.opts.Log.Error(err, "agent heartbeat", "cluster", a.opts.Cluster)
+				logged = time.Now()
+			}
+			next = min(next, time.Second)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(next):
 		}
 	}
 }
