@@ -4,9 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -19,19 +16,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 // replica is one `gitstellar run --leader-elect` process.
 type replica struct {
-	name    string
-	cmd     *exec.Cmd
-	metrics string
-	hook    string
-	logs    *lockedBuffer
-	done    chan struct{} // closed when the process has exited, with err set
-	err     error
+	*process
+	metrics, hook string
 }
 
 // scrape reads one metric's value from the replica's /metrics; -1 when the
@@ -71,34 +62,16 @@ func TestLeaderElection(t *testing.T) {
 	repo.Commit(t, "the example")
 	repo.Push(t, "main")
 	const lease = 4 * time.Second
-	secret := filepath.Join(t.TempDir(), "secret")
-	require.NoError(t, os.WriteFile(secret, []byte("hook-secret"), 0o600))
-	body := []byte(`{"ref":"refs/heads/main"}`)
-	hook := func(r *replica) {
-		assert.Equal(t, http.StatusAccepted, postHook(t, r.hook, body, "X-Hub-Signature-256", source.Sign([]byte("hook-secret"), body)))
-	}
+	secret := writeHookSecret(t)
+	hook := func(r *replica) { sendHook(t, r.hook) }
 
 	start := func(name string) *replica {
-		r := &replica{name: name, metrics: freeAddr(t), hook: freeAddr(t), logs: &lockedBuffer{}, done: make(chan struct{})}
-		r.cmd = exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
+		r := &replica{metrics: freeAddr(t), hook: freeAddr(t)}
+		r.process = startProcess(t, name, bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
 			"--interval", "0", "--webhook-addr", r.hook, "--webhook-secret-file", secret,
 			"--status-branch", "", "--log-format", "json", "--metrics-addr", r.metrics,
 			"--leader-elect", "--leader-election-namespace", "default", "--leader-election-lease-duration", lease.String(),
 			"--shutdown-timeout", "20s")
-		r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
-		require.NoError(t, r.cmd.Start())
-		go func() { r.err = r.cmd.Wait(); close(r.done) }()
-		t.Cleanup(func() {
-			_ = r.cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-r.done:
-			case <-time.After(30 * time.Second):
-				_ = r.cmd.Process.Kill()
-			}
-			if t.Failed() {
-				t.Logf("%s:\n%s", name, r.logs.String())
-			}
-		})
 		return r
 	}
 	a := start("a")
@@ -150,13 +123,7 @@ func TestLeaderElection(t *testing.T) {
 	c := start("c")
 	require.Eventually(t, func() bool { return c.scrape("gitstellar_leader") == 0 }, time.Minute, 100*time.Millisecond, "c stands by")
 	stopped := time.Now()
-	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-b.done:
-		require.NoError(t, b.err, "a leader stopped by SIGTERM exits 0")
-	case <-time.After(time.Minute):
-		t.Fatal("the leader did not stop within a minute of SIGTERM")
-	}
+	b.stop(t, syscall.SIGTERM, time.Minute) // a leader stopped by SIGTERM exits 0
 	require.Eventually(t, func() bool { return c.scrape("gitstellar_leader") == 1 }, lease+30*time.Second, 50*time.Millisecond, "c takes over")
 	t.Logf("SIGTERM of the leader → the standby leads in %s", time.Since(stopped).Round(time.Millisecond))
 	assert.Contains(t, b.logs.String(), "stopped")

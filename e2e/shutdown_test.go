@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
@@ -34,62 +30,36 @@ func TestGracefulShutdown(t *testing.T) {
 	repo.CopyDir(t, "../examples/repo-layout", ".")
 	repo.Commit(t, "the example")
 	repo.Push(t, "main")
-	secret := filepath.Join(t.TempDir(), "secret")
-	require.NoError(t, os.WriteFile(secret, []byte("hook-secret"), 0o600))
+	secret := writeHookSecret(t)
 	wds := kubernetes.NewForConfigOrDie(env.Config("wds1"))
 
-	start := func() (*exec.Cmd, *lockedBuffer, string, chan error) {
+	start := func(name string) (*process, string) {
 		hook := freeAddr(t)
-		cmd := exec.Command(bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
+		p := startProcess(t, name, bin, "run", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
 			"--interval", "0", "--webhook-addr", hook, "--webhook-secret-file", secret, "--status-branch", "",
 			"--log-format", "json", "--shutdown-timeout", "2s")
-		logs := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		require.NoError(t, cmd.Start())
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			if t.Failed() {
-				t.Logf("gitstellar run:\n%s", logs.String())
-			}
-		})
 		require.Eventually(t, func() bool {
-			return strings.Contains(logs.String(), `"msg":"applied","space":"wds1"`)
+			return strings.Contains(p.logs.String(), `"msg":"applied","space":"wds1"`)
 		}, time.Minute, 50*time.Millisecond, "the first sync")
 		_, err := wds.AppsV1().Deployments("nginx").Get(context.Background(), "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err, "the first sync applied the example")
-		return cmd, logs, hook, exited
-	}
-	waitExit := func(exited chan error, within time.Duration) time.Duration {
-		t.Helper()
-		began := time.Now()
-		select {
-		case err := <-exited:
-			require.NoError(t, err, "exit 0 after SIGTERM")
-		case <-time.After(within):
-			t.Fatalf("still running %s after SIGTERM", within)
-		}
-		return time.Since(began)
+		return p, hook
 	}
 
 	// Between syncs.
-	first, firstLogs, _, firstExited := start()
-	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
-	took := waitExit(firstExited, 30*time.Second)
-	assert.Contains(t, firstLogs.String(), "stopped: no sync is running")
+	idle, _ := start("idle")
+	took := idle.stop(t, syscall.SIGTERM, 30*time.Second)
+	assert.Contains(t, idle.logs.String(), "stopped: no sync is running")
 	t.Logf("SIGTERM between syncs → exit in %s", took.Round(time.Millisecond))
 
 	// During a sync that hangs in the fetch.
-	cmd, logs, hook, exited := start()
+	busy, hook := start("busy")
 	srv.Stall.Store(true)
-	body := []byte(`{"ref":"refs/heads/main"}`)
 	requests := srv.Requests.Load()
-	postHook(t, hook, body, "X-Hub-Signature-256", source.Sign([]byte("hook-secret"), body))
+	sendHook(t, hook)
 	require.Eventually(t, func() bool { return srv.Requests.Load() > requests }, 10*time.Second, 20*time.Millisecond, "the fetch hangs")
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	took = waitExit(exited, 30*time.Second)
-	assert.Contains(t, logs.String(), "abandoning the running sync")
+	took = busy.stop(t, syscall.SIGTERM, 30*time.Second)
+	assert.Contains(t, busy.logs.String(), "abandoning the running sync")
 	assert.GreaterOrEqual(t, took, 2*time.Second, "the sync had --shutdown-timeout to finish")
 	t.Logf("SIGTERM during a hanging sync → abandoned and exited in %s (--shutdown-timeout 2s)", took.Round(time.Millisecond))
 	srv.Stall.Store(false)

@@ -40,7 +40,7 @@ func NewEmitter(cfg *rest.Config, component string) (*Emitter, error) {
 // same reason and message. Events of cluster-scoped objects go to the
 // default namespace. Failures are dropped: Events are best effort.
 func (e *Emitter) Emit(ctx context.Context, about corev1.ObjectReference, eventType, reason, message string) {
-	id := about.APIVersion + "/" + about.Kind + "/" + about.Namespace + "/" + about.Name
+	id := objectID(about)
 	key := reason + "\x00" + message
 	e.mu.Lock()
 	if e.last[id] == key {
@@ -80,8 +80,12 @@ func (e *Emitter) Emit(ctx context.Context, about corev1.ObjectReference, eventT
 // Forget drops what is known of an object's last Event (it was deleted).
 func (e *Emitter) Forget(about corev1.ObjectReference) {
 	e.mu.Lock()
-	delete(e.last, about.APIVersion+"/"+about.Kind+"/"+about.Namespace+"/"+about.Name)
+	delete(e.last, objectID(about))
 	e.mu.Unlock()
+}
+
+func objectID(o corev1.ObjectReference) string {
+	return o.APIVersion + "/" + o.Kind + "/" + o.Namespace + "/" + o.Name
 }
 
 func truncate(s string, n int) string {

@@ -3,7 +3,6 @@ package propagate
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -61,8 +60,7 @@ type ClusterMonitor struct {
 	wecs, leases cache.SharedIndexInformer
 	queue        *keyqueue.Queue
 
-	mu        sync.Mutex
-	mailboxes map[string]bool
+	mailboxes mailboxSet
 }
 
 // NewClusterMonitor prepares a monitor; Run starts it.
@@ -82,7 +80,7 @@ func NewClusterMonitor(opts ClusterMonitorOptions) (*ClusterMonitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &ClusterMonitor{opts: opts, its: its, events: emitter, queue: keyqueue.New(), mailboxes: map[string]bool{}}
+	m := &ClusterMonitor{opts: opts, its: its, events: emitter, queue: keyqueue.New()}
 	m.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
 	m.leases = dynamicinformer.NewFilteredDynamicInformer(its, Leases, "", 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.FieldSelector = "metadata.name=" + gitstellarv1alpha1.AgentLeaseName
@@ -141,7 +139,7 @@ func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 		return err
 	}
 	mailbox := gitstellarv1alpha1.MailboxNamespace(name)
-	if err := m.ensureMailbox(ctx, mailbox); err != nil {
+	if err := m.mailboxes.ensure(ctx, mailbox, m.makeMailbox); err != nil {
 		return err
 	}
 	var lease *coordinationv1.Lease
@@ -262,21 +260,10 @@ func ReadyCondition(lease *coordinationv1.Lease, now time.Time) metav1.Condition
 	return c
 }
 
-func (m *ClusterMonitor) ensureMailbox(ctx context.Context, ns string) error {
-	m.mu.Lock()
-	done := m.mailboxes[ns]
-	m.mu.Unlock()
-	if done {
-		return nil
-	}
+// makeMailbox makes a WEC's mailbox and the agent's identity in it.
+func (m *ClusterMonitor) makeMailbox(ctx context.Context, ns string) error {
 	if err := applyMailbox(ctx, m.its, ns); err != nil {
 		return err
 	}
-	if err := applyAgentIdentity(ctx, m.its, ns); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	m.mailboxes[ns] = true
-	m.mu.Unlock()
-	return nil
+	return applyAgentIdentity(ctx, m.its, ns)
 }

@@ -65,7 +65,7 @@ type Transport struct {
 	mu         sync.Mutex
 	problems   map[string][]string // Binding → transform problems of its last sync
 	compiled   *Transforms
-	mailboxes  map[string]bool
+	mailboxes  mailboxSet
 	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
 	seen       map[string]time.Time                  // Binding → when a change to it was first seen, not synced yet
 }
@@ -85,8 +85,8 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
-		queue:     keyqueue.New(),
-		mailboxes: map[string]bool{}, problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{}}
+		queue:    keyqueue.New(),
+		problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
@@ -276,7 +276,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 				return nil
 			}
 			if len(specs) > 0 {
-				if err := t.ensureMailbox(ctx, mailbox); err != nil {
+				if err := t.mailboxes.ensure(ctx, mailbox, func(ctx context.Context, ns string) error { return applyMailbox(ctx, t.its, ns) }); err != nil {
 					return err
 				}
 			}
@@ -398,19 +398,30 @@ func (t *Transport) properties(wec string) Properties {
 	return PropertiesOf(wec, lbls, ann, data)
 }
 
-func (t *Transport) ensureMailbox(ctx context.Context, ns string) error {
-	t.mu.Lock()
-	done := t.mailboxes[ns]
-	t.mu.Unlock()
+// mailboxSet remembers the mailboxes this process made, so that each is
+// applied once.
+type mailboxSet struct {
+	mu   sync.Mutex
+	made map[string]bool
+}
+
+// ensure makes a mailbox that was not made yet.
+func (s *mailboxSet) ensure(ctx context.Context, ns string, create func(context.Context, string) error) error {
+	s.mu.Lock()
+	done := s.made[ns]
+	s.mu.Unlock()
 	if done {
 		return nil
 	}
-	if err := applyMailbox(ctx, t.its, ns); err != nil {
+	if err := create(ctx, ns); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	t.mailboxes[ns] = true
-	t.mu.Unlock()
+	s.mu.Lock()
+	if s.made == nil {
+		s.made = map[string]bool{}
+	}
+	s.made[ns] = true
+	s.mu.Unlock()
 	return nil
 }
 
