@@ -181,9 +181,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	// No Binding is written before everything it is computed from has been
 	// read: a Binding computed from half the objects (or no WEC yet) would
-	// take the other half out of the WECs until the next pass.
-	// A resource that cannot be listed (RBAC) never syncs: after two
-	// minutes, bind with what was read, and say so.
+	// take the other half out of the WECs until the next pass. A resource
+	// that cannot be listed (RBAC) never syncs: after two minutes, bind
+	// with what was read, and say so.
 	c.mu.Lock()
 	synced := slices.Clone(c.synced)
 	c.mu.Unlock()
@@ -449,7 +449,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	ps, ok := c.policies[name]
 	if !ok {
 		c.mu.Unlock()
-		c.events.Forget(policyRef(&controlv1alpha1.BindingPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+		c.events.Forget(policyRef(name, ""))
 		metrics.BindingObjects.DeleteLabelValues(c.opts.WDS, name)
 		metrics.BindingDestinations.DeleteLabelValues(c.opts.WDS, name)
 		return c.deleteBinding(ctx, name)
@@ -488,7 +488,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name, "objects", objects, "destinations", len(spec.Destinations))
 		metrics.BindingObjects.WithLabelValues(c.opts.WDS, name).Set(float64(objects))
 		metrics.BindingDestinations.WithLabelValues(c.opts.WDS, name).Set(float64(len(spec.Destinations)))
-		c.events.Emit(ctx, policyRef(bp), events.Normal, "Bound", boundMessage(objects, spec))
+		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Normal, "Bound", boundMessage(objects, spec))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
@@ -103,7 +104,7 @@ func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.Bindin
 		want.Conditions = append(want.Conditions, cond)
 	}
 	if status == corev1.ConditionFalse {
-		c.events.Emit(ctx, policyRef(bp), events.Warning, "BindingFailed", message)
+		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Warning, "BindingFailed", message)
 	}
 	if bp.Status.ObservedGeneration == want.ObservedGeneration && slices.Equal(bp.Status.Errors, want.Errors) &&
 		slices.EqualFunc(bp.Status.Conditions, want.Conditions, sameCondition) {
@@ -140,8 +141,8 @@ func sameCondition(a, b controlv1alpha1.BindingPolicyCondition) bool {
 }
 
 // policyRef names a BindingPolicy in Events.
-func policyRef(bp *controlv1alpha1.BindingPolicy) corev1.ObjectReference {
-	return corev1.ObjectReference{APIVersion: controlv1alpha1.GroupVersion.String(), Kind: "BindingPolicy", Name: bp.Name, UID: bp.UID}
+func policyRef(name string, uid types.UID) corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: controlv1alpha1.GroupVersion.String(), Kind: "BindingPolicy", Name: name, UID: uid}
 }
 
 // boundMessage says what a Binding binds, for its policy's Event.

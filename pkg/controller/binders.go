@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,20 +16,39 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
 
-// binder is a running bind controller and transport for one WDS.
+// running is goroutines started together and stopped together.
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when every one has returned
+}
+
+// start runs each function in a goroutine of its own until ctx ends or
+// stop is called.
+func start(ctx context.Context, runs ...func(context.Context) error) running {
+	rctx, cancel := context.WithCancel(ctx)
+	r := running{cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Go(func() { _ = run(rctx) })
+	}
+	go func() { wg.Wait(); close(r.done) }()
+	return r
+}
+
+// stop ends the goroutines and waits for them.
+func (r running) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// binder is a running bind controller, transport and status controller for
+// one WDS.
 type binder struct {
+	running
 	its       string
 	ctl       *bind.Controller
 	transport *propagate.Transport
 	status    *report.StatusController
-	cancel    context.CancelFunc
-	done      chan struct{}
-}
-
-// monitor is a running ClusterMonitor of an ITS.
-type monitor struct {
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // ensureMonitors runs one ClusterMonitor per ITS of the revision. Called
@@ -42,8 +62,7 @@ func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result
 	}
 	for name, m := range c.monitors {
 		if !want[name] {
-			m.cancel()
-			<-m.done
+			m.stop()
 			delete(c.monitors, name)
 		}
 	}
@@ -57,19 +76,15 @@ func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result
 			c.cfg.Log.Error(err, "cluster monitor", "its", its)
 			continue
 		}
-		mctx, cancel := context.WithCancel(ctx)
-		m := &monitor{cancel: cancel, done: make(chan struct{})}
-		go func() { defer close(m.done); _ = cm.Run(mctx) }()
-		c.monitors[its] = m
+		c.monitors[its] = start(ctx, cm.Run)
 	}
 }
 
 // agent is a running WEC agent.
 type agent struct {
-	its    string
-	agent  *propagate.Agent
-	cancel context.CancelFunc
-	done   chan struct{}
+	running
+	its   string
+	agent *propagate.Agent
 }
 
 // ensureBinders runs one bind controller per WDS of the revision, with its
@@ -84,8 +99,7 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 	}
 	for name, b := range c.binders {
 		if its, ok := want[name]; !ok || its != b.its {
-			b.cancel()
-			<-b.done
+			b.stop()
 			delete(c.binders, name)
 		}
 	}
@@ -113,14 +127,7 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 			c.cfg.Log.Error(err, "status controller", "wds", wds)
 			continue
 		}
-		bctx, cancel := context.WithCancel(ctx)
-		b := &binder{its: its, ctl: ctl, transport: tr, status: st, cancel: cancel, done: make(chan struct{})}
-		running := make(chan struct{}, 3)
-		go func() { _ = ctl.Run(bctx); running <- struct{}{} }()
-		go func() { _ = tr.Run(bctx); running <- struct{}{} }()
-		go func() { _ = st.Run(bctx); running <- struct{}{} }()
-		go func() { <-running; <-running; <-running; close(b.done) }()
-		c.binders[wds] = b
+		c.binders[wds] = &binder{running: start(ctx, ctl.Run, tr.Run, st.Run), its: its, ctl: ctl, transport: tr, status: st}
 	}
 }
 
@@ -148,8 +155,7 @@ func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) 
 	}
 	for name, a := range c.agents {
 		if d, ok := want[name]; !ok || d.its != a.its {
-			a.cancel()
-			<-a.done
+			a.stop()
 			delete(c.agents, name)
 		}
 	}
@@ -171,10 +177,7 @@ func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) 
 			c.cfg.Log.Error(err, "agent", "cluster", name)
 			continue
 		}
-		actx, cancel := context.WithCancel(ctx)
-		a := &agent{its: d.its, agent: ag, cancel: cancel, done: make(chan struct{})}
-		go func() { defer close(a.done); _ = ag.Run(actx) }()
-		c.agents[name] = a
+		c.agents[name] = &agent{running: start(ctx, ag.Run), its: d.its, agent: ag}
 	}
 }
 
@@ -275,18 +278,15 @@ func (c *Controller) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, b := range c.binders {
-		b.cancel()
-		<-b.done
+		b.stop()
 		delete(c.binders, name)
 	}
 	for name, a := range c.agents {
-		a.cancel()
-		<-a.done
+		a.stop()
 		delete(c.agents, name)
 	}
 	for name, m := range c.monitors {
-		m.cancel()
-		<-m.done
+		m.stop()
 		delete(c.monitors, name)
 	}
 }

@@ -49,7 +49,7 @@ type Controller struct {
 	spaces    map[string]*spaceConn
 	binders   map[string]*binder
 	agents    map[string]*agent
-	monitors  map[string]*monitor
+	monitors  map[string]running
 	lastError string
 	// appliedCommit is the commit of the last revision applied to the
 	// spaces (with or without problems).
@@ -82,7 +82,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
 	}
-	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}, monitors: map[string]*monitor{}}, nil
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}, monitors: map[string]running{}}, nil
 }
 
 // Sync fetches the ref and, when it moved or the last sync did not succeed
