@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 // replica is one `gitstellar run --leader-elect` process.
@@ -56,11 +55,7 @@ func TestLeaderElection(t *testing.T) {
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
 	ctx := context.Background()
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "replicated")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	repo.Commit(t, "the example")
-	repo.Push(t, "main")
+	_, repo, _ := serveExample(t, "replicated")
 	const lease = 4 * time.Second
 	secret := writeHookSecret(t)
 	hook := func(r *replica) { sendHook(t, r.hook) }

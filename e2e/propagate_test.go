@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 func available(d *appsv1.Deployment) bool {
@@ -42,11 +41,7 @@ func TestPropagate(t *testing.T) {
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 2})
 	ctx := context.Background()
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "fleet")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	repo.Commit(t, "the example")
-	repo.Push(t, "main")
+	_, repo, _ := serveExample(t, "fleet")
 	cache := t.TempDir()
 	once := func() result {
 		t.Helper()

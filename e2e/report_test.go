@@ -36,11 +36,7 @@ func TestReport(t *testing.T) {
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 2})
 	ctx := context.Background()
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "fleet")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	head := repo.Commit(t, "the example")
-	repo.Push(t, "main")
+	_, repo, head := serveExample(t, "fleet")
 	cache := t.TempDir()
 	once := func() result {
 		t.Helper()

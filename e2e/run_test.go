@@ -200,11 +200,7 @@ func TestRunWebhook(t *testing.T) {
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
 	ctx := context.Background()
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "hooked")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	repo.Commit(t, "the example")
-	repo.Push(t, "main")
+	srv, repo, _ := serveExample(t, "hooked")
 
 	secret := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(secret, []byte("hook-secret\n"), 0o600))

@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 // TestGracefulShutdown: SIGTERM while a sync hangs (the git server stops
@@ -25,11 +24,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "stalling")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	repo.Commit(t, "the example")
-	repo.Push(t, "main")
+	srv, repo, _ := serveExample(t, "stalling")
 	secret := writeHookSecret(t)
 	wds := kubernetes.NewForConfigOrDie(env.Config("wds1"))
 

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
-	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 // TestRunVerifyCommits: with --verify-commits, `gitstellar run --once`
@@ -26,11 +25,7 @@ func TestRunVerifyCommits(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "id_ed25519")
 	run(t, ssh, "-q", "-t", "ed25519", "-N", "", "-C", "release@example.com", "-f", key)
 
-	srv := gittest.NewHTTPServer(t, nil)
-	repo := srv.NewRepo(t, "signed")
-	repo.CopyDir(t, "../examples/repo-layout", ".")
-	unsigned := repo.Commit(t, "the example, unsigned")
-	repo.Push(t, "main")
+	_, repo, unsigned := serveExample(t, "signed")
 	once := func() result {
 		return run(t, bin, "run", "--once", "--repo", repo.URL, "--kubeconfig", env.KubeconfigPath(), "--cache-dir", t.TempDir(),
 			"--status-branch", "", "--verify-commits", key+".pub")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
 // process is a gitstellar command running in the background for a test.
@@ -76,4 +77,17 @@ func sendHook(t *testing.T, addr string) {
 	t.Helper()
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	assert.Equal(t, http.StatusAccepted, postHook(t, addr, body, "X-Hub-Signature-256", source.Sign([]byte(hookSecret), body)))
+}
+
+// serveExample serves, on a git server on 127.0.0.1, a repository holding
+// examples/repo-layout in one pushed commit; it returns the server, the
+// repository and that commit.
+func serveExample(t *testing.T, name string) (*gittest.Server, *gittest.Repo, string) {
+	t.Helper()
+	srv := gittest.NewHTTPServer(t, nil)
+	repo := srv.NewRepo(t, name)
+	repo.CopyDir(t, "../examples/repo-layout", ".")
+	head := repo.Commit(t, "the example")
+	repo.Push(t, "main")
+	return srv, repo, head
 }
