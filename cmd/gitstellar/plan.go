@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -25,6 +24,7 @@ type planOptions struct {
 	failOn                 []string
 	inventoryFrom          string
 	kubeconfig             string
+	render                 renderFlags
 }
 
 func newPlanCommand() *cobra.Command {
@@ -49,6 +49,7 @@ func newPlanCommand() *cobra.Command {
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 1 on: warnings, deletions (comma-separated)")
 	f.StringVar(&o.inventoryFrom, "inventory-from", "", "read the WorkloadClusters from this kubeconfig context (a live ITS) instead of the repository")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --inventory-from (default: $KUBECONFIG or ~/.kube/config)")
+	o.render.bind(f)
 	return cmd
 }
 
@@ -65,11 +66,11 @@ func (o *planOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	base, err := o.revision(top, o.base)
+	base, err := o.revision(cmd.Context(), top, o.base)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	head, err := o.revision(top, o.head)
+	head, err := o.revision(cmd.Context(), top, o.head)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -102,23 +103,25 @@ func (o *planOptions) run(cmd *cobra.Command) error {
 }
 
 // revision renders a revision of the repository ("" is the working tree).
-// A revision that does not render is returned with its errors.
-func (o *planOptions) revision(top, rev string) (plan.Revision, error) {
-	dir, name := top, "working tree"
-	if rev != "" {
-		tmp, err := os.MkdirTemp("", "gitstellar-plan-")
-		if err != nil {
-			return plan.Revision{}, err
+// A revision is read from the Git object store, the working tree through
+// os.Root: neither reaches outside the repository. A revision that does
+// not render is returned with its errors.
+func (o *planOptions) revision(ctx context.Context, top, rev string) (plan.Revision, error) {
+	var (
+		res  *render.Result
+		err  error
+		name = "working tree"
+	)
+	if rev == "" {
+		res, err = render.Directory(ctx, top, o.render.options(o.path))
+	} else {
+		tree, commit, terr := source.OpenRevision(top, rev)
+		if terr != nil {
+			return plan.Revision{}, terr
 		}
-		defer os.RemoveAll(tmp)
-		commit, err := source.Export(top, rev, tmp)
-		if err != nil {
-			return plan.Revision{}, err
-		}
-		dir, name = tmp, fmt.Sprintf("%s (%s)", rev, commit[:12])
+		name = fmt.Sprintf("%s (%s)", rev, commit[:12])
+		res, err = render.Render(ctx, tree, o.render.options(o.path))
 	}
-	root := filepath.Join(dir, o.path)
-	res, err := render.Render(root)
 	if err != nil {
 		var errs render.Errors
 		if !errors.As(err, &errs) {
@@ -126,7 +129,7 @@ func (o *planOptions) revision(top, rev string) (plan.Revision, error) {
 		}
 		if o.path != "" {
 			for _, e := range errs {
-				e.File = filepath.ToSlash(filepath.Join(o.path, e.File))
+				e.File = path.Join(o.path, e.File)
 			}
 		}
 		return plan.Revision{Name: name, Err: errs}, nil

@@ -49,6 +49,7 @@ type runOptions struct {
 	statusCreds    source.CredentialFiles
 
 	verifyCommits []string
+	render        renderFlags
 
 	leaderElect     bool
 	leaderNamespace string
@@ -97,6 +98,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.statusCreds.PassphraseFile, "status-ssh-passphrase-file", "", "file holding that key's passphrase")
 	f.StringVar(&o.statusCreds.KnownHostsFile, "status-known-hosts-file", "", "known_hosts for an SSH --status-repo")
 	f.StringArrayVar(&o.verifyCommits, "verify-commits", nil, "file of trusted OpenPGP or SSH public keys (repeatable): a head commit not signed by one of them is refused and nothing of it is applied (see docs/commit-verification.md)")
+	o.render.bind(f)
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "run only while holding a Lease in the hosting cluster, so that several replicas are safe")
 	f.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace in a cluster, else default)")
 	f.StringVar(&o.leaderID, "leader-election-id", "", "name of the Lease (default: gitstellar-NAME)")
@@ -214,12 +216,14 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 	}
 	cache := o.cacheRoot()
 	return controller.New(controller.Config{
-		Name:       o.name,
-		Source:     source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds, Verifier: verifier},
-		Path:       o.path,
-		Connector:  connector(o.kubeconfig),
-		BindGroups: coreGroup(o.bindGroups),
-		Log:        log,
+		Name:             o.name,
+		Source:           source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds, Verifier: verifier},
+		Path:             o.path,
+		Limits:           o.render.limits,
+		AllowRemoteBases: o.render.allowRemoteBases,
+		Connector:        connector(o.kubeconfig),
+		BindGroups:       coreGroup(o.bindGroups),
+		Log:              log,
 	})
 }
 

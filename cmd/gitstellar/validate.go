@@ -11,7 +11,8 @@ import (
 )
 
 func newValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var flags renderFlags
+	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Render a checkout offline and validate it, control objects against their schemas",
 		Long: "Validate renders DIR (default: the current directory) as gitstellar would, and checks\n" +
@@ -23,7 +24,7 @@ func newValidateCommand() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			res, err := render.Render(dir)
+			res, err := render.Directory(cmd.Context(), dir, flags.options(""))
 			if err == nil {
 				var v *crds.Validator
 				if v, err = crds.NewValidator(); err != nil {
@@ -51,4 +52,6 @@ func newValidateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	flags.bind(cmd.Flags())
+	return cmd
 }

@@ -57,7 +57,7 @@ func TestApply(t *testing.T) {
 	require.NoError(t, err)
 	cs := kubernetes.NewForConfigOrDie(cfg)
 
-	rendered, err := render.Render("../../examples/repo-layout")
+	rendered, err := render.Directory(context.Background(), "../../examples/repo-layout", render.Options{})
 	require.NoError(t, err)
 	example := rendered.Space("wds1").Objects
 

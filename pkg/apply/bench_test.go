@@ -76,7 +76,7 @@ func BenchmarkRenderApply(b *testing.B) {
 		b.StartTimer()
 
 		start := time.Now()
-		res, err := render.Render(dir)
+		res, err := render.Directory(context.Background(), dir, render.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -30,6 +30,10 @@ type Config struct {
 	Source source.Options
 	// Path is the sub-directory of the repository to render ("" = root).
 	Path string
+	// Limits bound what a revision may make the controller read and hold.
+	Limits render.Limits
+	// AllowRemoteBases lets kustomize fetch remote bases (network).
+	AllowRemoteBases bool
 	// Connector reaches the spaces.
 	Connector spaces.Connector
 	// BindGroups, when set, limits the API groups whose WDS objects the
@@ -109,11 +113,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		c.cfg.Log.Info("new revision", "commit", rev.Commit, "ref", rev.Ref, "message", rev.Message)
 	}
 
-	root := rev.Dir
-	if c.cfg.Path != "" {
-		root = rev.Dir + "/" + c.cfg.Path
-	}
-	rendered, err := render.Render(root)
+	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases})
 	if err != nil {
 		var errs render.Errors
 		if !errors.As(err, &errs) {

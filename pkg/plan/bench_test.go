@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,11 +72,11 @@ func BenchmarkPlan(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		br, err := render.Render(base)
+		br, err := render.Directory(context.Background(), base, render.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		hr, err := render.Render(head)
+		hr, err := render.Directory(context.Background(), head, render.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // revision renders a directory as a plan side.
 func revision(t *testing.T, name, dir string) plan.Revision {
 	t.Helper()
-	res, err := render.Render(dir)
+	res, err := render.Directory(context.Background(), dir, render.Options{})
 	if err != nil {
 		return plan.Revision{Name: name, Err: err}
 	}

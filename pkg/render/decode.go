@@ -1,11 +1,8 @@
 package render
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -19,7 +16,8 @@ type document struct {
 }
 
 // splitDocuments splits a YAML stream on "---" separator lines, as kubectl
-// does, remembering where each document starts.
+// does, remembering where each document starts. Lines may be of any
+// length (the file's size is bounded by the reader); nothing is dropped.
 func splitDocuments(data []byte) []document {
 	var (
 		docs []document
@@ -34,34 +32,44 @@ func splitDocuments(data []byte) []document {
 		cur.Reset()
 		start = 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
+	for rest := data; len(rest) > 0; {
+		var text []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			text, rest = rest[:i], rest[i+1:]
+		} else {
+			text, rest = rest, nil
+		}
+		text = bytes.TrimSuffix(text, []byte("\r"))
 		line++
-		text := sc.Text()
-		if text == "---" || strings.HasPrefix(text, "--- ") || strings.HasPrefix(text, "---\t") || text == "..." {
+		if isSeparator(text) {
 			flush()
 			continue
 		}
 		if start == 0 {
-			trimmed := strings.TrimSpace(text)
-			if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "%") {
+			trimmed := bytes.TrimSpace(text)
+			if len(trimmed) == 0 || trimmed[0] == '#' || trimmed[0] == '%' {
 				continue // blank lines, comments and directives before the content
 			}
 			start = line
 		}
-		cur.WriteString(text)
+		cur.Write(text)
 		cur.WriteByte('\n')
 	}
 	flush()
 	return docs
 }
 
+func isSeparator(line []byte) bool {
+	return string(line) == "---" || string(line) == "..." ||
+		bytes.HasPrefix(line, []byte("--- ")) || bytes.HasPrefix(line, []byte("---\t"))
+}
+
 // decodeFile reads every document of a YAML or JSON stream as objects,
 // each with the line it starts on. A `kind: List` document yields its items.
 // YAML is read as kubectl reads it (sigs.k8s.io/yaml), duplicate keys
 // refused.
-func decodeFile(file string, data []byte) ([]Object, Errors) {
+// Each object is held to the object-size and depth limits.
+func decodeFile(file string, data []byte, limits Limits) ([]Object, Errors) {
 	var (
 		objs []Object
 		errs Errors
@@ -80,6 +88,10 @@ func decodeFile(file string, data []byte) ([]Object, Errors) {
 		if len(j) == 0 || string(j) == "null" {
 			continue
 		}
+		if problem := sizeProblem(int64(len(j)), limits); problem != "" {
+			errs = append(errs, &Error{Location: loc, Message: problem})
+			continue
+		}
 		if j[0] != '{' {
 			errs = append(errs, &Error{Location: loc, Message: "not an object: a document must be a mapping with apiVersion, kind and metadata"})
 			continue
@@ -87,6 +99,10 @@ func decodeFile(file string, data []byte) ([]Object, Errors) {
 		var obj map[string]any
 		if err := utiljson.Unmarshal(j, &obj); err != nil {
 			errs = append(errs, &Error{Location: loc, Message: err.Error()})
+			continue
+		}
+		if problem := depthProblem(obj, limits); problem != "" {
+			errs = append(errs, &Error{Location: loc, Message: problem})
 			continue
 		}
 		u := &unstructured.Unstructured{Object: obj}
@@ -100,16 +116,62 @@ func decodeFile(file string, data []byte) ([]Object, Errors) {
 	return objs, errs
 }
 
-func yamlToUnstructured(y []byte) (*unstructured.Unstructured, error) {
+// kustomizedObject reads one object kustomize made, held to the limits;
+// problem says why it is refused.
+func kustomizedObject(y []byte, loc Location, limits Limits) (Object, string) {
 	j, err := yaml.YAMLToJSON(y)
 	if err != nil {
-		return nil, errors.New(cleanYAMLError(err))
+		return Object{}, cleanYAMLError(err)
+	}
+	if problem := sizeProblem(int64(len(j)), limits); problem != "" {
+		return Object{}, problem
 	}
 	var obj map[string]any
 	if err := utiljson.Unmarshal(j, &obj); err != nil {
-		return nil, err
+		return Object{}, err.Error()
 	}
-	return &unstructured.Unstructured{Object: obj}, nil
+	if problem := depthProblem(obj, limits); problem != "" {
+		return Object{}, problem
+	}
+	return Object{Unstructured: &unstructured.Unstructured{Object: obj}, Source: loc}, ""
+}
+
+// sizeProblem refuses an object larger, as JSON, than the object-size
+// limit: etcd would refuse it anyway.
+func sizeProblem(n int64, limits Limits) string {
+	if n <= limits.ObjectSize {
+		return ""
+	}
+	return overLimit("object-size", "the object's size, "+byteCount(n)+",", byteCount(limits.ObjectSize))
+}
+
+// depthProblem refuses an object nested deeper than the depth limit.
+func depthProblem(obj map[string]any, limits Limits) string {
+	if d := depth(obj, limits.Depth+1); d > limits.Depth {
+		return overLimit("depth", "the object's nesting", limits.Depth)
+	}
+	return ""
+}
+
+// depth is how deeply v nests maps and lists, counted up to stop.
+func depth(v any, stop int) int {
+	if stop <= 0 {
+		return 0
+	}
+	deepest := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, child := range x {
+			deepest = max(deepest, depth(child, stop-1))
+		}
+	case []any:
+		for _, child := range x {
+			deepest = max(deepest, depth(child, stop-1))
+		}
+	default:
+		return 0
+	}
+	return deepest + 1
 }
 
 // listItems expands a List. The items have the List's location: the YAML

@@ -1,39 +1,60 @@
 package render
 
 import (
+	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
+	"path"
+	"regexp"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// kustomizationFile returns the kustomization file of a directory, or "".
-func kustomizationFile(dir string) string {
+// kustomizationFile returns the kustomization file of a directory (a
+// repository name), or "".
+func kustomizationFile(fsys fs.FS, dir string) string {
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := fs.Stat(fsys, path.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
 			return name
 		}
 	}
 	return ""
 }
 
-// kustomize renders the kustomization in dir (relative to the root). The
-// objects' location is the kustomization file: kustomize does not say which
-// line an output object comes from.
+// kustomize renders the kustomization in dir (relative to the layout).
+// kustomize reads the repository through kustomizeFS: confined to it,
+// within the limits; its load restrictions keep each kustomization's files
+// in its directory; exec and KRM plugins and Helm are off; and a
+// kustomization naming anything remote is refused before kustomize runs,
+// unless the operator allowed remote bases. The objects' location is the
+// kustomization file: kustomize does not say which line an output object
+// comes from.
 func (r *renderer) kustomize(dir, file string) []Object {
 	loc := Location{File: dir + "/" + file}
+	var (
+		fsys filesys.FileSystem = kustomizeFS{r: r}
+		base string             // where the repository is in fsys
+	)
+	if r.opts.AllowRemoteBases {
+		disk, cleanup, err := r.materialize()
+		if err != nil {
+			r.errorf(loc, "kustomize: %v", err)
+			return nil
+		}
+		defer cleanup()
+		fsys, base = filesys.MakeFsOnDisk(), disk
+	} else if errs := r.remoteRefs(r.name(dir)); len(errs) > 0 {
+		r.errs = append(r.errs, errs...)
+		return nil
+	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.PluginConfig.HelmConfig.Enabled = false
-	k := krusty.MakeKustomizer(opts)
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(r.root, dir))
+	resMap, err := krusty.MakeKustomizer(opts).Run(fsys, base+"/"+r.name(dir))
 	if err != nil {
-		// Paths in kustomize's messages are absolute: make them relative to
-		// the repository, as every other location is.
-		r.errorf(loc, "kustomize: %s", strings.ReplaceAll(err.Error(), r.root+string(filepath.Separator), ""))
+		r.errorf(loc, "kustomize: %s", r.kustomizeMessage(err.Error(), base))
 		return nil
 	}
 	var objs []Object
@@ -43,15 +64,65 @@ func (r *renderer) kustomize(dir, file string) []Object {
 			r.errorf(loc, "kustomize: %v", err)
 			continue
 		}
-		u, err := yamlToUnstructured(y)
-		if err != nil {
-			r.errorf(loc, "kustomize: %v", err)
+		o, problem := kustomizedObject(y, loc, r.limits)
+		if problem != "" {
+			r.errorf(loc, "kustomize: %s", problem)
 			continue
 		}
-		o := Object{Unstructured: u, Source: loc}
 		if r.checkObject(o) {
 			objs = append(objs, o)
 		}
 	}
 	return objs
+}
+
+// kustomizeMessage makes the paths in kustomize's message relative to
+// the layout, as every other location is. base is where the repository is
+// in kustomize's filesystem.
+func (r *renderer) kustomizeMessage(msg, base string) string {
+	prefix := base + "/"
+	if r.root != "." {
+		prefix += r.root + "/"
+	}
+	return regexp.MustCompile(`(^|[\s'"(\[])`+regexp.QuoteMeta(prefix)).ReplaceAllString(msg, "$1")
+}
+
+// materialize writes the repository's regular files into a temporary
+// directory for kustomize, whose remote bases are cloned on disk. The
+// files are written through os.Root; the names come from the repository
+// reader, so none leads outside.
+func (r *renderer) materialize() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "gitstellar-kustomize-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	defer root.Close()
+	err = fs.WalkDir(r.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".git":
+			return fs.SkipDir
+		case d.IsDir():
+			return root.MkdirAll(name, 0o755)
+		case !d.Type().IsRegular():
+			return nil // symbolic links and the rest are not copied
+		}
+		data, err := r.readFile(name)
+		if err != nil {
+			return err
+		}
+		return root.WriteFile(name, data, 0o644)
+	})
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return dir, cleanup, nil
 }

@@ -1,16 +1,21 @@
 package render
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
-	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 // The directories of the layout that are not WDS directories.
@@ -46,33 +51,107 @@ func (r *Result) Space(name string) *Space {
 	return nil
 }
 
-// Render renders the repository content under root. On any error it
-// returns nil and Errors listing every problem found.
-func Render(root string) (*Result, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return nil, Errors{{Location: Location{File: root}, Message: err.Error()}}
+// FS is the repository content Render reads: a source.Tree, confined to
+// the repository, symbolic links resolved inside it.
+type FS interface {
+	fs.ReadDirFS
+	fs.StatFS
+	// Canonical returns the path a name leads to, every symbolic link
+	// resolved.
+	Canonical(name string) (string, error)
+}
+
+var _ FS = (*source.Tree)(nil)
+
+// Options say how to render.
+type Options struct {
+	// Path is the directory of the layout in the repository ("" for the
+	// root). Kustomizations may reach the whole repository, never above.
+	Path string
+	// Limits bound what a revision may make gitstellar read and hold.
+	Limits Limits
+	// AllowRemoteBases lets kustomize fetch remote bases and http(s)
+	// resources; without it a kustomization naming one is an error and
+	// rendering reaches no network.
+	AllowRemoteBases bool
+}
+
+// Render renders the repository content of fsys. On any error it returns
+// nil and Errors listing every problem found, each at a location relative
+// to opts.Path. It stops early, with ctx's error, when ctx ends.
+func Render(ctx context.Context, fsys FS, opts Options) (*Result, error) {
+	root := "."
+	if opts.Path != "" {
+		root = path.Clean(filepath.ToSlash(opts.Path))
+		if !fs.ValidPath(root) {
+			return nil, Errors{{Location: Location{File: opts.Path}, Message: "the path must be relative to the repository and stay inside it"}}
+		}
 	}
-	r := &renderer{root: abs, spaces: map[string]*Space{}}
+	r := &renderer{ctx: ctx, fsys: fsys, root: root, opts: opts, limits: opts.Limits.withDefaults(), spaces: map[string]*Space{}}
 	return r.render()
 }
 
+// Directory renders a directory on disk (a work tree), read through
+// os.Root: nothing outside it is read, symbolic links included.
+func Directory(ctx context.Context, dir string, opts Options) (*Result, error) {
+	tree, closeTree, err := source.DirTree(dir)
+	if err != nil {
+		return nil, Errors{{Location: Location{File: dir}, Message: "cannot read the repository: " + unwrapPathError(err).Error()}}
+	}
+	defer closeTree()
+	return Render(ctx, tree, opts)
+}
+
 type renderer struct {
-	root   string
+	ctx    context.Context
+	fsys   FS
+	root   string // the layout's directory in fsys
+	opts   Options
+	limits Limits
 	ignore ignorer
 	spaces map[string]*Space
 	errs   Errors
+	// What this revision has used of its limits.
+	files     int
+	bytesRead int64
+	objects   int
+	stopped   bool
+}
+
+// name is the repository name of a path relative to the layout.
+func (r *renderer) name(rel string) string {
+	if r.root == "." {
+		return rel
+	}
+	if rel == "." {
+		return r.root
+	}
+	return r.root + "/" + rel
+}
+
+// rel is the layout-relative path of a repository name.
+func (r *renderer) rel(name string) string {
+	if r.root == "." {
+		return name
+	}
+	if rel, ok := strings.CutPrefix(name, r.root+"/"); ok {
+		return rel
+	}
+	if name == r.root {
+		return "."
+	}
+	return "/" + name // outside the layout: the repository-absolute name
 }
 
 func (r *renderer) render() (*Result, error) {
-	fi, err := os.Stat(r.root)
+	fi, err := fs.Stat(r.fsys, r.root)
 	if err != nil {
-		return nil, Errors{{Location: Location{File: r.root}, Message: "cannot read the repository: " + errors.Unwrap(err).Error()}}
+		return nil, Errors{{Location: Location{File: r.opts.Path}, Message: "cannot read the repository: " + unwrapPathError(err).Error()}}
 	}
 	if !fi.IsDir() {
-		return nil, Errors{{Location: Location{File: r.root}, Message: "not a directory"}}
+		return nil, Errors{{Location: Location{File: r.opts.Path}, Message: "not a directory"}}
 	}
-	settings, serr := readSettings(r.root)
+	settings, serr := r.readSettings()
 	if serr != nil {
 		return nil, Errors{serr}
 	}
@@ -82,6 +161,9 @@ func (r *renderer) render() (*Result, error) {
 	r.readClusters()
 	r.readWDSDirs()
 	r.checkDuplicates()
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(r.errs) > 0 {
 		return nil, r.errs.sorted()
 	}
@@ -155,16 +237,20 @@ func (r *renderer) readClusters() {
 }
 
 // readWDSDirs reads every other top-level directory as the content of the
-// WDS of the same name.
+// WDS of the same name. A symbolic link to a directory is a directory.
 func (r *renderer) readWDSDirs() {
-	entries, err := os.ReadDir(r.root)
+	entries, err := fs.ReadDir(r.fsys, r.root)
 	if err != nil {
-		r.errorf(Location{File: "."}, "%v", err)
+		r.errorf(Location{File: "."}, "%v", unwrapPathError(err))
 		return
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || name == SpacesDir || name == ClustersDir || r.ignore.ignored(name, true) {
+		if name == SpacesDir || name == ClustersDir || strings.HasPrefix(name, ".") {
+			continue
+		}
+		isDir, ok := r.isDir(name, e)
+		if !ok || !isDir || r.ignore.ignored(name, true) {
 			continue
 		}
 		space := r.spaces[name]
@@ -222,7 +308,7 @@ func (r *renderer) expectKind(obj Object, kind string, out runtime.Object) bool 
 
 // readPlainDir reads a directory of plain YAML; a missing one is empty.
 func (r *renderer) readPlainDir(dir string) []Object {
-	if _, err := os.Stat(filepath.Join(r.root, dir)); os.IsNotExist(err) {
+	if _, err := fs.Stat(r.fsys, r.name(dir)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return r.readTree(dir)
@@ -230,54 +316,169 @@ func (r *renderer) readPlainDir(dir string) []Object {
 
 // readTree reads a directory recursively: a directory holding a
 // kustomization is rendered by kustomize, other files are decoded.
+// Symbolic links are followed inside the repository; one that loops back
+// to a directory being read is an error.
 func (r *renderer) readTree(dir string) []Object {
 	var objs []Object
-	err := filepath.WalkDir(filepath.Join(r.root, dir), func(path string, d fs.DirEntry, err error) error {
-		rel, _ := filepath.Rel(r.root, path)
-		rel = filepath.ToSlash(rel)
-		if err != nil {
-			r.errorf(Location{File: rel}, "%v", err)
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			r.errorf(Location{File: rel}, "symbolic links are not followed")
-			return nil
-		}
-		if rel != dir && r.ignore.ignored(rel, d.IsDir()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if k := kustomizationFile(path); k != "" {
-				objs = append(objs, r.kustomize(rel, k)...)
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			r.errorf(Location{File: rel}, "%v", err)
-			return nil
-		}
-		decoded, errs := decodeFile(rel, data)
-		r.errs = append(r.errs, errs...)
-		for _, o := range decoded {
-			if r.checkObject(o) {
-				objs = append(objs, o)
-			}
-		}
-		return nil
-	})
+	r.walk(dir, map[string]bool{}, &objs)
+	return objs
+}
+
+func (r *renderer) walk(dir string, ancestors map[string]bool, objs *[]Object) {
+	if r.ctx.Err() != nil || r.stopped {
+		return
+	}
+	loc := Location{File: dir + "/"}
+	canon, err := r.fsys.Canonical(r.name(dir))
 	if err != nil {
-		r.errorf(Location{File: dir}, "%v", err)
+		r.errorf(loc, "%v", unwrapPathError(err))
+		return
+	}
+	if ancestors[canon] {
+		r.errorf(loc, "symbolic links loop: this directory is inside itself")
+		return
+	}
+	if depth := strings.Count(dir, "/") + 1; depth > r.limits.DirDepth {
+		r.limitErrorf(loc, "the directory depth, %s", overLimit("dir-depth", strconv.Itoa(depth), r.limits.DirDepth))
+		return
+	}
+	ancestors[canon] = true
+	defer delete(ancestors, canon)
+	if !r.count(loc) {
+		return
+	}
+	if k := kustomizationFile(r.fsys, r.name(dir)); k != "" {
+		*objs = append(*objs, r.kustomize(dir, k)...)
+		return
+	}
+	entries, err := fs.ReadDir(r.fsys, r.name(dir))
+	if err != nil {
+		r.errorf(loc, "%v", unwrapPathError(err))
+		return
+	}
+	for _, e := range entries {
+		rel := dir + "/" + e.Name()
+		isDir, ok := r.isDir(rel, e)
+		if !ok || r.ignore.ignored(rel, isDir) {
+			continue
+		}
+		if isDir {
+			r.walk(rel, ancestors, objs)
+			continue
+		}
+		*objs = append(*objs, r.readManifest(rel)...)
+	}
+}
+
+// isDir tells whether an entry is (or leads to) a directory. A symbolic
+// link that cannot be followed is an error unless it would be ignored as
+// a file and as a directory; ok is false when the entry is skipped.
+func (r *renderer) isDir(rel string, e fs.DirEntry) (isDir, ok bool) {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return e.IsDir(), true
+	}
+	fi, err := fs.Stat(r.fsys, r.name(rel))
+	if err != nil {
+		if !r.ignore.ignored(rel, false) || !r.ignore.ignored(rel, true) {
+			r.errorf(Location{File: rel}, "%v", unwrapPathError(err))
+		}
+		return false, false
+	}
+	return fi.IsDir(), true
+}
+
+// readManifest reads and decodes one file.
+func (r *renderer) readManifest(rel string) []Object {
+	data, err := r.readFile(r.name(rel))
+	if err != nil {
+		r.errorf(Location{File: rel}, "%v", unwrapPathError(err))
+		return nil
+	}
+	decoded, errs := decodeFile(rel, data, r.limits)
+	r.errs = append(r.errs, errs...)
+	var objs []Object
+	for _, o := range decoded {
+		if r.checkObject(o) {
+			objs = append(objs, o)
+		}
 	}
 	return objs
 }
 
-// checkObject checks the fields every object needs.
+// count counts one more file or directory read against the files limit.
+func (r *renderer) count(loc Location) bool {
+	if r.files++; r.files > r.limits.Files {
+		r.limitErrorf(loc, "%s", overLimit("files", "the number of files and directories read", r.limits.Files))
+		return false
+	}
+	return true
+}
+
+// readFile reads a regular file of the repository, within the file-size
+// and total-size limits. name is a repository name.
+func (r *renderer) readFile(name string) ([]byte, error) {
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := r.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	if fi.Size() > r.limits.FileSize {
+		return nil, errors.New(overLimit("file-size", "the file's size, "+byteCount(fi.Size())+",", byteCount(r.limits.FileSize)))
+	}
+	if r.bytesRead+fi.Size() > r.limits.TotalSize {
+		r.stopped = true
+		return nil, errors.New(overLimit("total-size", "the size of the files read", byteCount(r.limits.TotalSize)))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, r.limits.FileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > r.limits.FileSize {
+		return nil, errors.New(overLimit("file-size", "the file's size", byteCount(r.limits.FileSize)))
+	}
+	r.bytesRead += int64(len(data))
+	return data, nil
+}
+
+// limitErrorf records that a revision-wide limit was hit: nothing more is
+// read.
+func (r *renderer) limitErrorf(loc Location, format string, args ...any) {
+	r.stopped = true
+	r.errorf(loc, format, args...)
+}
+
+// unwrapPathError drops an *fs.PathError's operation: the location
+// already names the path.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkObject checks the fields every object needs, and their types:
+// apiVersion, kind, metadata.name, metadata.namespace and generateName
+// are strings, labels and annotations maps of strings (as kubectl has
+// it: `namespace: no` is a boolean, not the namespace "no"). It counts the
+// object against the objects limit.
 func (r *renderer) checkObject(o Object) bool {
+	if problems := typeProblems(o.Object); len(problems) > 0 {
+		for _, p := range problems {
+			r.errorf(o.Source, "%s", p)
+		}
+		return false
+	}
 	var missing []string
 	if o.GetAPIVersion() == "" {
 		missing = append(missing, "apiVersion")
@@ -290,6 +491,12 @@ func (r *renderer) checkObject(o Object) bool {
 	}
 	if len(missing) > 0 {
 		r.errorf(o.Source, "missing %s", strings.Join(missing, ", "))
+		return false
+	}
+	if r.objects++; r.objects > r.limits.Objects {
+		if r.objects == r.limits.Objects+1 {
+			r.limitErrorf(o.Source, "%s", overLimit("objects", "the number of objects in the revision", r.limits.Objects))
+		}
 		return false
 	}
 	return true

@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,7 +52,7 @@ func TestRenderGolden(t *testing.T) {
 	require.NoError(t, err)
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
-			res, err := render.Render(filepath.Join("testdata/repos", c.Name()))
+			res, err := render.Directory(context.Background(), filepath.Join("testdata/repos", c.Name()), render.Options{})
 			if strings.HasPrefix(c.Name(), "broken") {
 				require.Error(t, err)
 				assert.Nil(t, res, "a broken revision renders nothing")
@@ -72,7 +73,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestRenderExample(t *testing.T) {
-	res, err := render.Render("../../examples/repo-layout")
+	res, err := render.Directory(context.Background(), "../../examples/repo-layout", render.Options{})
 	require.NoError(t, err)
 	require.Len(t, res.Spaces, 2)
 	its, wds := res.Space("its1"), res.Space("wds1")
@@ -110,16 +111,16 @@ func TestRenderExample(t *testing.T) {
 }
 
 func TestRenderIsDeterministic(t *testing.T) {
-	first, err := render.Render("testdata/repos/plain")
+	first, err := render.Directory(context.Background(), "testdata/repos/plain", render.Options{})
 	require.NoError(t, err)
 	for range 5 {
-		again, err := render.Render("testdata/repos/plain")
+		again, err := render.Directory(context.Background(), "testdata/repos/plain", render.Options{})
 		require.NoError(t, err)
 		assert.Equal(t, summary(first, nil), summary(again, nil))
 	}
 }
 
 func TestRenderMissingRoot(t *testing.T) {
-	_, err := render.Render(filepath.Join(t.TempDir(), "nope"))
+	_, err := render.Directory(context.Background(), filepath.Join(t.TempDir(), "nope"), render.Options{})
 	assert.ErrorContains(t, err, "no such file or directory")
 }

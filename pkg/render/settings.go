@@ -2,8 +2,9 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -23,14 +24,16 @@ type Settings struct {
 	Ignore []string `json:"ignore,omitempty"`
 }
 
-func readSettings(root string) (Settings, *Error) {
+// readSettings reads gitstellar.yaml, a regular file of the layout's
+// root (a symbolic link to one inside the repository is followed).
+func (r *renderer) readSettings() (Settings, *Error) {
 	var s Settings
-	b, err := os.ReadFile(filepath.Join(root, SettingsFile))
-	if os.IsNotExist(err) {
+	b, err := r.readFile(r.name(SettingsFile))
+	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
-		return s, &Error{Location: Location{File: SettingsFile}, Message: err.Error()}
+		return s, &Error{Location: Location{File: SettingsFile}, Message: unwrapPathError(err).Error()}
 	}
 	if err := yaml.UnmarshalStrict(b, &s); err != nil {
 		return s, &Error{Location: Location{File: SettingsFile, Line: yamlErrorLine(err)}, Message: cleanYAMLError(err)}

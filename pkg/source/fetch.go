@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
@@ -28,7 +26,8 @@ type Options struct {
 	URL string
 	// Ref is the branch, tag or commit to follow.
 	Ref Ref
-	// CacheDir holds the fetched objects and checked-out trees.
+	// CacheDir holds the fetched objects. Nothing is checked out: a
+	// revision is read from the object store (Tree).
 	CacheDir string
 	// Credentials authenticate to the remote.
 	Credentials Credentials
@@ -38,15 +37,14 @@ type Options struct {
 	Verifier *CommitVerifier
 }
 
-// Revision is a commit and its checked-out tree.
+// Revision is a commit and its tree.
 type Revision struct {
 	// Commit is the full SHA of the commit.
 	Commit string
 	// Ref is what was followed ("branch main", "tag v1", or the commit).
 	Ref string
-	// Dir is the directory holding the commit's tree. It stays until a
-	// later Fetch replaces it.
-	Dir     string
+	// Tree is the commit's files, read from the object store.
+	Tree    *Tree
 	Author  string
 	Message string
 	Time    time.Time
@@ -129,24 +127,20 @@ func (f *Fetcher) Fetch(ctx context.Context) (rev *Revision, changed bool, err e
 	if err != nil {
 		return nil, false, err
 	}
-	signer, err := f.verify(commit) // before anything is checked out
+	signer, err := f.verify(commit) // before anything is read
 	if err != nil {
 		return nil, false, err
 	}
-	dir, err := f.checkout(commit)
+	tree, err := CommitTree(commit)
 	if err != nil {
-		return nil, false, fmt.Errorf("check out %s: %w", commit.Hash, err)
+		return nil, false, err
 	}
 	rev = &Revision{
-		Commit: commit.Hash.String(), Ref: f.opts.Ref.String(), Dir: dir,
+		Commit: commit.Hash.String(), Ref: f.opts.Ref.String(), Tree: tree,
 		Author: commit.Author.Name, Message: firstLine(commit.Message), Time: commit.Committer.When,
 		Signer: signer,
 	}
-	previous := f.current
 	f.current = rev
-	if previous != nil && previous.Dir != rev.Dir {
-		_ = os.RemoveAll(previous.Dir)
-	}
 	return rev, true, nil
 }
 
@@ -164,6 +158,8 @@ func (f *Fetcher) open() error {
 	if err != nil {
 		return fmt.Errorf("cache %s: %w", path, err)
 	}
+	// Earlier versions checked revisions out here.
+	_ = os.RemoveAll(filepath.Join(f.dir, "trees"))
 	f.repo = repo
 	return nil
 }
@@ -261,73 +257,6 @@ func (f *Fetcher) remoteError(what string, err error) error {
 		return fmt.Errorf("%s %s: repository not found", what, redact(f.opts.URL))
 	}
 	return fmt.Errorf("%s %s: %w", what, redact(f.opts.URL), err)
-}
-
-// checkout writes the commit's tree into trees/<commit>, once.
-func (f *Fetcher) checkout(c *object.Commit) (string, error) {
-	dir := filepath.Join(f.dir, "trees", c.Hash.String())
-	if _, err := os.Stat(filepath.Join(dir, ".gitstellar-complete")); err == nil {
-		return dir, nil
-	}
-	tmp := dir + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := writeTree(c, tmp); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".gitstellar-complete"), nil, 0o644); err != nil {
-		return "", err
-	}
-	_ = os.RemoveAll(dir)
-	return dir, os.Rename(tmp, dir)
-}
-
-// writeTree writes the files of a commit under dir.
-func writeTree(c *object.Commit, dir string) error {
-	tree, err := c.Tree()
-	if err != nil {
-		return err
-	}
-	return tree.Files().ForEach(func(file *object.File) error {
-		path := filepath.Join(dir, filepath.FromSlash(file.Name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		switch file.Mode {
-		case filemode.Symlink:
-			target, err := file.Contents()
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, path)
-		case filemode.Regular, filemode.Executable, filemode.Deprecated:
-			return writeBlob(path, file)
-		}
-		return nil // submodules are not followed
-	})
-}
-
-func writeBlob(path string, file *object.File) error {
-	r, err := file.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	mode := os.FileMode(0o644)
-	if file.Mode == filemode.Executable {
-		mode = 0o755
-	}
-	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func firstLine(s string) string {

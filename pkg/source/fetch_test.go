@@ -2,8 +2,7 @@ package source_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 
 func read(t *testing.T, rev *source.Revision, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(rev.Dir, path))
+	b, err := fs.ReadFile(rev.Tree, path)
 	require.NoError(t, err)
 	return string(b)
 }
@@ -65,8 +64,6 @@ func TestFetchOverHTTP(t *testing.T) {
 		assert.True(t, changed)
 		assert.Equal(t, second, next.Commit)
 		assert.Equal(t, "a: 2\n", read(t, next, "wds1/a.yaml"))
-		_, err = os.Stat(rev.Dir)
-		assert.True(t, os.IsNotExist(err), "the previous tree is removed")
 		rev = next
 	})
 
@@ -93,9 +90,8 @@ func TestFetchOverHTTP(t *testing.T) {
 		_, _, err = other.Fetch(ctx)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "branch other not found")
-		assert.Equal(t, got, other.Current())
-		_, err = os.Stat(got.Dir)
-		assert.NoError(t, err, "the last good tree is kept")
+		assert.Equal(t, got, other.Current(), "the last good revision is kept")
+		assert.Equal(t, "a: 1\n", read(t, other.Current(), "wds1/a.yaml"))
 	})
 
 	t.Run("wrong credentials", func(t *testing.T) {
