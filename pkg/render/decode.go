@@ -79,7 +79,10 @@ func decodeFile(file string, data []byte, limits Limits) ([]Object, Errors) {
 		j, err := yaml.YAMLToJSONStrict(doc.data)
 		if err != nil {
 			if n := yamlErrorLine(err); n > 0 {
-				loc.Line = doc.line + n - 1
+				// The parser may say "the line after the last" for an
+				// unexpected end: that is the document's last line.
+				last := doc.line + bytes.Count(doc.data, []byte("\n")) - 1
+				loc.Line = min(doc.line+n-1, max(last, doc.line))
 			}
 			errs = append(errs, &Error{Location: loc, Message: cleanYAMLError(err)})
 			continue

@@ -140,10 +140,14 @@ func remote(ref string) bool {
 
 // redactURL hides the credentials a URL may carry.
 func redactURL(ref string) string {
+	prefix := ""
+	if len(ref) > 5 && strings.EqualFold(ref[:5], "git::") {
+		prefix, ref = ref[:5], ref[5:]
+	}
 	u, err := url.Parse(ref)
 	if err != nil || u.User == nil {
-		return ref
+		return prefix + ref
 	}
 	u.User = url.User("REDACTED")
-	return u.String()
+	return prefix + u.String()
 }

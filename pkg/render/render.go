@@ -152,6 +152,9 @@ func (r *renderer) render() (*Result, error) {
 		return nil, Errors{{Location: Location{File: r.opts.Path}, Message: "not a directory"}}
 	}
 	settings, serr := r.readSettings()
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
 	if serr != nil {
 		return nil, Errors{serr}
 	}

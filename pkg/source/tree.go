@@ -28,8 +28,9 @@ const MaxSymlinkTarget = 4096
 // the link. Only regular files are read; a FIFO, a device, a socket or a
 // submodule is an error, never a read that can block or never end.
 //
-// Tree implements fs.FS, fs.ReadDirFS and fs.StatFS. ReadDir reports a
-// symbolic link as such (fs.ModeSymlink); Open and Stat follow it;
+// Tree implements fs.FS, fs.ReadDirFS, fs.StatFS and fs.ReadLinkFS.
+// ReadDir and Lstat report a symbolic link as such (fs.ModeSymlink); Open
+// and Stat follow it;
 // Canonical says where a name leads, so that a walker can notice a
 // directory it has already read.
 type Tree struct {
@@ -40,8 +41,9 @@ type Tree struct {
 }
 
 var (
-	_ fs.ReadDirFS = (*Tree)(nil)
-	_ fs.StatFS    = (*Tree)(nil)
+	_ fs.ReadDirFS  = (*Tree)(nil)
+	_ fs.StatFS     = (*Tree)(nil)
+	_ fs.ReadLinkFS = (*Tree)(nil)
 )
 
 // ErrOutside is the error of a symbolic link that leads outside the tree.
@@ -82,7 +84,7 @@ type treeStore interface {
 
 // Open opens a file or a directory, following symbolic links.
 func (t *Tree) Open(name string) (fs.File, error) {
-	canon, e, err := t.resolve("open", name)
+	canon, e, err := t.resolve("open", name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -102,17 +104,43 @@ func (t *Tree) Open(name string) (fs.File, error) {
 
 // Stat describes a file or a directory, following symbolic links.
 func (t *Tree) Stat(name string) (fs.FileInfo, error) {
-	_, e, err := t.resolve("stat", name)
+	_, e, err := t.resolve("stat", name, true)
 	if err != nil {
 		return nil, err
 	}
 	return entryInfo{e, path.Base(name)}, nil
 }
 
+// Lstat describes a file, a directory or a symbolic link, not following
+// a link that name ends with.
+func (t *Tree) Lstat(name string) (fs.FileInfo, error) {
+	_, e, err := t.resolve("lstat", name, false)
+	if err != nil {
+		return nil, err
+	}
+	return entryInfo{e, path.Base(name)}, nil
+}
+
+// ReadLink returns a symbolic link's target as stored.
+func (t *Tree) ReadLink(name string) (string, error) {
+	canon, e, err := t.resolve("readlink", name, false)
+	if err != nil {
+		return "", err
+	}
+	if e.kind != kindSymlink {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: errors.New("not a symbolic link")}
+	}
+	target, err := t.store.readLink(canon)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return target, nil
+}
+
 // ReadDir lists a directory, sorted by name. Symbolic links are listed as
 // links (fs.ModeSymlink), not followed.
 func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) {
-	canon, e, err := t.resolve("readdir", name)
+	canon, e, err := t.resolve("readdir", name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -138,13 +166,14 @@ func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) {
 // resolved: two names that lead to the same directory have the same
 // canonical path.
 func (t *Tree) Canonical(name string) (string, error) {
-	canon, _, err := t.resolve("resolve", name)
+	canon, _, err := t.resolve("resolve", name, true)
 	return canon, err
 }
 
-// resolve follows name through the tree, symbolic links included, and
-// returns the canonical path and its entry.
-func (t *Tree) resolve(op, name string) (string, treeEntry, error) {
+// resolve follows name through the tree, symbolic links included (the
+// last one only when followLast), and returns the canonical path and its
+// entry.
+func (t *Tree) resolve(op, name string, followLast bool) (string, treeEntry, error) {
 	if !fs.ValidPath(name) {
 		return "", treeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
@@ -180,7 +209,7 @@ func (t *Tree) resolve(op, name string) (string, treeEntry, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if e.kind == kindSymlink {
+		if e.kind == kindSymlink && (followLast || len(todo) > 0) {
 			if hops++; hops > MaxSymlinkHops {
 				return fail(fmt.Errorf("more than %d symbolic links (a loop?) at %s", MaxSymlinkHops, p))
 			}
