@@ -14,8 +14,12 @@ EXAMPLE_REPO   ?= .gitstellar/example-repo
 WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
+FUZZTIME       ?= 10s
+# package:target of every fuzz target run by `make fuzz` (their seeds run in every go test)
+FUZZ_TARGETS   := pkg/source:FuzzTree pkg/render:FuzzDecode pkg/propagate:FuzzParsePath \
+                  pkg/propagate:FuzzExpand pkg/printable:FuzzTerminal pkg/printable:FuzzMarkdown
 
-.PHONY: help build binaries test e2e bench unit vet fmt-check generate verify-generated charts quickstart dev-up dev-down clean
+.PHONY: help build binaries test fuzz e2e bench unit vet fmt-check generate verify-generated charts quickstart dev-up dev-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -26,8 +30,16 @@ build: ## build bin/gitstellar
 binaries: build ## find or build (once, from the Go module proxy) etcd, kube-apiserver, controllers, kwok, kubectl
 	$(BIN) dev binaries etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
 
-test: binaries vet fmt-check verify-generated charts ## every test, integration and e2e on real apiservers included
+test: binaries vet fmt-check verify-generated charts fuzz ## every test, integration and e2e on real apiservers included
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+fuzz: ## run each fuzz target of untrusted input for FUZZTIME (the seeds run in every go test)
+	@log="$$(mktemp)"; trap 'rm -f "$$log"' EXIT; \
+	for t in $(FUZZ_TARGETS); do pkg="$${t%%:*}"; name="$${t##*:}"; \
+	  echo "go test -run '^$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) ./$$pkg"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$pkg" >"$$log" 2>&1 || \
+	  { tail -n 40 "$$log"; exit 1; }; \
+	done
 
 e2e: binaries ## the whole end-to-end suite, long variants included (logs of every process saved on failure)
 	GITSTELLAR_E2E_FULL=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./e2e

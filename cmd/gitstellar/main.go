@@ -3,20 +3,26 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gitstellar/gitstellar/pkg/printable"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() { // a second Ctrl-C ends the process at once
+		<-ctx.Done()
+		stop()
+	}()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		// Errors may quote the repository: shown, never acted on.
+		fmt.Fprintln(os.Stderr, "error:", printable.Terminal(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }
@@ -27,7 +33,10 @@ func newRootCommand() *cobra.Command {
 		Short: "KubeStellar's multi-cluster model, driven from Git",
 		Long: "gitstellar follows a Git repository that declares spaces (WDS, ITS), WECs, workloads and\n" +
 			"BindingPolicies, applies them into the spaces, propagates bound workloads to the WECs and\n" +
-			"commits their status back to Git.",
+			"commits their status back to Git.\n" +
+			"Exit code: 0 on success; 1 when the command finds problems (each command's help says which);\n" +
+			"2 on a usage error (unknown command or flag, bad flag value, wrong arguments), when the\n" +
+			"command cannot do its job, or when its output cannot be written.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -42,21 +51,19 @@ func newRootCommand() *cobra.Command {
 		newPlanCommand(),
 		newBenchCommand(),
 	)
+	root.InitDefaultCompletionCmd()
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) }) // subcommands inherit it
+	walk(root, func(cmd *cobra.Command) {
+		strictArgs(cmd)
+		checkOutput(cmd)
+	})
 	return root
 }
 
-// exitError carries an exit code other than 1.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func exitCode(err error) int {
-	if e := (*exitError)(nil); errors.As(err, &e) {
-		return e.code
+// walk calls f on cmd and every command under it.
+func walk(cmd *cobra.Command, f func(*cobra.Command)) {
+	f(cmd)
+	for _, c := range cmd.Commands() {
+		walk(c, f)
 	}
-	return 1
 }

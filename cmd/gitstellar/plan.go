@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
@@ -25,6 +27,7 @@ type planOptions struct {
 	inventoryFrom          string
 	kubeconfig             string
 	render                 renderFlags
+	maxOutput              resource.Quantity
 }
 
 func newPlanCommand() *cobra.Command {
@@ -50,6 +53,8 @@ func newPlanCommand() *cobra.Command {
 	f.StringVar(&o.inventoryFrom, "inventory-from", "", "read the WorkloadClusters from this kubeconfig context (a live ITS) instead of the repository")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --inventory-from (default: $KUBECONFIG or ~/.kube/config)")
 	o.render.bind(f)
+	o.maxOutput = resource.MustParse("64Mi")
+	f.Var(quantityValue{&o.maxOutput}, "max-output", "the most bytes a plan prints; a longer plan is cut and exits 2 (Markdown keeps to a pull-request comment's size on its own)")
 	return cmd
 }
 
@@ -81,7 +86,7 @@ func (o *planOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	p := plan.Compute(base, head, inventory)
-	out := cmd.OutOrStdout()
+	out := &cappedWriter{w: cmd.OutOrStdout(), left: o.maxOutput.Value()}
 	switch o.format {
 	case "markdown":
 		err = p.WriteMarkdown(out)
@@ -91,6 +96,9 @@ func (o *planOptions) run(cmd *cobra.Command) error {
 		err = p.WriteText(out)
 	}
 	if err != nil {
+		if errors.Is(err, errOverCap) {
+			return &exitError{code: 2, err: fmt.Errorf("the plan is over --max-output %s and was cut: raise it, or plan a smaller change", o.maxOutput.String())}
+		}
 		return err
 	}
 	switch {
@@ -135,6 +143,43 @@ func (o *planOptions) revision(ctx context.Context, top, rev string) (plan.Revis
 		return plan.Revision{Name: name, Err: errs}, nil
 	}
 	return plan.Revision{Name: name, Result: res}, nil
+}
+
+// errOverCap is a cappedWriter's error once its bytes are spent.
+var errOverCap = errors.New("output limit reached")
+
+// cappedWriter passes on at most left bytes.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		n, err := c.w.Write(p[:c.left])
+		c.left -= int64(n)
+		if err == nil {
+			err = errOverCap
+		}
+		return n, err
+	}
+	n, err := c.w.Write(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// quantityValue is a size flag (64Mi).
+type quantityValue struct{ q *resource.Quantity }
+
+func (v quantityValue) String() string { return v.q.String() }
+func (v quantityValue) Type() string   { return "SIZE" }
+func (v quantityValue) Set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() <= 0 {
+		return fmt.Errorf("%q: want a positive size such as 64Mi", s)
+	}
+	*v.q = q
+	return nil
 }
 
 // liveInventory reads the WorkloadClusters of a live ITS; they stand for

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -17,14 +18,16 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"sigs.k8s.io/yaml"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/gitstellar/gitstellar/pkg/printable"
 	"github.com/gitstellar/gitstellar/pkg/report"
 	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 type statusOptions struct {
 	repo, branch, wds, output string
+	expectCommit              string
 	creds                     source.CredentialFiles
 	insecureIgnoreHostKey     bool
 }
@@ -32,28 +35,28 @@ type statusOptions struct {
 func newStatusCommand() *cobra.Command {
 	o := statusOptions{}
 	cmd := &cobra.Command{
-		Use:   "status [--repo URL|PATH]",
+		Use:   "status [--repo URL|PATH] [--expect-commit SHA]",
 		Short: "Print the status gitstellar committed to the status branch",
 		Long: "Status reads summary.yaml from the status branch and prints, per WDS, every bound object in\n" +
 			"every WEC: synced, ready, and why not. It needs read access to the repository, no cluster.\n" +
 			"--repo is a local clone (default: the current directory; the local branch, else\n" +
 			"origin/BRANCH: fetch first to be current) or a remote URL (only the branch is fetched).\n" +
-			"Exit code: 0 when everything is ready and the revision has no error, 1 otherwise (a CI gate),\n" +
-			"2 when the branch cannot be read or the command is misused.",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.NoArgs(cmd, args); err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			return nil
-		},
+			"--expect-commit SHA (full or abbreviated; in CI, the commit under test) requires the status\n" +
+			"to be of that source commit: without it, a gate could pass on the status of an older commit.\n" +
+			"Exit code: 0 when everything is ready, the revision has no error and, with --expect-commit,\n" +
+			"the status is of that commit; 1 otherwise: the status says \"not (yet) good\" (a CI gate can\n" +
+			"retry on 1 until gitstellar catches up or a deadline passes); 2 when there is no status to\n" +
+			"judge (the branch or summary.yaml cannot be read, summary.yaml is empty or lists no WDS, or\n" +
+			"--wds names none of them), when the output cannot be written, or when the command is misused.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	f := cmd.Flags()
 	f.StringVar(&o.repo, "repo", ".", "local clone (path) or remote URL (https://, ssh://, user@host:path, file://) of the repository")
 	f.StringVar(&o.branch, "branch", report.DefaultStatusBranch, "the status branch")
 	f.StringVar(&o.wds, "wds", "", "only this WDS")
 	f.StringVarP(&o.output, "output", "o", "table", "output: table, yaml or json")
+	f.StringVar(&o.expectCommit, "expect-commit", "", "exit 1 unless the status is of this source commit (a SHA, full or abbreviated)")
 	addGitCredentialFlags(f, &o.creds, &o.insecureIgnoreHostKey)
 	return cmd
 }
@@ -72,7 +75,10 @@ func addGitCredentialFlags(f *pflag.FlagSet, creds *source.CredentialFiles, inse
 
 func (o *statusOptions) run(cmd *cobra.Command) error {
 	if o.output != "table" && o.output != "yaml" && o.output != "json" {
-		return &exitError{code: 2, err: fmt.Errorf("--output %q: want table, yaml or json", o.output)}
+		return usageError(fmt.Errorf("--output %q: want table, yaml or json", o.output))
+	}
+	if o.expectCommit != "" && !isCommitID(o.expectCommit) {
+		return usageError(fmt.Errorf("--expect-commit %q: want a commit SHA (4 to 64 hexadecimal digits)", o.expectCommit))
 	}
 	s, err := o.summary(cmd.Context())
 	if err != nil {
@@ -86,32 +92,128 @@ func (o *statusOptions) run(cmd *cobra.Command) error {
 			}
 		}
 		if len(spaces) == 0 {
-			return &exitError{code: 2, err: fmt.Errorf("--wds %s: no such WDS in the status of %s", o.wds, cmp.Or(s.SourceCommit, "(none)"))}
+			return &exitError{code: 2, err: fmt.Errorf("--wds %s: no such WDS in the status of %s", printable.Quote(o.wds), cmp.Or(s.SourceCommit, "(none)"))}
 		}
 		s.Spaces = spaces
 	}
-	out := cmd.OutOrStdout()
-	switch o.output {
+	if err := writeStatus(cmd.OutOrStdout(), o.output, s); err != nil {
+		return err
+	}
+	return o.gate(s)
+}
+
+// gate is the verdict on a status: nil when it is of the expected commit
+// (if any), everything is ready and there is no error.
+func (o *statusOptions) gate(s report.Summary) error {
+	ready, total, errs := statusCounts(s)
+	counts := fmt.Sprintf("%d/%d ready, %d error(s)", ready, total, errs)
+	if o.expectCommit != "" && !sameCommit(s.SourceCommit, o.expectCommit) {
+		return &exitError{code: 1, err: fmt.Errorf("the status is of source commit %s, not %s: not synced yet, or %s does not render (%s)",
+			cmp.Or(s.SourceCommit, "(none)"), o.expectCommit, o.expectCommit, counts)}
+	}
+	if ready < total || errs > 0 {
+		return &exitError{code: 1, err: errors.New(counts)}
+	}
+	return nil
+}
+
+// isCommitID tells an abbreviated or full SHA-1 or SHA-256 commit ID.
+func isCommitID(s string) bool {
+	if len(s) < 4 || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// sameCommit tells whether the commit ID id names commit.
+func sameCommit(commit, id string) bool {
+	return commit != "" && strings.HasPrefix(strings.ToLower(commit), strings.ToLower(id))
+}
+
+// usable says why a status cannot be judged: it is empty, or lists no
+// WDS and no error (a gate would pass with nothing ready).
+func usable(s report.Summary) error {
+	switch {
+	case len(s.Spaces) > 0 || len(s.Errors) > 0:
+		return nil
+	case s.SourceCommit == "":
+		return fmt.Errorf("%s is empty: no status to judge", report.StatusSummaryFile)
+	default:
+		return fmt.Errorf("%s lists no WDS for source commit %s: no status to judge", report.StatusSummaryFile, s.SourceCommit)
+	}
+}
+
+// writeStatus writes the status as output says. Every string of it may
+// come from a repository or a WEC: the table shows them escaped; YAML and
+// JSON have them in escapes too (see statusYAML and printable.JSON).
+func writeStatus(out io.Writer, output string, s report.Summary) error {
+	switch output {
 	case "yaml":
-		b, err := yaml.Marshal(s)
+		b, err := statusYAML(s)
 		if err != nil {
 			return err
 		}
-		_, _ = out.Write(b)
+		_, err = out.Write(b)
+		return err
 	case "json":
 		b, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s\n", b)
+		_, err = fmt.Fprintf(out, "%s\n", printable.JSON(b))
+		return err
 	default:
 		printStatusTables(out, s)
+		return nil
 	}
-	ready, total, errs := statusCounts(s)
-	if ready < total || errs > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d/%d ready, %d error(s)", ready, total, errs)}
+}
+
+// statusYAML is the summary as YAML, keys sorted. A string that holds a
+// hidden character, a newline or a tab, or starts a CI command, is double
+// quoted with escapes: it never spans lines (a line of a block scalar
+// could be a workflow command), and YAML's own escapes are completed with
+// \u escapes for the characters YAML prints as they are (such as U+202E).
+func statusYAML(s report.Summary) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	var doc kyaml.Node
+	if err := kyaml.Unmarshal(printable.JSON(b), &doc); err != nil { // JSON is YAML
+		return nil, err
+	}
+	restyle(&doc)
+	if b, err = kyaml.Marshal(&doc); err != nil {
+		return nil, err
+	}
+	return printable.JSON(b), nil // the characters left are in double-quoted scalars, where \u escapes are YAML's too
+}
+
+// restyle sorts mapping keys and gives every node the block style, but
+// double quotes for the strings TerminalLine would change.
+func restyle(n *kyaml.Node) {
+	n.Style = 0
+	if n.Kind == kyaml.ScalarNode && n.Tag == "!!str" && printable.TerminalLine(n.Value) != n.Value {
+		n.Style = kyaml.DoubleQuotedStyle
+	}
+	if n.Kind == kyaml.MappingNode {
+		sortPairs(n.Content)
+	}
+	for _, c := range n.Content {
+		restyle(c)
+	}
+}
+
+// sortPairs sorts the key, value pairs of a mapping node's content by key.
+func sortPairs(content []*kyaml.Node) {
+	pairs := make([][2]*kyaml.Node, len(content)/2)
+	for i := range pairs {
+		pairs[i] = [2]*kyaml.Node{content[2*i], content[2*i+1]}
+	}
+	slices.SortStableFunc(pairs, func(a, b [2]*kyaml.Node) int { return strings.Compare(a[0].Value, b[0].Value) })
+	for i, p := range pairs {
+		content[2*i], content[2*i+1] = p[0], p[1]
+	}
 }
 
 // summary reads summary.yaml from the status branch.
@@ -137,6 +239,9 @@ func (o *statusOptions) summary(ctx context.Context) (report.Summary, error) {
 		return report.Summary{}, fmt.Errorf("%s of %s: %w", report.StatusSummaryFile, commit.name, err)
 	}
 	s, err := report.DecodeStatusSummary([]byte(content))
+	if err == nil {
+		err = usable(s)
+	}
 	if err != nil {
 		return report.Summary{}, fmt.Errorf("%s: %w", commit.name, err)
 	}
@@ -255,21 +360,22 @@ func spaceCounts(space report.SpaceSummary) (ready, total int) {
 }
 
 // printStatusTables prints the source commit, the errors, and a table per
-// WDS.
+// WDS: every string one line, escaped (printable.TerminalLine).
 func printStatusTables(out io.Writer, s report.Summary) {
-	fmt.Fprintf(out, "Source commit: %s\n", cmp.Or(s.SourceCommit, "(none)"))
+	esc := printable.TerminalLine
+	fmt.Fprintf(out, "Source commit: %s\n", esc(cmp.Or(s.SourceCommit, "(none)")))
 	if len(s.Errors) > 0 {
 		fmt.Fprintf(out, "Errors (the spaces hold the last good revision):\n")
 		for _, e := range s.Errors {
-			fmt.Fprintf(out, "  %s\n", oneLine(e))
+			fmt.Fprintf(out, "  %s\n", message(e))
 		}
 	}
 	for _, space := range s.Spaces {
 		ready, total := spaceCounts(space)
-		fmt.Fprintf(out, "\nWDS %s: %d/%d ready\n", space.Name, ready, total)
+		fmt.Fprintf(out, "\nWDS %s: %d/%d ready\n", esc(space.Name), ready, total)
 		for _, p := range space.Policies {
 			for _, e := range p.Errors {
-				fmt.Fprintf(out, "  BindingPolicy %s: %s\n", p.Name, oneLine(e))
+				fmt.Fprintf(out, "  BindingPolicy %s: %s\n", esc(p.Name), message(e))
 			}
 		}
 		if len(space.Objects) == 0 {
@@ -279,19 +385,16 @@ func printStatusTables(out io.Writer, s report.Summary) {
 		tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAMESPACE\tOBJECT\tWEC\tSYNCED\tREADY\tMESSAGE")
 		for _, o := range space.Objects {
-			ns, name := o.Namespace, o.Kind
+			ns, name := cmp.Or(esc(o.Namespace), "-"), esc(o.Kind)
 			if o.Group != "" {
-				name += "." + o.Group
+				name += "." + esc(o.Group)
 			}
-			name += "/" + o.Name
-			if ns == "" {
-				ns = "-"
-			}
+			name += "/" + esc(o.Name)
 			if len(o.WECs) == 0 {
 				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\tbound to no WEC\n", ns, name)
 			}
 			for _, st := range o.WECs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ns, name, st.WEC, yesNo(st.Synced), yesNo(st.Ready), oneLine(st.Message))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ns, name, esc(st.WEC), yesNo(st.Synced), yesNo(st.Ready), message(st.Message))
 			}
 		}
 		_ = tw.Flush()
@@ -308,4 +411,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// message is a message on one line: its blanks, newlines included, one
+// space; what is hidden in it escaped.
+func message(s string) string {
+	return printable.TerminalLine(strings.Join(strings.Fields(s), " "))
+}

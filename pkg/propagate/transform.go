@@ -2,13 +2,19 @@ package propagate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
@@ -38,13 +44,10 @@ func CompileTransforms(cts []controlv1alpha1.CustomTransform) *Transforms {
 	slices.SortFunc(sorted, func(a, b controlv1alpha1.CustomTransform) int { return strings.Compare(a.Name, b.Name) })
 	for _, ct := range sorted {
 		c := compiledTransform{name: ct.Name}
-		for _, r := range ct.Spec.Remove {
-			p, err := ParsePath(r)
-			if err != nil {
-				t.Errors[ct.Name] = append(t.Errors[ct.Name], err.Error())
-				continue
-			}
-			c.paths = append(c.paths, p)
+		var errs []string
+		c.paths, errs = parseRemove(ct.Spec.Remove)
+		if len(errs) > 0 {
+			t.Errors[ct.Name] = errs
 		}
 		gr := schema.GroupResource{Group: ct.Spec.APIGroup, Resource: ct.Spec.Resource}
 		t.byResource[gr] = append(t.byResource[gr], c)
@@ -60,6 +63,45 @@ func CompileTransforms(cts []controlv1alpha1.CustomTransform) *Transforms {
 	}
 	slices.Sort(t.Warnings)
 	return t
+}
+
+// parseRemove parses the paths of a CustomTransform's spec.remove: the
+// paths that parse, and one message per path that does not, naming its
+// place in the list and the path.
+func parseRemove(remove []string) ([]Path, []string) {
+	var (
+		paths []Path
+		errs  []string
+	)
+	for i, r := range remove {
+		p, err := ParsePath(r)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("spec.remove[%d]: %v", i, err))
+			continue
+		}
+		paths = append(paths, p)
+	}
+	return paths, errs
+}
+
+// CheckCustomTransform checks a CustomTransform offline, as the transport
+// will: one message per problem, naming the path at fault; none when the
+// CustomTransform is fine. For validate and plan.
+func CheckCustomTransform(u *unstructured.Unstructured) []string {
+	gvk := u.GroupVersionKind()
+	if gvk.Group != controlv1alpha1.GroupVersion.Group || gvk.Kind != "CustomTransform" {
+		return []string{fmt.Sprintf("%s is not a CustomTransform", gvk.GroupKind())}
+	}
+	var ct controlv1alpha1.CustomTransform
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &ct); err != nil {
+		return []string{fmt.Sprintf("does not decode: %v", err)}
+	}
+	var problems []string
+	if ct.Spec.Resource == "" {
+		problems = append(problems, "spec.resource: empty; name a resource (lowercase plural)")
+	}
+	_, errs := parseRemove(ct.Spec.Remove)
+	return append(problems, errs...)
 }
 
 // Properties are the values a WEC's templates expand with.
@@ -108,11 +150,11 @@ func (t *Transforms) Transform(in *unstructured.Unstructured, gr schema.GroupRes
 		}
 	}
 	if in.GetAnnotations()[controlv1alpha1.AnnotationExpandTemplates] == "true" {
-		expanded, err := expand(u.Object, props, "")
+		expanded, err := expandObject(u.Object, props, isSecret(in, gr), defaultTemplateLimits)
 		if err != nil {
 			return nil, err
 		}
-		u.Object = expanded.(map[string]any)
+		u.Object = expanded
 	}
 	return u, nil
 }
@@ -184,27 +226,105 @@ func cleanJob(u *unstructured.Unstructured) {
 	}
 }
 
-// expand runs every string value through text/template with
-// the WEC's properties; a reference to a missing property is an error.
-func expand(v any, props Properties, where string) (any, error) {
-	switch x := v.(type) {
+// Template expansion runs templates written by whoever can push to the
+// repository, once per object and WEC, in the transport: it is bounded so
+// that no object can exhaust the transport's memory or time.
+//
+// text/template cannot be interrupted, so the bounds are enforced from the
+// inside: output goes through a writer that fails once the output budget is
+// spent; every {{range}} iteration calls a hidden function that counts
+// iterations and checks the deadline (a range over a large integer with an
+// empty body produces no output and calls nothing else); print, printf,
+// println, html, js and urlquery are replaced by versions that refuse to
+// build a string the output budget could not hold; and {{define}},
+// {{template}} and {{block}} are refused, as template calls could recurse
+// exponentially without a range. What is left — property lookups, if,
+// with, range, comparisons, and, or, not, len, index, slice — runs in time
+// linear in the template between two range iterations.
+const (
+	// MaxTemplateOutputBytes bounds the bytes the templates of one object
+	// write, over all its strings, together with the strings they build
+	// with print, printf, println, html, js and urlquery. 1.5 MiB is the
+	// most an object can hold in etcd.
+	MaxTemplateOutputBytes = 3 << 19
+	// MaxTemplateIterations bounds the {{range}} iterations of one object's
+	// templates, over all its strings.
+	MaxTemplateIterations = 100_000
+	// TemplateTimeout bounds the time the templates of one object take.
+	TemplateTimeout = time.Second
+)
+
+// Why a template does not expand. The errors name the field and, except in
+// a Secret, the line and column; they never quote the template nor
+// text/template's own message, which does.
+var (
+	ErrTemplateSyntax          = errors.New("does not parse")
+	ErrTemplateMissingProperty = errors.New("refers to a property the WEC does not have")
+	ErrTemplateNotAllowed      = errors.New("uses define, template or block, which template expansion does not allow")
+	ErrTemplateFailed          = errors.New("fails to execute")
+)
+
+// TemplateLimitError is an expansion stopped by one of its limits.
+type TemplateLimitError struct {
+	// Limit is MaxTemplateOutputBytes, MaxTemplateIterations or
+	// TemplateTimeout.
+	Limit string
+	// Value is the limit's value.
+	Value string
+}
+
+func (e *TemplateLimitError) Error() string {
+	return fmt.Sprintf("exceeds %s (%s per object)", e.Limit, e.Value)
+}
+
+// templateLimits are the limits of one object's expansion.
+type templateLimits struct {
+	outputBytes int
+	iterations  int
+	timeout     time.Duration
+}
+
+var defaultTemplateLimits = templateLimits{outputBytes: MaxTemplateOutputBytes, iterations: MaxTemplateIterations, timeout: TemplateTimeout}
+
+// isSecret tells whether an object is a core Secret.
+func isSecret(u *unstructured.Unstructured, gr schema.GroupResource) bool {
+	gvk := u.GroupVersionKind()
+	return gr == schema.GroupResource{Resource: "secrets"} || (gvk.Group == "" && gvk.Kind == "Secret")
+}
+
+// expansion is the expansion of one object for one WEC.
+type expansion struct {
+	props  map[string]string
+	secret bool // errors name the field only
+	budget *templateBudget
+	funcs  template.FuncMap
+}
+
+// expandObject runs every string value of obj that holds "{{" through
+// text/template with the WEC's properties; a reference to a missing
+// property is an error. Fields expand in key order, so that the error of
+// an object that fails is always the same.
+func expandObject(obj map[string]any, props Properties, secret bool, limits templateLimits) (map[string]any, error) {
+	b := &templateBudget{limits: limits, deadline: time.Now().Add(limits.timeout)}
+	x := &expansion{props: props, secret: secret, budget: b, funcs: b.funcs()}
+	out, err := x.expand(obj, "")
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+func (x *expansion) expand(v any, where string) (any, error) {
+	switch v := v.(type) {
 	case string:
-		if !strings.Contains(x, "{{") {
-			return x, nil
+		if !strings.Contains(v, "{{") {
+			return v, nil
 		}
-		tmpl, err := template.New(where).Option("missingkey=error").Parse(x)
-		if err != nil {
-			return nil, fmt.Errorf("template at %s: %w", where, err)
-		}
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, map[string]string(props)); err != nil {
-			return nil, fmt.Errorf("template at %s: %w", where, err)
-		}
-		return b.String(), nil
+		return x.expandString(v, where)
 	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, child := range x {
-			e, err := expand(child, props, where+"."+k)
+		out := make(map[string]any, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			e, err := x.expand(v[k], where+"."+k)
 			if err != nil {
 				return nil, err
 			}
@@ -212,9 +332,9 @@ func expand(v any, props Properties, where string) (any, error) {
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
-		for i, child := range x {
-			e, err := expand(child, props, fmt.Sprintf("%s[%d]", where, i))
+		out := make([]any, len(v))
+		for i, child := range v {
+			e, err := x.expand(child, fmt.Sprintf("%s[%d]", where, i))
 			if err != nil {
 				return nil, err
 			}
@@ -223,4 +343,309 @@ func expand(v any, props Properties, where string) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// templateName names every template, so that positions can be read from
+// text/template's errors.
+const templateName = "t"
+
+func (x *expansion) expandString(s, where string) (string, error) {
+	if err := x.budget.checkTime(); err != nil {
+		return "", x.failure(where, err, err)
+	}
+	tmpl, err := template.New(templateName).Option("missingkey=error").Funcs(x.funcs).Parse(s)
+	if err != nil {
+		return "", x.failure(where, err, ErrTemplateSyntax)
+	}
+	if err := guard(tmpl); err != nil {
+		return "", x.failure(where, nil, err)
+	}
+	w := &budgetWriter{budget: x.budget}
+	if err := tmpl.Execute(w, x.props); err != nil {
+		reason := ErrTemplateFailed
+		if missingProperty(err) != "" {
+			reason = ErrTemplateMissingProperty
+		}
+		return "", x.failure(where, err, reason)
+	}
+	return w.buf.String(), nil
+}
+
+// failure is the error of the template at where: the limit it hit, or the
+// reason, with the position (but not in a Secret). err, text/template's
+// error, is read, never quoted.
+func (x *expansion) failure(where string, err, reason error) error {
+	var limit *TemplateLimitError
+	if errors.As(err, &limit) {
+		return fmt.Errorf("template at %s: %w", where, limit)
+	}
+	if x.secret {
+		return fmt.Errorf("template at %s: %w", where, reason)
+	}
+	pos := position(err)
+	if key := missingProperty(err); errors.Is(reason, ErrTemplateMissingProperty) && key != "" {
+		return fmt.Errorf("template at %s%s: %w: %s", where, pos, reason, key)
+	}
+	return fmt.Errorf("template at %s%s: %w", where, pos, reason)
+}
+
+var (
+	// errorPosition reads the position text/template puts first:
+	// "template: t:LINE: " when parsing, "template: t:LINE:COL: " when
+	// executing.
+	errorPosition = regexp.MustCompile(`^template: ` + templateName + `:(\d+)(:\d+)?: `)
+	// missingKey reads the property a template referred to; only an
+	// identifier, as {{.name}} takes.
+	missingKey = regexp.MustCompile(`map has no entry for key "([\pL\pN_]+)"$`)
+)
+
+// position is ":LINE[:COL]" of a text/template error, or "".
+func position(err error) string {
+	if err == nil {
+		return ""
+	}
+	m := errorPosition.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	return ":" + m[1] + m[2]
+}
+
+// missingProperty is the property whose absence err reports, or "".
+func missingProperty(err error) string {
+	if err == nil {
+		return ""
+	}
+	if m := missingKey.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// tickFunc is the hidden function every {{range}} iteration calls.
+const tickFunc = "gitstellarRangeIteration"
+
+// rangeTick is the action {{gitstellarRangeIteration}}, put first into the
+// body of every {{range}}. It prints nothing.
+var rangeTick = template.Must(template.New("tick").Funcs(template.FuncMap{tickFunc: func() string { return "" }}).
+	Parse("{{" + tickFunc + "}}")).Tree.Root.Nodes[0]
+
+// guard refuses {{define}}, {{template}} and {{block}}, and makes every
+// {{range}} iteration call tickFunc.
+func guard(t *template.Template) error {
+	if len(t.Templates()) > 1 || t.Tree == nil {
+		return ErrTemplateNotAllowed
+	}
+	return guardNode(t.Tree.Root)
+}
+
+func guardNode(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := guardNode(c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return guardBranch(&n.BranchNode)
+	case *parse.WithNode:
+		return guardBranch(&n.BranchNode)
+	case *parse.RangeNode:
+		if n.List == nil {
+			n.List = &parse.ListNode{NodeType: parse.NodeList, Pos: n.Pos}
+		}
+		if err := guardBranch(&n.BranchNode); err != nil {
+			return err
+		}
+		n.List.Nodes = append([]parse.Node{rangeTick}, n.List.Nodes...)
+	case *parse.TemplateNode:
+		return ErrTemplateNotAllowed
+	}
+	return nil
+}
+
+func guardBranch(b *parse.BranchNode) error {
+	if err := guardNode(b.List); err != nil {
+		return err
+	}
+	return guardNode(b.ElseList)
+}
+
+// templateBudget is what one object's expansion may still spend.
+type templateBudget struct {
+	limits     templateLimits
+	bytes      int // written or built
+	iterations int
+	deadline   time.Time
+}
+
+func (b *templateBudget) checkTime() error {
+	if time.Now().After(b.deadline) {
+		return &TemplateLimitError{Limit: "TemplateTimeout", Value: b.limits.timeout.String()}
+	}
+	return nil
+}
+
+// afford tells whether n more bytes fit.
+func (b *templateBudget) afford(n int) error {
+	if n > b.limits.outputBytes-b.bytes {
+		return &TemplateLimitError{Limit: "MaxTemplateOutputBytes", Value: fmt.Sprintf("%d bytes", b.limits.outputBytes)}
+	}
+	return b.checkTime()
+}
+
+// spend takes n bytes from the budget.
+func (b *templateBudget) spend(n int) error {
+	if err := b.afford(n); err != nil {
+		return err
+	}
+	b.bytes += n
+	return nil
+}
+
+// iterate counts one {{range}} iteration.
+func (b *templateBudget) iterate() (string, error) {
+	if b.iterations >= b.limits.iterations {
+		return "", &TemplateLimitError{Limit: "MaxTemplateIterations", Value: strconv.Itoa(b.limits.iterations)}
+	}
+	b.iterations++
+	return "", b.checkTime()
+}
+
+// funcs are tickFunc and the budgeted replacements of text/template's
+// string-building functions.
+func (b *templateBudget) funcs() template.FuncMap {
+	return template.FuncMap{
+		tickFunc: b.iterate,
+		"print": func(args ...any) (string, error) {
+			return b.build(argsBound(args), func() string { return fmt.Sprint(args...) })
+		},
+		"println": func(args ...any) (string, error) {
+			return b.build(argsBound(args), func() string { return fmt.Sprintln(args...) })
+		},
+		"printf": func(format string, args ...any) (string, error) {
+			return b.build(printfBound(format, args), func() string { return fmt.Sprintf(format, args...) })
+		},
+		"html": func(args ...any) (string, error) {
+			return b.build(maxEscapeGrowth*argsBound(args), func() string { return template.HTMLEscaper(args...) })
+		},
+		"js": func(args ...any) (string, error) {
+			return b.build(maxEscapeGrowth*argsBound(args), func() string { return template.JSEscaper(args...) })
+		},
+		"urlquery": func(args ...any) (string, error) {
+			return b.build(maxEscapeGrowth*argsBound(args), func() string { return template.URLQueryEscaper(args...) })
+		},
+	}
+}
+
+// build makes a string at most bound bytes long, when the budget can hold
+// that many, and spends its length.
+func (b *templateBudget) build(bound int, format func() string) (string, error) {
+	if err := b.afford(bound); err != nil {
+		return "", err
+	}
+	s := format()
+	return s, b.spend(len(s))
+}
+
+const (
+	// maxEscapeGrowth bounds how much longer escaping makes a string:
+	// js's \u003C is 6 bytes for 1, as is %q's worst.
+	maxEscapeGrowth = 6
+	// maxScalarBytes bounds a formatted number, bool or nil (%f of 1e308
+	// is 316 bytes).
+	maxScalarBytes = 512
+	// fmtMaxWidth is the largest width or precision fmt honours.
+	fmtMaxWidth = 1_000_000
+)
+
+// sizeBound bounds the formatted size of one argument.
+func sizeBound(a any) int {
+	switch a := a.(type) {
+	case string:
+		return len(a)
+	case map[string]string: // the properties: map[k:v ...]
+		n := 5
+		for k, v := range a {
+			n += len(k) + len(v) + 2
+		}
+		return n
+	}
+	return maxScalarBytes
+}
+
+// argsBound bounds fmt.Sprint and Sprintln of args.
+func argsBound(args []any) int {
+	n := 1
+	for _, a := range args {
+		n += sizeBound(a) + 1
+	}
+	return n
+}
+
+// printfBound bounds fmt.Sprintf(format, args...): the format, the widths
+// and precisions it names, and every verb formatting the largest argument
+// (an argument index can repeat one), escaped, plus all arguments once
+// more for %!(EXTRA ...).
+func printfBound(format string, args []any) int {
+	verbs, pad := scanFormat(format)
+	largest, all := 0, 0
+	for _, a := range args {
+		n := sizeBound(a)
+		largest, all = max(largest, n), all+n
+	}
+	return len(format) + pad + maxEscapeGrowth*(verbs*largest+all) + 32*(verbs+len(args)+1)
+}
+
+// scanFormat counts the verbs of a fmt format and sums the widths and
+// precisions they name; a * counts as the largest fmt honours.
+func scanFormat(format string) (verbs, pad int) {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		var isVerb bool
+		i, pad, isVerb = scanVerb(format, i+1, pad)
+		if isVerb {
+			verbs++
+		}
+	}
+	return verbs, pad
+}
+
+// scanVerb reads the flags, argument indexes, width and precision after a
+// %, adding the numbers to pad; it returns the index of the verb and
+// whether there is one (%% is none).
+func scanVerb(format string, i, pad int) (int, int, bool) {
+	n := 0
+	for ; i < len(format); i++ {
+		switch c := format[i]; {
+		case c >= '0' && c <= '9':
+			n = min(n*10+int(c-'0'), fmtMaxWidth)
+		case c == '*':
+			pad += fmtMaxWidth
+		case strings.IndexByte("+-# .[]", c) >= 0:
+			pad, n = pad+n, 0
+		default:
+			return i, pad + n, c != '%'
+		}
+	}
+	return i, pad + n, false
+}
+
+// budgetWriter collects a template's output within the budget.
+type budgetWriter struct {
+	buf    bytes.Buffer
+	budget *templateBudget
+}
+
+func (w *budgetWriter) Write(p []byte) (int, error) {
+	if err := w.budget.spend(len(p)); err != nil {
+		return 0, err
+	}
+	return w.buf.Write(p)
 }

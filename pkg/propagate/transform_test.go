@@ -1,7 +1,12 @@
 package propagate
 
 import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -22,110 +27,6 @@ func object(t testing.TB, manifest string) *unstructured.Unstructured {
 	var obj map[string]any
 	require.NoError(t, utiljson.Unmarshal(j, &obj)) // numbers as the API has them: int64
 	return &unstructured.Unstructured{Object: obj}
-}
-
-func TestRemovePaths(t *testing.T) {
-	doc := `
-spec:
-  paused: true
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-  - {name: sidecar, image: s}
-metadata:
-  labels: {example.com/team: x, keep: y}
-`
-	cases := map[string]string{
-		`$.spec.paused`:                                                 "spec.paused gone",
-		`$.metadata.labels["example.com/team"]`:                         "a key with dots",
-		`$["spec"]['paused']`:                                           "bracketed names, both quotes",
-		`$.spec.containers[1]`:                                          "an index",
-		`$.spec.containers[*].image`:                                    "a wildcard",
-		`$.spec.containers[?(@.name=="sidecar")]`:                       "a filter",
-		`$.spec.containers[?(@.name != "sidecar")].env[?(@.name=='A')]`: "a negative filter, then a nested one",
-		`$.spec.nothing.here`:                                           "a path to nothing",
-	}
-	want := map[string]string{
-		`$.spec.paused`: `
-spec:
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-  - {name: sidecar, image: s}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.metadata.labels["example.com/team"]`: `
-spec:
-  paused: true
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-  - {name: sidecar, image: s}
-metadata: {labels: {keep: y}}`,
-		`$["spec"]['paused']`: `
-spec:
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-  - {name: sidecar, image: s}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.spec.containers[1]`: `
-spec:
-  paused: true
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.spec.containers[*].image`: `
-spec:
-  paused: true
-  containers:
-  - {name: app, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-  - {name: sidecar}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.spec.containers[?(@.name=="sidecar")]`: `
-spec:
-  paused: true
-  containers:
-  - {name: app, image: a, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.spec.containers[?(@.name != "sidecar")].env[?(@.name=='A')]`: `
-spec:
-  paused: true
-  containers:
-  - {name: app, image: a, env: [{name: B, value: "2"}]}
-  - {name: sidecar, image: s}
-metadata: {labels: {example.com/team: x, keep: y}}`,
-		`$.spec.nothing.here`: doc,
-	}
-	for path, what := range cases {
-		t.Run(what, func(t *testing.T) {
-			p, err := ParsePath(path)
-			require.NoError(t, err)
-			u := object(t, doc)
-			p.Remove(u.Object)
-			if diff := cmp.Diff(object(t, want[path]).Object, u.Object); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
-		})
-	}
-}
-
-func TestParsePathErrors(t *testing.T) {
-	for _, bad := range []string{"", "spec.x", "$", "$.", "$[", "$[x]", "$[-1]", "$.a[?(@.b)]", "$.a[?(b=='c')]", `$.a[?(@.b==c)]`, "$..a", `$["unclosed]`} {
-		_, err := ParsePath(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
-func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{`$.spec.paused`, `$["a"]['b'][0][*]`, `$.x[?(@.name=="v")].y`, `$.a[?(@.b.c != 'd')]`} {
-		f.Add(s)
-	}
-	doc := map[string]any{"a": []any{map[string]any{"b": "c", "x": []any{1.0, "y"}}, "s"}, "spec": map[string]any{"paused": true}}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePath(s)
-		if err != nil {
-			return
-		}
-		// Removing any parsed path from any document never panics.
-		copyDoc := (&unstructured.Unstructured{Object: doc}).DeepCopy().Object
-		p.Remove(copyDoc)
-	})
 }
 
 func TestTransform(t *testing.T) {
@@ -230,4 +131,174 @@ data: {where: "{{.clusterName}} in {{.region}}", list: "x", say: "{{.greeting}}"
 	out, err = (*Transforms)(nil).Transform(cm, schema.GroupResource{Resource: "configmaps"}, props)
 	require.NoError(t, err)
 	assert.Equal(t, "{{.clusterName}} in {{.region}}", out.Object["data"].(map[string]any)["where"], "no expansion unless asked")
+}
+
+// TestTemplateLimits: repository content cannot make an expansion run out
+// of memory or time; the error names the field, the limit and its value.
+func TestTemplateLimits(t *testing.T) {
+	mib := strings.Repeat("x", 1<<20)
+	props := Properties{"big": mib, "big2": strings.Clone(mib), "small": "s"}
+	cases := map[string]struct {
+		data  map[string]any
+		field string
+		limit string
+		value string
+	}{
+		"output": {map[string]any{"a": "{{.big}}{{.big}}"}, ".data.a", "MaxTemplateOutputBytes", "1572864 bytes"},
+		"output over all the strings of the object": {map[string]any{"a": "{{.big}}", "b": []any{"{{.small}}", "{{.big}}"}},
+			".data.b[1]", "MaxTemplateOutputBytes", "1572864 bytes"},
+		"nested ranges that write":         {map[string]any{"a": "{{range 100000}}{{range 100000}}{{$.small}}{{end}}{{end}}"}, ".data.a", "MaxTemplateIterations", "100000"},
+		"a range that writes nothing":      {map[string]any{"a": "{{range $i := 100000000}}{{end}}"}, ".data.a", "MaxTemplateIterations", "100000"},
+		"nested ranges that write nothing": {map[string]any{"a": "{{range 100000}}{{range 100000}}{{end}}{{end}}"}, ".data.a", "MaxTemplateIterations", "100000"},
+		"range in an else branch":          {map[string]any{"a": "{{if false}}{{else}}{{range 1000000}}{{else}}{{end}}{{end}}"}, ".data.a", "MaxTemplateIterations", "100000"},
+		"ranges over the properties":       {map[string]any{"a": "{{range .}}{{range $}}{{range $}}{{range 10000}}{{end}}{{end}}{{end}}{{end}}"}, ".data.a", "MaxTemplateIterations", "100000"},
+		"printf padding":                   {map[string]any{"a": "{{range 10}}{{printf \"%0999999d\" 0}}{{end}}"}, ".data.a", "MaxTemplateOutputBytes", "1572864 bytes"},
+		"printf that repeats an argument":  {map[string]any{"a": `{{$x := printf "%[1]s%[1]s%[1]s" .big}}`}, ".data.a", "MaxTemplateOutputBytes", "1572864 bytes"},
+		"a string doubled in a variable":   {map[string]any{"a": `{{$x := "ab"}}{{range 100}}{{$x = print $x $x}}{{end}}`}, ".data.a", "MaxTemplateOutputBytes", "1572864 bytes"},
+		"escaping grows":                   {map[string]any{"a": `{{$x := js .big}}`}, ".data.a", "MaxTemplateOutputBytes", "1572864 bytes"},
+	}
+	for what, c := range cases {
+		t.Run(what, func(t *testing.T) {
+			start := time.Now()
+			_, err := expandObject(map[string]any{"data": c.data}, props, false, defaultTemplateLimits)
+			assert.Less(t, time.Since(start), TemplateTimeout+time.Second)
+			var limit *TemplateLimitError
+			require.True(t, errors.As(err, &limit), "want a limit, got %v", err)
+			assert.Equal(t, c.limit, limit.Limit)
+			assert.Equal(t, fmt.Sprintf("template at %s: exceeds %s (%s per object)", c.field, c.limit, c.value), err.Error())
+		})
+	}
+}
+
+// TestTemplateTimeout: work that writes nothing and stays within the
+// iterations stops at the deadline.
+func TestTemplateTimeout(t *testing.T) {
+	mib := strings.Repeat("x", 1<<20)
+	props := Properties{"big": mib, "big2": strings.Clone(mib)}
+	limits := templateLimits{outputBytes: MaxTemplateOutputBytes, iterations: MaxTemplateIterations, timeout: 100 * time.Millisecond}
+	start := time.Now()
+	_, err := expandObject(map[string]any{"a": "{{range 90000}}{{if eq $.big $.big2}}{{end}}{{end}}"}, props, false, limits)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.EqualError(t, err, "template at .a: exceeds TemplateTimeout (100ms per object)")
+}
+
+// TestTemplatesThatStillWork: what KubeStellar's templates do expands as
+// before, within the limits.
+func TestTemplatesThatStillWork(t *testing.T) {
+	props := Properties{"clusterName": "c1", "region": "east", "replicas": "3"}
+	cases := map[string]string{
+		"{{.clusterName}}-{{.region}}":                            "c1-east",
+		`{{if eq .region "east"}}e{{else}}w{{end}}`:               "e",
+		`{{printf "%s/%5s" .clusterName .region}}`:                "c1/ east",
+		`{{range $k, $v := .}}{{$k}}={{$v}};{{end}}`:              "clusterName=c1;region=east;replicas=3;",
+		`{{range $i := 3}}{{$i}}{{end}}`:                          "012",
+		`{{print .clusterName 1 true}} {{len .region}}`:           "c11 true 4",
+		`{{urlquery "a b"}} {{js "<"}} {{html "<"}}`:              `a+b \u003C &lt;`,
+		`{{with .region}}{{.}}{{end}}{{range 2}}{{break}}{{end}}`: "east",
+	}
+	for tmpl, want := range cases {
+		out, err := expandObject(map[string]any{"v": tmpl}, props, false, defaultTemplateLimits)
+		require.NoError(t, err, tmpl)
+		assert.Equal(t, want, out["v"], tmpl)
+	}
+}
+
+// TestTemplateErrors: the error names the field and what is wrong, never
+// the template text; template calls are refused.
+func TestTemplateErrors(t *testing.T) {
+	props := Properties{"clusterName": "c1"}
+	cases := map[string]struct {
+		tmpl   string
+		reason error
+		msg    string
+	}{
+		"syntax":           {"a\n{{.x", ErrTemplateSyntax, "template at .v:2: does not parse"},
+		"unknown function": {"{{nope}}", ErrTemplateSyntax, "template at .v:1: does not parse"},
+		"missing property": {"ab{{.owner}}", ErrTemplateMissingProperty, "template at .v:1:4: refers to a property the WEC does not have: owner"},
+		"execution":        {`{{index "abc" 7}}`, ErrTemplateFailed, "template at .v:1:2: fails to execute"},
+		"define":           {`{{define "a"}}{{template "a"}}{{end}}{{template "a"}}`, ErrTemplateNotAllowed, "template at .v: uses define, template or block, which template expansion does not allow"},
+		"template":         {`{{template "a"}}`, ErrTemplateNotAllowed, "template at .v: uses define"},
+		"block":            {`{{block "b" .}}x{{end}}`, ErrTemplateNotAllowed, "template at .v: uses define"},
+		"in a range":       {`{{range 2}}{{template "a"}}{{end}}`, ErrTemplateNotAllowed, "template at .v: uses define"},
+	}
+	for what, c := range cases {
+		t.Run(what, func(t *testing.T) {
+			_, err := expandObject(map[string]any{"v": c.tmpl}, props, false, defaultTemplateLimits)
+			assert.ErrorIs(t, err, c.reason)
+			assert.ErrorContains(t, err, c.msg)
+		})
+	}
+}
+
+// TestTemplateErrorsHideSecrets: a template error in a Secret names the
+// field only: neither the value, nor its base64, nor a position.
+func TestTemplateErrorsHideSecrets(t *testing.T) {
+	const planted = "hunter2SECRETvalue"
+	for _, value := range []string{
+		"p@ss " + planted + " {{",
+		"{{." + planted + "}}",
+		"{{" + planted + "}}",
+		`{{index "` + planted + `" 99}}`,
+		`{{printf "%d" "` + planted + `" | len | printf "%s" .nope}}`,
+		`{{"` + planted + `" | call}}`,
+		"{{ if .clusterName }}" + planted + "{{ else }}",
+		`{{template "` + planted + `"}}`,
+		`{{range 1000000}}` + planted + `{{end}}`,
+	} {
+		for _, secret := range []*unstructured.Unstructured{
+			object(t, `{apiVersion: v1, kind: Secret, metadata: {name: s, annotations: {control.kubestellar.io/expand-templates: "true"}}}`),
+		} {
+			secret.Object["stringData"] = map[string]any{"password": value}
+			_, err := (*Transforms)(nil).Transform(secret, schema.GroupResource{Resource: "secrets"}, Properties{"clusterName": "c1"})
+			require.Error(t, err, value)
+			msg := err.Error()
+			assert.True(t, strings.HasPrefix(msg, "template at .stringData.password: "), msg)
+			for _, leak := range []string{planted, value, base64.StdEncoding.EncodeToString([]byte(value)), base64.StdEncoding.EncodeToString([]byte(planted)), "{{", ":1"} {
+				assert.NotContains(t, msg, leak, value)
+			}
+		}
+	}
+	// A Secret known by its resource alone, or by its kind alone.
+	u := object(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}}`)
+	assert.True(t, isSecret(u, schema.GroupResource{Resource: "secrets"}))
+	assert.True(t, isSecret(u, schema.GroupResource{}))
+	u.SetKind("ConfigMap")
+	assert.False(t, isSecret(u, schema.GroupResource{Resource: "configmaps"}))
+	u.SetAPIVersion("example.com/v1")
+	u.SetKind("Secret")
+	assert.False(t, isSecret(u, schema.GroupResource{Group: "example.com", Resource: "secrets"}), "not the core Secret")
+}
+
+// TestCheckCustomTransform: one message per bad path, naming it, as
+// validate and plan show them and the transport writes them.
+func TestCheckCustomTransform(t *testing.T) {
+	cases := map[string]struct {
+		manifest string
+		want     []string
+	}{
+		"fine": {`{apiVersion: control.kubestellar.io/v1alpha1, kind: CustomTransform, metadata: {name: ok},
+			spec: {apiGroup: apps, resource: deployments, remove: ["$.spec.paused", "$.metadata.annotations.x", "$.spec.template.spec.containers[?(@.name == 'a' && @.image != 'b')].ports"]}}`, nil},
+		"bad paths": {`{apiVersion: control.kubestellar.io/v1alpha1, kind: CustomTransform, metadata: {name: bad},
+			spec: {apiGroup: "", resource: configmaps, remove: ["$.data.x", "data.y", "$[\"kind\"]", "$.a[?(@.b == 1 & @.c == 2)]"]}}`, []string{
+			`spec.remove[1]: path "data.y": column 1: unexpected 'd', want $ (a path starts with $)`,
+			`spec.remove[2]: path "$[\"kind\"]": it would remove kind, which is not allowed (apiVersion, kind, metadata, metadata.name and metadata.namespace stay)`,
+			`spec.remove[3]: path "$.a[?(@.b == 1 & @.c == 2)]": column 16: unexpected '&', want ')', && or ||`,
+		}},
+		"no resource": {`{apiVersion: control.kubestellar.io/v1alpha1, kind: CustomTransform, metadata: {name: r}, spec: {apiGroup: apps}}`,
+			[]string{"spec.resource: empty; name a resource (lowercase plural)"}},
+		"not a CustomTransform": {`{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}`, []string{"ConfigMap is not a CustomTransform"}},
+	}
+	for what, c := range cases {
+		t.Run(what, func(t *testing.T) {
+			assert.Equal(t, c.want, CheckCustomTransform(object(t, c.manifest)))
+		})
+	}
+	got := CheckCustomTransform(object(t, `{apiVersion: control.kubestellar.io/v1alpha1, kind: CustomTransform, metadata: {name: d}, spec: {resource: x, remove: "$.a"}}`))
+	if assert.Len(t, got, 1) {
+		assert.True(t, strings.HasPrefix(got[0], "does not decode: "), got[0])
+	}
+	compiled := CompileTransforms([]controlv1alpha1.CustomTransform{{ObjectMeta: metav1.ObjectMeta{Name: "bad"},
+		Spec: controlv1alpha1.CustomTransformSpec{Resource: "configmaps", Remove: []string{"$.data.x", "data.y"}}}})
+	assert.Equal(t, []string{`spec.remove[1]: path "data.y": column 1: unexpected 'd', want $ (a path starts with $)`}, compiled.Errors["bad"],
+		"the transport's words are CheckCustomTransform's")
 }

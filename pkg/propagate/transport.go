@@ -117,7 +117,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		DeleteFunc: func(any) { t.enqueueAll() },
 	}
 	_, _ = t.bindings.AddEventHandler(enqueueBinding)
-	_, _ = t.transforms.AddEventHandler(all)
+	_, _ = t.transforms.AddEventHandler(t.transformHandler())
 	_, _ = t.wecs.AddEventHandler(all)
 	_, _ = t.props.AddEventHandler(all)
 	_, _ = t.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -175,6 +175,9 @@ func (t *Transport) enqueueStatus(o any) {
 func (t *Transport) syncKey(ctx context.Context, key string) error {
 	if name, ok := strings.CutPrefix(key, statusKey); ok {
 		return t.writeBindingStatus(ctx, name)
+	}
+	if name, ok := strings.CutPrefix(key, transformStatusKey); ok {
+		return t.writeTransformStatus(ctx, name)
 	}
 	return t.sync(ctx, key)
 }

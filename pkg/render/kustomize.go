@@ -1,12 +1,14 @@
 package render
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"regexp"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -52,7 +54,7 @@ func (r *renderer) kustomize(dir, file string) []Object {
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.PluginConfig.HelmConfig.Enabled = false
-	resMap, err := krusty.MakeKustomizer(opts).Run(fsys, base+"/"+r.name(dir))
+	resMap, err := runKustomize(opts, fsys, base+"/"+r.name(dir))
 	if err != nil {
 		r.errorf(loc, "kustomize: %s", r.kustomizeMessage(err.Error(), base))
 		return nil
@@ -74,6 +76,18 @@ func (r *renderer) kustomize(dir, file string) []Object {
 		}
 	}
 	return objs
+}
+
+// runKustomize runs kustomize, turning a panic (kustomize has some on
+// malformed input) into an error: repository content must not end the
+// process.
+func runKustomize(opts *krusty.Options, fsys filesys.FileSystem, dir string) (m resmap.ResMap, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("kustomize failed on this input: %v", p)
+		}
+	}()
+	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
 // kustomizeMessage makes the paths in kustomize's message relative to

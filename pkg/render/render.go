@@ -172,7 +172,7 @@ func (r *renderer) render() (*Result, error) {
 	}
 	res := &Result{Settings: settings}
 	for _, s := range r.spaces {
-		slices.SortFunc(s.Objects, func(a, b Object) int { return KeyOf(a.Unstructured).Compare(KeyOf(b.Unstructured)) })
+		sortByKey(s.Objects)
 		res.Spaces = append(res.Spaces, s)
 	}
 	slices.SortFunc(res.Spaces, func(a, b *Space) int { return strings.Compare(a.Name, b.Name) })
@@ -517,5 +517,21 @@ func (r *renderer) checkDuplicates() {
 			}
 			seen[k] = o.Source
 		}
+	}
+}
+
+// sortByKey sorts objects by key, each key computed once.
+func sortByKey(objs []Object) {
+	type keyed struct {
+		key Key
+		obj Object
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		ks[i] = keyed{KeyOf(o.Unstructured), o}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return a.key.Compare(b.key) })
+	for i := range ks {
+		objs[i] = ks[i].obj
 	}
 }

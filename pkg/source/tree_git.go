@@ -1,10 +1,11 @@
 package source
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -19,7 +20,7 @@ func CommitTree(c *object.Commit) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", c.Hash, err)
 	}
-	return &Tree{store: gitStore{root: root}, Name: "commit " + c.Hash.String()[:12]}, nil
+	return &Tree{store: &gitStore{root: root, dirs: map[string]*object.Tree{".": root}}, Name: "commit " + c.Hash.String()[:12]}, nil
 }
 
 // OpenRevision reads a revision of a local repository: rev is anything git
@@ -45,37 +46,70 @@ func OpenRevision(repoPath, rev string) (*Tree, string, error) {
 	return t, c.Hash.String(), nil
 }
 
-// gitStore reads a Git tree object and the objects below it.
+// gitStore reads a Git tree object and the objects below it, keeping the
+// trees it decoded (directories only, never file contents).
 type gitStore struct {
 	root *object.Tree
+	mu   sync.Mutex
+	dirs map[string]*object.Tree
 }
 
-func (s gitStore) dir(p string) (*object.Tree, error) {
-	if p == "." {
-		return s.root, nil
+// dir returns the tree of a directory.
+func (s *gitStore) dir(p string) (*object.Tree, error) {
+	s.mu.Lock()
+	t, ok := s.dirs[p]
+	s.mu.Unlock()
+	if ok {
+		return t, nil
 	}
-	t, err := s.root.Tree(p)
-	if errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, fs.ErrNotExist
+	parent, name := path.Split(p)
+	pt, err := s.dir(path.Clean(parent + "."))
+	if err != nil {
+		return nil, err
 	}
-	return t, err
+	e, err := find(pt, name)
+	if err != nil {
+		return nil, err
+	}
+	if e.Mode != filemode.Dir {
+		return nil, fmt.Errorf("%s is not a directory", p)
+	}
+	if t, err = pt.Tree(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.dirs[p] = t
+	s.mu.Unlock()
+	return t, nil
 }
 
-func (s gitStore) lstat(p string) (treeEntry, error) {
+// find is the entry of one name in a tree.
+func find(t *object.Tree, name string) (*object.TreeEntry, error) {
+	for i := range t.Entries {
+		if t.Entries[i].Name == name {
+			return &t.Entries[i], nil
+		}
+	}
+	return nil, fs.ErrNotExist
+}
+
+func (s *gitStore) lstat(p string) (treeEntry, error) {
 	if p == "." {
 		return treeEntry{name: ".", kind: kindDir}, nil
 	}
-	e, err := s.root.FindEntry(p)
-	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-		return treeEntry{}, fs.ErrNotExist
-	}
+	parent, name := path.Split(p)
+	t, err := s.dir(path.Clean(parent + "."))
 	if err != nil {
 		return treeEntry{}, err
 	}
-	return s.entry(e, func() (int64, error) { return s.root.Size(p) })
+	e, err := find(t, name)
+	if err != nil {
+		return treeEntry{}, err
+	}
+	return s.entry(e, func() (int64, error) { return t.Size(name) })
 }
 
-func (s gitStore) readDir(p string) ([]treeEntry, error) {
+func (s *gitStore) readDir(p string) ([]treeEntry, error) {
 	t, err := s.dir(p)
 	if err != nil {
 		return nil, err
@@ -93,7 +127,7 @@ func (s gitStore) readDir(p string) ([]treeEntry, error) {
 }
 
 // entry describes a tree entry; size is asked only of a file.
-func (s gitStore) entry(e *object.TreeEntry, size func() (int64, error)) (treeEntry, error) {
+func (s *gitStore) entry(e *object.TreeEntry, size func() (int64, error)) (treeEntry, error) {
 	out := treeEntry{name: e.Name}
 	switch e.Mode {
 	case filemode.Dir:
@@ -115,8 +149,13 @@ func (s gitStore) entry(e *object.TreeEntry, size func() (int64, error)) (treeEn
 	return out, nil
 }
 
-func (s gitStore) blob(p string) (*object.Blob, error) {
-	e, err := s.root.FindEntry(p)
+func (s *gitStore) blob(p string) (*object.Blob, error) {
+	parent, name := path.Split(p)
+	t, err := s.dir(path.Clean(parent + "."))
+	if err != nil {
+		return nil, err
+	}
+	e, err := find(t, name)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +166,7 @@ func (s gitStore) blob(p string) (*object.Blob, error) {
 	return &f.Blob, nil
 }
 
-func (s gitStore) readLink(p string) (string, error) {
+func (s *gitStore) readLink(p string) (string, error) {
 	b, err := s.blob(p)
 	if err != nil {
 		return "", err
@@ -144,7 +183,7 @@ func (s gitStore) readLink(p string) (string, error) {
 	return string(target), err
 }
 
-func (s gitStore) open(p string) (io.ReadCloser, error) {
+func (s *gitStore) open(p string) (io.ReadCloser, error) {
 	b, err := s.blob(p)
 	if err != nil {
 		return nil, err
