@@ -151,11 +151,11 @@ func TestAdversarialLinksInsideWork(t *testing.T) {
 	})
 }
 
-// TestAdversarialNetwork: remote references in kustomizations are refused
-// before kustomize runs: no connection reaches a listener on 127.0.0.1,
-// no git is run, and the error names the kustomization and the URL.
-func TestAdversarialNetwork(t *testing.T) {
-	var requests atomic.Int64
+// serveConfigMap serves a ConfigMap over HTTP on 127.0.0.1 and counts the
+// requests.
+func serveConfigMap(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	requests := &atomic.Int64{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -164,6 +164,14 @@ func TestAdversarialNetwork(t *testing.T) {
 	}), ReadHeaderTimeout: time.Second}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String(), requests
+}
+
+// TestAdversarialNetwork: remote references in kustomizations are refused
+// before kustomize runs: no connection reaches a listener on 127.0.0.1,
+// no git is run, and the error names the kustomization and the URL.
+func TestAdversarialNetwork(t *testing.T) {
+	web, requests := serveConfigMap(t)
 	var accepted atomic.Int64
 	raw, err := net.Listen("tcp", "127.0.0.1:0") // for git and ssh: counts connections
 	require.NoError(t, err)
@@ -178,7 +186,7 @@ func TestAdversarialNetwork(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { raw.Close() })
-	web, port := "http://"+l.Addr().String(), raw.Addr().(*net.TCPAddr).Port
+	port := raw.Addr().(*net.TCPAddr).Port
 
 	refs := []string{
 		web + "/cm.yaml",
@@ -354,18 +362,9 @@ func TestRenderStopsWithItsContext(t *testing.T) {
 // TestAllowRemoteBases: the operator's opt-in lets kustomize fetch what a
 // kustomization names.
 func TestAllowRemoteBases(t *testing.T) {
-	var requests atomic.Int64
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		requests.Add(1)
-		fmt.Fprint(w, configMap("fetched"))
-	}), ReadHeaderTimeout: time.Second}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-
+	web, requests := serveConfigMap(t)
 	res, err := renderCommit(t, render.Options{AllowRemoteBases: true},
-		gittest.File("wds1/app/kustomization.yaml", "resources:\n- cm.yaml\n- http://"+l.Addr().String()+"/cm.yaml\n"),
+		gittest.File("wds1/app/kustomization.yaml", "resources:\n- cm.yaml\n- "+web+"/cm.yaml\n"),
 		gittest.File("wds1/app/cm.yaml", configMap("local")),
 	)
 	require.NoError(t, err)

@@ -62,19 +62,14 @@ func (s *gitStore) dir(p string) (*object.Tree, error) {
 	if ok {
 		return t, nil
 	}
-	parent, name := path.Split(p)
-	pt, err := s.dir(path.Clean(parent + "."))
-	if err != nil {
-		return nil, err
-	}
-	e, err := find(pt, name)
+	pt, e, err := s.find(p) // "." is always in dirs: this ends
 	if err != nil {
 		return nil, err
 	}
 	if e.Mode != filemode.Dir {
 		return nil, fmt.Errorf("%s is not a directory", p)
 	}
-	if t, err = pt.Tree(name); err != nil {
+	if t, err = pt.Tree(e.Name); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -93,20 +88,26 @@ func find(t *object.Tree, name string) (*object.TreeEntry, error) {
 	return nil, fs.ErrNotExist
 }
 
+// find returns the entry of a path and the tree holding it.
+func (s *gitStore) find(p string) (*object.Tree, *object.TreeEntry, error) {
+	dir, name := path.Split(p)
+	t, err := s.dir(path.Clean(dir + "."))
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := find(t, name)
+	return t, e, err
+}
+
 func (s *gitStore) lstat(p string) (treeEntry, error) {
 	if p == "." {
 		return treeEntry{name: ".", kind: kindDir}, nil
 	}
-	parent, name := path.Split(p)
-	t, err := s.dir(path.Clean(parent + "."))
+	t, e, err := s.find(p)
 	if err != nil {
 		return treeEntry{}, err
 	}
-	e, err := find(t, name)
-	if err != nil {
-		return treeEntry{}, err
-	}
-	return s.entry(e, func() (int64, error) { return t.Size(name) })
+	return s.entry(e, func() (int64, error) { return t.Size(e.Name) })
 }
 
 func (s *gitStore) readDir(p string) ([]treeEntry, error) {
@@ -150,16 +151,11 @@ func (s *gitStore) entry(e *object.TreeEntry, size func() (int64, error)) (treeE
 }
 
 func (s *gitStore) blob(p string) (*object.Blob, error) {
-	parent, name := path.Split(p)
-	t, err := s.dir(path.Clean(parent + "."))
+	t, e, err := s.find(p)
 	if err != nil {
 		return nil, err
 	}
-	e, err := find(t, name)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.root.TreeEntryFile(e)
+	f, err := t.TreeEntryFile(e)
 	if err != nil {
 		return nil, err
 	}
