@@ -266,8 +266,7 @@ func TestRunWebhook(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	code, _ = get("/readyz")
 	assert.Equal(t, http.StatusOK, code, "ready after the first sync")
-	_, scraped := get("/metrics")
-	for _, want := range []string{
+	wants := []string{
 		`gitstellar_sync_duration_seconds_count{result="success",source="gitstellar"} 2`,
 		`gitstellar_last_applied_revision_info{commit="` + pushed + `",source="gitstellar"} 1`,
 		`gitstellar_space_objects{space="wds1"} 10`,
@@ -276,9 +275,18 @@ func TestRunWebhook(t *testing.T) {
 		`gitstellar_last_successful_sync_timestamp_seconds{source="gitstellar"}`,
 		`gitstellar_status_branch_commits_total`,
 		`gitstellar_status_branch_push_failures_total 0`,
-	} {
-		assert.Contains(t, scraped, want)
 	}
+	missing := func() []string { // the controllers update their metrics on their own time
+		_, scraped := get("/metrics")
+		var out []string
+		for _, want := range wants {
+			if !strings.Contains(scraped, want) {
+				out = append(out, want)
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return len(missing()) == 0 }, 30*time.Second, 200*time.Millisecond, "missing metrics: %v", missing())
 }
 
 func postHook(t *testing.T, addr string, body []byte, header, value string) int {

@@ -155,9 +155,16 @@ func (c *Controller) Run(ctx context.Context) error {
 		UpdateFunc: func(any, any) { c.rediscover() },
 		DeleteFunc: func(any) { c.rediscover() },
 	})
+	// A Binding deleted by anyone but this controller is written again
+	// (the transport keeps its Deliveries meanwhile).
+	bindings := dynamicinformer.NewFilteredDynamicInformer(c.wds, Bindings, "", 0, cache.Indexers{}, func(o *metav1.ListOptions) {
+		o.LabelSelector = gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue
+	}).Informer()
+	_, _ = bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: c.bindingDeleted})
 	go policies.Run(stop)
 	go wecs.Run(stop)
 	go crdInformer.Run(stop)
+	go bindings.Run(stop)
 	c.mu.Lock()
 	c.synced = append(c.synced, policiesReg.HasSynced, wecsReg.HasSynced, crdInformer.HasSynced)
 	c.mu.Unlock()
@@ -417,6 +424,28 @@ func (c *Controller) policyDeleted(ctx context.Context, raw any) {
 	delete(c.policies, u.GetName())
 	c.mu.Unlock()
 	c.queue.Add(u.GetName()) // the worker deletes the Binding
+}
+
+// bindingDeleted writes a policy's Binding again when it was deleted while
+// the policy stays.
+func (c *Controller) bindingDeleted(raw any) {
+	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
+		raw = d.Obj
+	}
+	u, ok := raw.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	ps, ok := c.policies[u.GetName()]
+	if ok {
+		ps.written = nil
+	}
+	c.mu.Unlock()
+	if ok {
+		c.opts.Log.Info("Binding deleted while its BindingPolicy stays: writing it again", "wds", c.opts.WDS, "binding", u.GetName())
+		c.queue.Add(u.GetName())
+	}
 }
 
 func (c *Controller) clusterChanged(raw any, deleted bool) {

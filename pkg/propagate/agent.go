@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
@@ -60,14 +62,16 @@ type Agent struct {
 	opts       AgentOptions
 	its        dynamic.Interface
 	wec        client.Client
+	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
 
 	mu          sync.Mutex
 	applied     map[string]string // object key → hash of the entry last applied
 	results     map[string]gitstellarv1alpha1.DeliveryEntryStatus
-	converged   bool // the last reconcile applied every entry
-	settled     bool // the last reconcile reported on every entry
+	converged   bool            // the last reconcile applied every entry
+	settled     bool            // the last reconcile reported on every entry
+	kept        map[string]bool // objects in no Delivery, not removed: said once
 	reconciling bool
 	unhealthy   bool   // some applied object is not healthy (kstatus Current) yet
 	wecError    string // why the WEC could not be read at the last reconcile
@@ -107,7 +111,11 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
-	a := &Agent{opts: opts, its: its, wec: wec, trigger: make(chan struct{}, 1),
+	disc, err := discovery.NewDiscoveryClientForConfig(wecCfg)
+	if err != nil {
+		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
+	}
+	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
 		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{}}
 	a.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, gitstellarv1alpha1.MailboxNamespace(opts.Cluster), 0, cache.Indexers{}, nil).Informer()
 	return a, nil
@@ -254,7 +262,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		return strings.Compare(ux.GetName(), uy.GetName())
 	})
-	seen := map[string]string{} // object key → first Delivery's source
+	seen := map[string]string{}  // object key → first Delivery's source
+	removed := map[string]bool{} // object keys the hub removed (DeliverySpec.Removed)
 	parsed := make([]parsedDelivery, 0, len(list))
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
@@ -262,6 +271,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
 		pd := parsedDelivery{delivery: d, objects: make([]*unstructured.Unstructured, len(spec.Entries))}
 		parsed = append(parsed, pd)
+		for _, r := range spec.Removed {
+			removed[r.Key()] = true
+		}
 		for ei, e := range spec.Entries {
 			obj := &unstructured.Unstructured{}
 			if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
@@ -376,7 +388,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		_ = g.Wait()
 	}
-	// What left the mailbox: delete what this agent created.
+	// What the hub removed: delete what this agent created. An object that
+	// is only missing from the mailbox stays (DeliverySpec.Removed).
 	want := map[string]bool{}
 	for _, w := range desired {
 		want[w.key] = true
@@ -385,10 +398,20 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		if want[key] {
 			continue
 		}
+		if !removed[key] {
+			a.keep(key, "in no Delivery, but not removed by the hub")
+			continue
+		}
 		if !item.Orphan {
+			if others := a.bystanders(ctx, item, inv); len(others) > 0 {
+				a.keep(key, "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)",
+					"bystanders", strings.Join(others, ", "))
+				continue
+			}
 			if err := a.deleteObject(ctx, item); err != nil {
 				return err
 			}
+			a.opts.Log.Info("deleted: the hub removed it", "cluster", a.opts.Cluster, "object", key)
 		}
 		delete(inv.Objects, key)
 		inv.dirty = true
@@ -605,6 +628,20 @@ func errorText(err error) string {
 	return err.Error()
 }
 
+// keep logs, once per object, why an object this agent created stays in
+// the WEC although no Delivery holds it.
+func (a *Agent) keep(key, why string, keysAndValues ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.kept == nil {
+		a.kept = map[string]bool{}
+	}
+	if !a.kept[key] {
+		a.kept[key] = true
+		a.opts.Log.Info("kept: "+why, append([]any{"cluster", a.opts.Cluster, "object", key}, keysAndValues...)...)
+	}
+}
+
 func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion(item.APIVersion)
@@ -649,6 +686,10 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep 
 			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &current)
 		}
 		status := gitstellarv1alpha1.DeliveryStatus{ObservedGeneration: d.GetGeneration()}
+		if rep.unreachable != "" {
+			// Nothing was applied or deleted: acknowledge nothing new.
+			status.ObservedGeneration = current.ObservedGeneration
+		}
 		applied := true
 		for ei, obj := range pd.objects {
 			if obj == nil {

@@ -38,6 +38,7 @@ var (
 	Deliveries       = gitstellarv1alpha1.GroupVersion.WithResource("deliveries")
 	configMaps       = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	namespacesGVR    = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	bindingPolicies  = controlv1alpha1.GroupVersion.WithResource("bindingpolicies")
 )
 
 // PropertiesNamespace holds, in an ITS, one ConfigMap of template
@@ -121,9 +122,22 @@ func (t *Transport) Run(ctx context.Context) error {
 	_, _ = t.wecs.AddEventHandler(all)
 	_, _ = t.props.AddEventHandler(all)
 	_, _ = t.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { t.enqueueStatus(o) },
-		UpdateFunc: func(_, o any) { t.enqueueStatus(o) },
-		DeleteFunc: func(o any) { t.enqueueStatus(o) },
+		AddFunc: func(o any) { t.enqueueStatus(o) },
+		UpdateFunc: func(_, o any) {
+			t.enqueueStatus(o)
+			if u, ok := o.(*unstructured.Unstructured); ok && acknowledgedTombstone(u) {
+				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding]) // it can go now
+			}
+		},
+		DeleteFunc: func(o any) { // by anyone: write again what should be there
+			t.enqueueStatus(o)
+			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding])
+			}
+		},
 	})
 	if !keyqueue.StartInformers(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
 		return ctx.Err()
@@ -225,12 +239,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	if !ok {
 		seen = time.Now()
 	}
-	existing := map[string]*unstructured.Unstructured{} // namespace/name → Delivery
-	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
-	for _, o := range objs {
-		u := o.(*unstructured.Unstructured)
-		existing[u.GetNamespace()+"/"+u.GetName()] = u
-	}
+	existing := t.existingParts(name)
 	raw, found, err := t.bindings.GetStore().GetByKey(name)
 	if err != nil {
 		return err
@@ -239,7 +248,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		t.mu.Lock()
 		delete(t.problems, name)
 		t.mu.Unlock()
-		return t.deleteAll(ctx, existing)
+		return t.bindingGone(ctx, name, existing)
 	}
 	var b controlv1alpha1.Binding
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
@@ -257,61 +266,131 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	transforms := t.transformsNow()
 	var (
 		problems []string
-		keep     = map[string]bool{}
+		handled  = map[string]bool{} // WECs whose Deliveries were written or kept as they are
 		mu       sync.Mutex
 		g        errgroup.Group
 	)
 	g.SetLimit(8) // WECs at a time: the ITS works on several Deliveries at once
 	for _, d := range b.Spec.Destinations {
 		wec := d.ClusterId
-		mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
+		mu.Lock()
+		handled[wec] = true
+		mu.Unlock()
 		g.Go(func() error {
 			specs, err := t.deliveriesFor(&b, wec, objects, transforms)
-			if err != nil {
+			if err != nil { // leave that WEC's state as it is
 				mu.Lock()
 				problems = append(problems, fmt.Sprintf("%s: %v", wec, err))
-				for key := range existing { // leave that WEC's state as it is
-					if strings.HasPrefix(key, mailbox+"/") {
-						keep[key] = true
-					}
-				}
 				mu.Unlock()
 				return nil
 			}
-			if len(specs) > 0 {
-				if err := t.mailboxes.ensure(ctx, mailbox, func(ctx context.Context, ns string) error { return applyMailbox(ctx, t.its, ns) }); err != nil {
-					return err
-				}
-			}
-			for _, spec := range specs {
-				dname := DeliveryName(t.opts.WDS, b.Name, int(spec.Part))
-				key := mailbox + "/" + dname
-				mu.Lock()
-				keep[key] = true
-				mu.Unlock()
-				if err := t.writeDelivery(ctx, mailbox, dname, wec, b.Name, spec, existing[key], seen); err != nil {
-					return err
-				}
-			}
-			return nil
+			return t.writeParts(ctx, b.Name, wec, specs, existing[wec], seen)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	stale := map[string]*unstructured.Unstructured{}
-	for key, u := range existing {
-		if !keep[key] {
-			stale[key] = u
+	for wec, parts := range existing { // WECs that left the Binding
+		if !handled[wec] {
+			if err := t.retire(ctx, b.Name, wec, parts, seen); err != nil {
+				return err
+			}
 		}
-	}
-	if err := t.deleteAll(ctx, stale); err != nil {
-		return err
 	}
 	t.mu.Lock()
 	t.problems[name] = problems
 	t.mu.Unlock()
 	return t.writeBindingStatus(ctx, name)
+}
+
+// existingParts are a Binding's Deliveries in the ITS, by WEC and part.
+func (t *Transport) existingParts(binding string) map[string]map[int]*unstructured.Unstructured {
+	out := map[string]map[int]*unstructured.Unstructured{}
+	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", binding)
+	for _, o := range objs {
+		u := o.(*unstructured.Unstructured)
+		wec := u.GetLabels()[gitstellarv1alpha1.LabelCluster]
+		part, _, _ := unstructured.NestedInt64(u.Object, "spec", "part")
+		if out[wec] == nil {
+			out[wec] = map[int]*unstructured.Unstructured{}
+		}
+		out[wec][int(part)] = u
+	}
+	return out
+}
+
+// writeParts writes a Binding's Deliveries to one WEC, part 0 listing what
+// left them, and deletes the parts beyond the new count (what they held is
+// in part 0's removals, or in another part).
+func (t *Transport) writeParts(ctx context.Context, binding, wec string, specs []gitstellarv1alpha1.DeliverySpec, existing map[int]*unstructured.Unstructured, seen time.Time) error {
+	if len(specs) == 0 {
+		return t.retire(ctx, binding, wec, existing, seen)
+	}
+	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
+	if err := t.mailboxes.ensure(ctx, mailbox, func(ctx context.Context, ns string) error { return applyMailbox(ctx, t.its, ns) }); err != nil {
+		return err
+	}
+	specs[0].Removed = removals(existing[0], deliveredObjects(existing), specObjects(specs))
+	for _, spec := range specs {
+		if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, int(spec.Part)), wec, binding, spec, existing[int(spec.Part)], seen); err != nil {
+			return err
+		}
+	}
+	return t.deleteParts(ctx, existing, len(specs))
+}
+
+// retire empties a Binding's Deliveries to a WEC that no longer gets any:
+// part 0 becomes a tombstone listing every object they held, the other
+// parts go, and the tombstone goes once the agent has acknowledged it.
+func (t *Transport) retire(ctx context.Context, binding, wec string, existing map[int]*unstructured.Unstructured, seen time.Time) error {
+	if len(existing) == 0 {
+		return nil
+	}
+	removed := removals(existing[0], deliveredObjects(existing), nil)
+	if len(removed) == 0 || acknowledgedTombstone(existing[0]) && len(existing) == 1 {
+		return t.deleteParts(ctx, existing, 0)
+	}
+	spec := gitstellarv1alpha1.DeliverySpec{Source: gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: binding}, Part: 0, Parts: 1, Removed: removed}
+	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
+	if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, 0), wec, binding, spec, existing[0], seen); err != nil {
+		return err
+	}
+	return t.deleteParts(ctx, existing, 1)
+}
+
+// bindingGone handles a Binding that is not in the WDS. When its
+// BindingPolicy is still there, someone else deleted the Binding: the bind
+// controller writes it again, and its Deliveries stay as they are. When
+// the policy is gone too, every WEC's Deliveries are retired.
+func (t *Transport) bindingGone(ctx context.Context, name string, existing map[string]map[int]*unstructured.Unstructured) error {
+	if len(existing) == 0 {
+		return nil
+	}
+	policy, err := t.wds.Resource(bindingPolicies).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil && policy.GetDeletionTimestamp() == nil:
+		t.opts.Log.Info("Binding missing while its BindingPolicy exists: its Deliveries stay until the bind controller writes it again", "wds", t.opts.WDS, "binding", name)
+		return nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return err
+	}
+	for wec, parts := range existing {
+		if err := t.retire(ctx, name, wec, parts, time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteParts deletes the parts numbered from on.
+func (t *Transport) deleteParts(ctx context.Context, parts map[int]*unstructured.Unstructured, from int) error {
+	stale := map[string]*unstructured.Unstructured{}
+	for n, u := range parts {
+		if n >= from {
+			stale[u.GetNamespace()+"/"+u.GetName()] = u
+		}
+	}
+	return t.deleteAll(ctx, stale)
 }
 
 // bound is a bound WDS object and its modulation.

@@ -47,6 +47,41 @@ type DeliverySpec struct {
 	// Entries are the objects, each as it is to be applied in the WEC.
 	// +optional
 	Entries []DeliveryEntry `json:"entries,omitempty"`
+
+	// Removed lists, in part 0 only, the objects the hub took out of this
+	// Binding's Deliveries to the WEC and the agent has not acknowledged
+	// yet (status.observedGeneration below the removal's generation). The
+	// agent deletes a WEC object it created only when the object is listed
+	// here and delivered by no entry: an object merely missing from the
+	// Deliveries (one deleted by hand, not yet written, or not synced) is
+	// never deleted. A part 0 with no entries and only removals is a
+	// tombstone: the Binding, or this WEC's place in it, is gone, and the
+	// hub deletes it once the agent has acknowledged it.
+	// +optional
+	// +listType=atomic
+	Removed []DeliveryRemoval `json:"removed,omitempty"`
+}
+
+// DeliveryRemoval is an object the hub removed from a Binding's
+// Deliveries to a WEC.
+type DeliveryRemoval struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Generation is the generation of part 0 that first listed the
+	// removal; the agent acknowledges it by reaching it in
+	// status.observedGeneration.
+	Generation int64 `json:"generation"`
+}
+
+// Key is the removed object's key: group/kind/namespace/name.
+func (r DeliveryRemoval) Key() string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
 }
 
 // DeliverySource identifies where a Delivery's entries come from.

@@ -41,6 +41,10 @@ const (
 	AnnotationDeletion = "gitstellar.io/deletion"
 	// DeletionOrphan is the AnnotationDeletion value that keeps WEC copies.
 	DeletionOrphan = "orphan"
+	// DeletionWithContents, on a Namespace, lets a WEC agent delete it when
+	// the hub removes it even though it holds objects the agent did not
+	// deliver (which it otherwise leaves, and reports).
+	DeletionWithContents = "with-contents"
 	// AnnotationSentAt on a Delivery is when the transport saw the change
 	// it carries (RFC 3339); the agent measures propagation latency from it.
 	AnnotationSentAt = "gitstellar.io/sent-at"

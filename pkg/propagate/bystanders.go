@@ -1,0 +1,80 @@
+package propagate
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+)
+
+// maxBystanders is how many bystanders are named when a Namespace is kept.
+const maxBystanders = 5
+
+// bystanders lists, for a Namespace the hub removed, objects in it that
+// this agent did not deliver: deleting the Namespace would delete them too.
+// Not counted: objects with an owner (they go with what owns them),
+// Events, Endpoints, and what the WEC puts in every Namespace (the
+// default ServiceAccount, the kube-root-ca.crt ConfigMap). None is listed
+// for another kind or for a Namespace annotated gitstellar.io/deletion:
+// with-contents. When the WEC's resources cannot be listed, that is the
+// answer: the Namespace is kept, as a guess never deletes.
+func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentInventory) []string {
+	if item.Kind != "Namespace" || item.APIVersion != "v1" {
+		return nil
+	}
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	if err := a.wec.Get(ctx, client.ObjectKey{Name: item.Name}, ns); err != nil {
+		return nil // gone already, or unreadable: the delete says so
+	}
+	if ns.GetAnnotations()[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionWithContents {
+		return nil
+	}
+	lists, err := a.discovery.ServerPreferredNamespacedResources()
+	if err != nil && len(lists) == 0 {
+		return []string{"the WEC's resources cannot be listed: " + err.Error()}
+	}
+	var found []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || derived(gv.Group, r.Kind) {
+				continue
+			}
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gv.WithKind(r.Kind + "List"))
+			if err := a.wec.List(ctx, list, client.InNamespace(item.Name), client.Limit(100)); err != nil {
+				return append(found, "(cannot list "+r.Name+": "+errorText(err)+")")
+			}
+			for _, o := range list.Items {
+				o.SetGroupVersionKind(gv.WithKind(r.Kind))
+				if _, ours := inv.has(objectKey(&o)); ours || len(o.GetOwnerReferences()) > 0 || automatic(r.Kind, o.GetName()) {
+					continue
+				}
+				if found = append(found, r.Kind+" "+o.GetName()); len(found) >= maxBystanders {
+					return found
+				}
+			}
+		}
+	}
+	return found
+}
+
+// derived kinds are written by the WEC's controllers, not by people.
+func derived(group, kind string) bool {
+	return (group == "" && (kind == "Event" || kind == "Endpoints")) || (group == "events.k8s.io" && kind == "Event")
+}
+
+// automatic objects are created in every Namespace by the WEC itself.
+func automatic(kind, name string) bool {
+	return (kind == "ServiceAccount" && name == "default") || (kind == "ConfigMap" && name == "kube-root-ca.crt")
+}

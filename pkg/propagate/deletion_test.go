@@ -1,0 +1,128 @@
+package propagate_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
+)
+
+// TestDeletionOnlyByDecision: a WEC object is deleted only when the hub
+// removed it. A Delivery or a Binding deleted by hand is written again
+// and the WEC keeps its objects (same uids); an object unbound in the WDS,
+// and a deleted policy's objects, leave the WEC; the tombstone the policy
+// leaves goes once the agent has acknowledged it.
+func TestDeletionOnlyByDecision(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wds, its, wec := startHub(ctx, t, env)
+	agent := startAgent(ctx, t, env, time.Hour)
+	wdsCore := kubernetes.NewForConfigOrDie(env.Config("wds1"))
+	for _, ns := range []string{"team", "quiet"} { // bound Namespaces, each with a ConfigMap
+		kept := map[string]string{"policy": "kept"}
+		_, err := wdsCore.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: kept}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		_, err = wdsCore.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: kept}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	createPolicy(ctx, t, wds, "kept")
+	uids := func() map[string]types.UID {
+		out := map[string]types.UID{}
+		for _, name := range []string{"a", "b"} {
+			if cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, name, metav1.GetOptions{}); err == nil {
+				out[name] = cm.UID
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool {
+		_, err := wec.CoreV1().ConfigMaps("quiet").Get(ctx, "x", metav1.GetOptions{})
+		return err == nil && len(uids()) == 2 && agent.Converged()
+	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+	before := uids()
+	mailbox := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
+	delivery := propagate.DeliveryName("wds1", "kept", 0)
+	created := func() time.Time {
+		d, err := mailbox.Get(ctx, delivery, metav1.GetOptions{})
+		if err != nil {
+			return time.Time{}
+		}
+		return d.GetCreationTimestamp().Time
+	}
+
+	t.Run("a Delivery deleted by hand", func(t *testing.T) {
+		first := created()
+		require.NoError(t, mailbox.Delete(ctx, delivery, metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool { c := created(); return !c.IsZero() && c != first }, 30*time.Second, 50*time.Millisecond,
+			"the transport writes the Delivery again")
+		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
+	})
+
+	t.Run("a Binding deleted by hand", func(t *testing.T) {
+		b, err := wds.Resource(bind.Bindings).Get(ctx, "kept", metav1.GetOptions{})
+		require.NoError(t, err)
+		require.NoError(t, wds.Resource(bind.Bindings).Delete(ctx, "kept", metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool {
+			again, err := wds.Resource(bind.Bindings).Get(ctx, "kept", metav1.GetOptions{})
+			return err == nil && again.GetUID() != b.GetUID()
+		}, 30*time.Second, 50*time.Millisecond, "the bind controller writes the Binding again")
+		time.Sleep(2 * time.Second) // what the transport and the agent would do meanwhile
+		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
+	})
+
+	t.Run("an object unbound in the WDS leaves the WEC", func(t *testing.T) {
+		cm, err := wdsCore.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
+		require.NoError(t, err)
+		cm.Labels = map[string]string{"policy": "none"}
+		_, err = wdsCore.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 30*time.Second, 50*time.Millisecond, "the hub removed it: the agent deletes it")
+		assert.Equal(t, before["a"], uids()["a"], "the other object stays")
+	})
+
+	t.Run("a deleted policy's objects leave, and its tombstone goes", func(t *testing.T) {
+		bystander := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "by-hand"}}
+		_, err := wec.CoreV1().ConfigMaps("team").Create(ctx, bystander, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, wds.Resource(bind.BindingPolicies).Delete(ctx, "kept", metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool {
+			_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 30*time.Second, 50*time.Millisecond, "the policy's object leaves the WEC")
+		require.Eventually(t, func() bool {
+			_, err := mailbox.Get(ctx, delivery, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 30*time.Second, 50*time.Millisecond, "the acknowledged tombstone goes")
+		require.Eventually(t, func() bool {
+			ns, err := wec.CoreV1().Namespaces().Get(ctx, "quiet", metav1.GetOptions{})
+			return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
+		}, 30*time.Second, 50*time.Millisecond, "a bound Namespace holding only what was delivered goes")
+		ns, err := wec.CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Nil(t, ns.DeletionTimestamp, "a bound Namespace holding an object nobody delivered stays")
+		_, err = wec.CoreV1().ConfigMaps("team").Get(ctx, "by-hand", metav1.GetOptions{})
+		assert.NoError(t, err, "and so does that object")
+		_, err = wec.CoreV1().ConfigMaps("team").Get(ctx, "x", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "the delivered object in it leaves: %v", err)
+	})
+}
