@@ -69,7 +69,8 @@ func (b *bench) baselineRaw(ctx context.Context) error {
 		clients[i] = dynamic.NewForConfigOrDie(cfg)
 	}
 	apply := func(c dynamic.Interface, u *unstructured.Unstructured) error {
-		gvr := schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(u.GetKind()) + "s"}
+		gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
+		gvr := gv.WithResource(strings.ToLower(u.GetKind()) + "s")
 		var r dynamic.ResourceInterface = c.Resource(gvr)
 		if u.GetNamespace() != "" {
 			r = c.Resource(gvr).Namespace(u.GetNamespace())

@@ -177,17 +177,24 @@ func (b *bench) config(space string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// objectsYAML renders the benchmark's objects into a namespace: the
-// Namespace, then 80% ConfigMaps and 20% Services, labelled bench=yes.
+// objectsYAML renders the benchmark's n objects into a namespace, the mix
+// of the side-by-side comparison with Flux: the Namespace, 60% ConfigMaps
+// (o0001 first), 20% Services, the rest Deployments, labelled bench=yes.
 func objectsYAML(n int, namespace string) string {
+	configMaps, services := n*60/100, n*20/100
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {bench: \"yes\"}}\n", namespace)
 	for i := 1; i < n; i++ {
-		if i%5 == 0 {
+		switch {
+		case i <= configMaps:
+			fmt.Fprintf(&sb, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: o%04d, namespace: %s, labels: {bench: \"yes\"}}\ndata: {v: \"1\", payload: %q}\n", i, namespace, strings.Repeat("x", 256))
+		case i <= configMaps+services:
 			fmt.Fprintf(&sb, "---\napiVersion: v1\nkind: Service\nmetadata: {name: o%04d, namespace: %s, labels: {bench: \"yes\"}}\nspec: {ports: [{port: 80, targetPort: 8080}], selector: {app: o%04d}}\n", i, namespace, i)
-			continue
+		default:
+			fmt.Fprintf(&sb, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: o%04d, namespace: %s, labels: {bench: \"yes\"}}\n"+
+				"spec: {replicas: 1, selector: {matchLabels: {app: o%04d}}, template: {metadata: {labels: {app: o%04d}}, spec: {containers: [{name: web, image: registry.example/web:1, ports: [{containerPort: 8080}]}]}}}\n",
+				i, namespace, i, i)
 		}
-		fmt.Fprintf(&sb, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: o%04d, namespace: %s, labels: {bench: \"yes\"}}\ndata: {v: \"1\", payload: %q}\n", i, namespace, strings.Repeat("x", 256))
 	}
 	return sb.String()
 }

@@ -108,6 +108,7 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		}
 		clients[i] = kubernetes.NewForConfigOrDie(cfg)
 	}
+	stubDeploymentStatus(ctx, clients, benchNamespace)
 
 	// Cold convergence: push → every object in every WEC.
 	if err := write("wds1/objects.yaml", objectsYAML(b.opts.Objects, benchNamespace)); err != nil {
@@ -222,6 +223,9 @@ func countApplied(ctx context.Context, clients []*kubernetes.Clientset, namespac
 				got += len(l.Items)
 			}
 			if l, err := c.CoreV1().Services(namespace).List(ctx, opts); err == nil {
+				got += len(l.Items)
+			}
+			if l, err := c.AppsV1().Deployments(namespace).List(ctx, opts); err == nil {
 				got += len(l.Items)
 			}
 			mu.Lock()

@@ -2,6 +2,7 @@ package k8sbinaries
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,9 +140,19 @@ func find(ctx context.Context, n Name, opts Options) (string, error) {
 		tried = append(tried, "KUBEBUILDER_ASSETS (unset)")
 	}
 	if p, err := exec.LookPath(string(n)); err == nil {
-		return p, nil
+		if n != Kubectl {
+			return p, nil
+		}
+		// kubectl is supported within one minor version of the
+		// apiservers: an older one on PATH is skipped (and built).
+		v, ok := kubectlMatches(ctx, p)
+		if ok {
+			return p, nil
+		}
+		tried = append(tried, fmt.Sprintf("PATH (%s is %s, not within one minor version of %s)", p, v, KubernetesVersion))
+	} else {
+		tried = append(tried, "PATH")
 	}
-	tried = append(tried, "PATH")
 	cached := filepath.Join(opts.CacheDir, versionOf(n), string(n))
 	if isExecutable(cached) {
 		return cached, nil
@@ -180,4 +191,42 @@ func joinNames(names []Name) string {
 func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// kubectlMatches tells a kubectl's version and whether it is within one
+// minor version of KubernetesVersion, as kubectl's skew policy asks.
+func kubectlMatches(ctx context.Context, path string) (string, bool) {
+	out, err := exec.CommandContext(ctx, path, "version", "--client", "-o", "json").Output()
+	if err != nil {
+		return "unknown", false
+	}
+	var v struct {
+		ClientVersion struct {
+			GitVersion string `json:"gitVersion"`
+		} `json:"clientVersion"`
+	}
+	if json.Unmarshal(out, &v) != nil {
+		return "unknown", false
+	}
+	return v.ClientVersion.GitVersion, minorSkew(v.ClientVersion.GitVersion, KubernetesVersion) <= 1
+}
+
+// minorSkew is how many minor versions apart two vMAJOR.MINOR.PATCH
+// versions are (a large number when they cannot be read or the majors
+// differ).
+func minorSkew(a, b string) int {
+	parse := func(v string) (int, int, bool) {
+		var major, minor int
+		_, err := fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d", &major, &minor)
+		return major, minor, err == nil
+	}
+	am, an, ok1 := parse(a)
+	bm, bn, ok2 := parse(b)
+	if !ok1 || !ok2 || am != bm {
+		return 1 << 10
+	}
+	if an > bn {
+		return an - bn
+	}
+	return bn - an
 }

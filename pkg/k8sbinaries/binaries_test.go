@@ -84,3 +84,37 @@ replace k8s.io/kms => ./staging/src/k8s.io/kms
 	require.NoError(t, err)
 	assert.Equal(t, []string{"k8s.io/api", "k8s.io/client-go", "k8s.io/kms"}, mods)
 }
+
+// TestKubectlOnPathMustMatch: a kubectl on PATH more than one minor
+// version from the apiservers is skipped for the cached (or built) one.
+func TestKubectlOnPathMustMatch(t *testing.T) {
+	fake := func(dir, version string) string {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		p := filepath.Join(dir, "kubectl")
+		require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\necho '{\"clientVersion\":{\"gitVersion\":\""+version+"\"}}'\n"), 0o755))
+		return p
+	}
+	cache := t.TempDir()
+	cached := executable(t, filepath.Join(cache, versionOf(Kubectl)), Kubectl)
+	t.Setenv("KUBEBUILDER_ASSETS", "")
+
+	old := t.TempDir()
+	fake(old, "v1.32.4-dispatcher")
+	t.Setenv("PATH", old)
+	set, err := Ensure(context.Background(), Options{Need: []Name{Kubectl}, CacheDir: cache, NoBuild: true})
+	require.NoError(t, err)
+	assert.Equal(t, cached, set.Path(Kubectl), "an old kubectl on PATH is skipped")
+
+	near := t.TempDir()
+	onPath := fake(near, "v1.35.1")
+	t.Setenv("PATH", near)
+	set, err = Ensure(context.Background(), Options{Need: []Name{Kubectl}, CacheDir: cache, NoBuild: true})
+	require.NoError(t, err)
+	assert.Equal(t, onPath, set.Path(Kubectl), "one minor version away is fine")
+
+	_, err = Ensure(context.Background(), Options{Need: []Name{Kubectl}, CacheDir: t.TempDir(), NoBuild: true})
+	require.NoError(t, err, "found on PATH, no build needed")
+	t.Setenv("PATH", old)
+	_, err = Ensure(context.Background(), Options{Need: []Name{Kubectl}, CacheDir: t.TempDir(), NoBuild: true})
+	assert.ErrorContains(t, err, "is v1.32.4-dispatcher, not within one minor version of "+KubernetesVersion)
+}
