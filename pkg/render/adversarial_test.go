@@ -145,6 +145,16 @@ func TestAdversarialLinksInsideWork(t *testing.T) {
 		require.Len(t, res.Space("wds1").Objects, 2)
 		assert.Equal(t, "real", res.Space("wds1").Objects[0].GetName())
 	})
+	t.Run("a dangling link is an error only where a manifest would be read", func(t *testing.T) {
+		res, err := renderCommit(t, render.Options{},
+			gittest.File("wds1/cm.yaml", configMap("cm")),
+			gittest.Symlink("wds1/NOTES.md", "../docs/NOTES.md"),
+			gittest.Symlink(".github", "missing"))
+		require.NoError(t, err)
+		require.Len(t, res.Space("wds1").Objects, 2)
+		res, err = renderCommit(t, render.Options{}, gittest.Symlink("wds1/gone.yaml", "missing.yaml"))
+		requireRefused(t, res, err, "wds1/gone.yaml", "file does not exist")
+	})
 	t.Run("a loop is an error", func(t *testing.T) {
 		res, err := renderCommit(t, render.Options{}, gittest.File("wds1/a/cm.yaml", configMap("a")), gittest.Symlink("wds1/a/again", ".."))
 		requireRefused(t, res, err, "wds1/a/again/", "symbolic links loop")

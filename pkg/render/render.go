@@ -373,16 +373,22 @@ func (r *renderer) walk(dir string, ancestors map[string]bool, objs *[]Object) {
 	}
 }
 
-// isDir tells whether an entry is (or leads to) a directory. A symbolic
-// link that cannot be followed is an error unless it would be ignored as
-// a file and as a directory; ok is false when the entry is skipped.
+// isDir tells whether an entry is (or leads to) a directory; ok is false
+// when the entry is skipped. A symbolic link that cannot be followed is an
+// error: one that leads outside the repository or loops, unless it would
+// be ignored as a file and as a directory; a dangling one, when it would
+// be read as a file.
 func (r *renderer) isDir(rel string, e fs.DirEntry) (isDir, ok bool) {
 	if e.Type()&fs.ModeSymlink == 0 {
 		return e.IsDir(), true
 	}
 	fi, err := fs.Stat(r.fsys, r.name(rel))
 	if err != nil {
-		if !r.ignore.ignored(rel, false) || !r.ignore.ignored(rel, true) {
+		asFile, asDir := r.ignore.ignored(rel, false), r.ignore.ignored(rel, true)
+		if errors.Is(err, fs.ErrNotExist) {
+			asDir = true
+		}
+		if !asFile || !asDir {
 			r.errorf(Location{File: rel}, "%v", unwrapPathError(err))
 		}
 		return false, false
