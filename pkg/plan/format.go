@@ -192,8 +192,8 @@ func (m *markdown) add(text string) {
 
 // open adds text that opens a block closed by closer.
 func (m *markdown) open(text, closer string) {
+	m.closers = append(m.closers, closer) // a cut right after text closes it too
 	m.add(text)
-	m.closers = append(m.closers, closer)
 }
 
 // close closes the innermost open block.

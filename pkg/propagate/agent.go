@@ -271,8 +271,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
 		pd := parsedDelivery{delivery: d, objects: make([]*unstructured.Unstructured, len(spec.Entries))}
 		parsed = append(parsed, pd)
+		acknowledged, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
 		for _, r := range spec.Removed {
-			removed[r.Key()] = true
+			if spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
+				removed[r.Key()] = true
+			}
 		}
 		for ei, e := range spec.Entries {
 			obj := &unstructured.Unstructured{}
@@ -403,7 +406,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			continue
 		}
 		if !item.Orphan {
-			if others := a.bystanders(ctx, item, inv); len(others) > 0 {
+			if others := a.bystanders(ctx, item, inv, func(k string) bool { return removed[k] && !want[k] }); len(others) > 0 {
 				a.keep(key, "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)",
 					"bystanders", strings.Join(others, ", "))
 				continue

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,14 +17,15 @@ import (
 const maxBystanders = 5
 
 // bystanders lists, for a Namespace the hub removed, objects in it that
-// this agent did not deliver: deleting the Namespace would delete them too.
-// Not counted: objects with an owner (they go with what owns them),
-// Events, Endpoints, and what the WEC puts in every Namespace (the
-// default ServiceAccount, the kube-root-ca.crt ConfigMap). None is listed
-// for another kind or for a Namespace annotated gitstellar.io/deletion:
-// with-contents. When the WEC's resources cannot be listed, that is the
-// answer: the Namespace is kept, as a guess never deletes.
-func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentInventory) []string {
+// would go with it and should not: objects this agent did not deliver,
+// and delivered objects that stay (going reports whether an object of
+// the inventory is being deleted too). Not counted: objects with an owner
+// (they go with what owns them), Events, Endpoints, and what the WEC puts
+// in every Namespace (the default ServiceAccount, the kube-root-ca.crt
+// ConfigMap). None is listed for another kind or for a Namespace annotated
+// gitstellar.io/deletion: with-contents. Whatever cannot be read is
+// listed as a reason to keep the Namespace: a guess never deletes.
+func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentInventory, going func(key string) bool) []string {
 	if item.Kind != "Namespace" || item.APIVersion != "v1" {
 		return nil
 	}
@@ -31,14 +33,18 @@ func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentIn
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	if err := a.wec.Get(ctx, client.ObjectKey{Name: item.Name}, ns); err != nil {
-		return nil // gone already, or unreadable: the delete says so
+		if apierrors.IsNotFound(err) {
+			return nil // gone already
+		}
+		return []string{"(cannot read the Namespace: " + errorText(err) + ")"}
 	}
 	if ns.GetAnnotations()[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionWithContents {
 		return nil
 	}
+	a.discovery.Invalidate() // CRDs come and go in a WEC
 	lists, err := a.discovery.ServerPreferredNamespacedResources()
-	if err != nil && len(lists) == 0 {
-		return []string{"the WEC's resources cannot be listed: " + err.Error()}
+	if err != nil {
+		return []string{"(cannot list the WEC's resources: " + err.Error() + ")"}
 	}
 	var found []string
 	for _, l := range lists {
@@ -57,12 +63,16 @@ func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentIn
 			}
 			for _, o := range list.Items {
 				o.SetGroupVersionKind(gv.WithKind(r.Kind))
-				if _, ours := inv.has(objectKey(&o)); ours || len(o.GetOwnerReferences()) > 0 || automatic(r.Kind, o.GetName()) {
+				key := objectKey(&o)
+				if _, ours := inv.has(key); (ours && going(key)) || len(o.GetOwnerReferences()) > 0 || automatic(r.Kind, o.GetName()) {
 					continue
 				}
 				if found = append(found, r.Kind+" "+o.GetName()); len(found) >= maxBystanders {
 					return found
 				}
+			}
+			if list.GetContinue() != "" {
+				return append(found, "(more than 100 "+r.Name+")")
 			}
 		}
 	}

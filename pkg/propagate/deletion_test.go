@@ -2,6 +2,8 @@ package propagate_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
@@ -85,6 +88,48 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 		time.Sleep(2 * time.Second) // what the transport and the agent would do meanwhile
 		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
+	})
+
+	t.Run("an object moved to another Binding, then that Binding's Delivery deleted by hand", func(t *testing.T) {
+		// plain keeps another object, so that its part 0 stays, listing c.
+		_, err := wdsCore.CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"policy": "plain"}}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		createPolicy(ctx, t, wds, "plain")
+		var uid types.UID
+		require.Eventually(t, func() bool {
+			cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
+			uid = cm.UID
+			return err == nil && agent.Converged()
+		}, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool {
+			_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
+			return err == nil
+		}, 30*time.Second, 50*time.Millisecond)
+		cm, err := wdsCore.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
+		require.NoError(t, err)
+		cm.Labels = map[string]string{"policy": "kept"} // from plain to kept
+		_, err = wdsCore.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		first := created()
+		require.Eventually(t, func() bool {
+			d, err := mailbox.Get(ctx, delivery, metav1.GetOptions{})
+			if err != nil || !strings.Contains(fmt.Sprint(d.Object["spec"]), "name:c") {
+				return false
+			}
+			p, err := mailbox.Get(ctx, propagate.DeliveryName("wds1", "plain", 0), metav1.GetOptions{})
+			if err != nil {
+				return false
+			}
+			gen, _, _ := unstructured.NestedInt64(p.Object, "status", "observedGeneration")
+			return strings.Contains(fmt.Sprint(p.Object["spec"]), "removed:[map[") && gen == p.GetGeneration() && agent.Converged()
+		}, 30*time.Second, 50*time.Millisecond, "kept delivers c now; plain's part 0 lists it as removed, acknowledged")
+		require.NoError(t, mailbox.Delete(ctx, delivery, metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool { c := created(); return !c.IsZero() && c != first }, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		got, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
+		require.NoError(t, err, "plain's acknowledged removal deletes nothing")
+		assert.Equal(t, uid, got.UID)
 	})
 
 	t.Run("an object unbound in the WDS leaves the WEC", func(t *testing.T) {

@@ -342,6 +342,9 @@ func (p *pathParser) escape() (rune, error) {
 	}
 	p.pos++
 	r, err := p.hex4(start)
+	if err == nil && r >= 0xDC00 && r <= 0xDFFF {
+		return 0, p.errorAt(start, "lone surrogate \\u%04X", r)
+	}
 	if err != nil || !utf16IsHigh(r) {
 		return r, err
 	}
@@ -381,9 +384,6 @@ func (p *pathParser) hex4(start int) (rune, error) {
 		r = r<<4 | rune(d)
 	}
 	p.pos += 4
-	if r >= 0xDC00 && r <= 0xDFFF {
-		return 0, p.errorAt(start, "lone surrogate \\u%04X", r)
-	}
 	return r, nil
 }
 

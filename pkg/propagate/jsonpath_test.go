@@ -256,6 +256,20 @@ func TestIdentityStays(t *testing.T) {
 	assert.Equal(t, object(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: n, namespace: ns, annotations: {y: "2"}}, data: {}}`).Object, u.Object)
 }
 
+// TestSurrogatePairs: a JSON escape of a character outside the BMP is a
+// pair of \u escapes; half a pair is an error.
+func TestSurrogatePairs(t *testing.T) {
+	p, err := ParsePath(`$["\uD83D\uDE00"]`)
+	require.NoError(t, err)
+	obj := map[string]any{"\U0001F600": "x", "keep": "y"}
+	p.Remove(obj)
+	assert.Equal(t, map[string]any{"keep": "y"}, obj)
+	for _, half := range []string{`$["\uDE00"]`, `$["\uD83D"]`, `$["\uD83Dx"]`} {
+		_, err := ParsePath(half)
+		assert.ErrorContains(t, err, "lone surrogate", half)
+	}
+}
+
 func TestZeroPathRemovesNothing(t *testing.T) {
 	u := object(t, `{kind: ConfigMap}`)
 	Path{}.Remove(u.Object)

@@ -84,12 +84,15 @@ func pendingRemovals(part0 *unstructured.Unstructured) (removed []gitstellarv1al
 }
 
 // removals is part 0's new removal list: what left the Deliveries (was in
-// old, is not in now) stamped with part 0's next generation, and the
-// earlier removals the agent has not acknowledged yet. An object delivered
-// again is no longer removed. Acknowledged removals are dropped only when
-// there is a new one, so that they cost no write of their own.
-func removals(part0 *unstructured.Unstructured, old map[string]gitstellarv1alpha1.DeliveryRemoval, now map[string]bool) []gitstellarv1alpha1.DeliveryRemoval {
-	prev, generation, acknowledged := pendingRemovals(part0)
+// old, is not in now) stamped with part 0's next generation (generation is
+// its current one: the transport's last write may not be in its cache
+// yet), and the earlier removals the agent has not acknowledged yet. An
+// object delivered again is no longer removed. Acknowledged removals are
+// dropped only when there is a new one, so that they cost no write of
+// their own.
+func removals(part0 *unstructured.Unstructured, generation int64, old map[string]gitstellarv1alpha1.DeliveryRemoval, now map[string]bool) []gitstellarv1alpha1.DeliveryRemoval {
+	prev, cached, acknowledged := pendingRemovals(part0)
+	generation = max(generation, cached)
 	listed := map[string]bool{}
 	for _, r := range prev {
 		listed[r.Key()] = true

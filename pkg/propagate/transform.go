@@ -593,12 +593,15 @@ func argsBound(args []any) int {
 // more for %!(EXTRA ...).
 func printfBound(format string, args []any) int {
 	verbs, pad := scanFormat(format)
-	largest, all := 0, 0
+	largest, all, elements := 0, 0, 1
 	for _, a := range args {
 		n := sizeBound(a)
 		largest, all = max(largest, n), all+n
+		if m, ok := a.(map[string]string); ok { // a width pads every key and value
+			elements = max(elements, 2*len(m)+1)
+		}
 	}
-	return len(format) + pad + maxEscapeGrowth*(verbs*largest+all) + 32*(verbs+len(args)+1)
+	return len(format) + pad*elements + maxEscapeGrowth*(verbs*largest+all) + 32*(verbs+len(args)+1)
 }
 
 // scanFormat counts the verbs of a fmt format and sums the widths and

@@ -170,6 +170,19 @@ func TestTemplateLimits(t *testing.T) {
 	}
 }
 
+// TestTemplateWidthOnProperties: a width on the properties pads each key
+// and value: refused before fmt builds it.
+func TestTemplateWidthOnProperties(t *testing.T) {
+	props := Properties{}
+	for i := range 30 {
+		props[fmt.Sprintf("p%d", i)] = "v"
+	}
+	_, err := expandObject(map[string]any{"data": map[string]any{"a": `{{printf "%100000v" .}}`}}, props, false, defaultTemplateLimits)
+	var limit *TemplateLimitError
+	require.True(t, errors.As(err, &limit), "want a limit, got %v", err)
+	assert.Equal(t, "MaxTemplateOutputBytes", limit.Limit)
+}
+
 // TestTemplateTimeout: work that writes nothing and stays within the
 // iterations stops at the deadline.
 func TestTemplateTimeout(t *testing.T) {

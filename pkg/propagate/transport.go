@@ -69,6 +69,9 @@ type Transport struct {
 	mailboxes  mailboxSet
 	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
 	seen       map[string]time.Time                  // Binding → when a change to it was first seen, not synced yet
+	// generations: Delivery (namespace/name) → its generation after the
+	// transport's last write, which its informer may not show yet.
+	generations map[string]int64
 }
 
 // NewTransport prepares a transport; Run starts it.
@@ -87,7 +90,8 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:    keyqueue.New(),
-		problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{}}
+		problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{},
+		generations: map[string]int64{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
@@ -135,6 +139,9 @@ func (t *Transport) Run(ctx context.Context) error {
 				o = d.Obj
 			}
 			if u, ok := o.(*unstructured.Unstructured); ok {
+				t.mu.Lock()
+				delete(t.generations, u.GetNamespace()+"/"+u.GetName()) // a new one starts at 1
+				t.mu.Unlock()
 				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding])
 			}
 		},
@@ -330,7 +337,8 @@ func (t *Transport) writeParts(ctx context.Context, binding, wec string, specs [
 	if err := t.mailboxes.ensure(ctx, mailbox, func(ctx context.Context, ns string) error { return applyMailbox(ctx, t.its, ns) }); err != nil {
 		return err
 	}
-	specs[0].Removed = removals(existing[0], deliveredObjects(existing), specObjects(specs))
+	part0 := mailbox + "/" + DeliveryName(t.opts.WDS, binding, 0)
+	specs[0].Removed = removals(existing[0], t.writtenGeneration(part0), deliveredObjects(existing), specObjects(specs))
 	for _, spec := range specs {
 		if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, int(spec.Part)), wec, binding, spec, existing[int(spec.Part)], seen); err != nil {
 			return err
@@ -346,12 +354,12 @@ func (t *Transport) retire(ctx context.Context, binding, wec string, existing ma
 	if len(existing) == 0 {
 		return nil
 	}
-	removed := removals(existing[0], deliveredObjects(existing), nil)
+	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
+	removed := removals(existing[0], t.writtenGeneration(mailbox+"/"+DeliveryName(t.opts.WDS, binding, 0)), deliveredObjects(existing), nil)
 	if len(removed) == 0 || acknowledgedTombstone(existing[0]) && len(existing) == 1 {
 		return t.deleteParts(ctx, existing, 0)
 	}
 	spec := gitstellarv1alpha1.DeliverySpec{Source: gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: binding}, Part: 0, Parts: 1, Removed: removed}
-	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
 	if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, 0), wec, binding, spec, existing[0], seen); err != nil {
 		return err
 	}
@@ -534,8 +542,21 @@ func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding st
 		}, "annotations": map[string]any{gitstellarv1alpha1.AnnotationSentAt: seen.UTC().Format(time.RFC3339Nano)}},
 		"spec": specMap,
 	}}
-	_, err = t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	written, err := t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	if err == nil {
+		t.mu.Lock()
+		t.generations[ns+"/"+name] = written.GetGeneration()
+		t.mu.Unlock()
+	}
 	return err
+}
+
+// writtenGeneration is the generation of a Delivery (namespace/name) as
+// of the transport's last write of it, 0 when not written.
+func (t *Transport) writtenGeneration(key string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.generations[key]
 }
 
 // sameSpec compares a Delivery's spec with a desired one, as JSON values.
@@ -563,6 +584,9 @@ func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstru
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
+		t.mu.Lock()
+		delete(t.generations, k)
+		t.mu.Unlock()
 	}
 	return nil
 }
