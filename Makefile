@@ -14,7 +14,9 @@ EXAMPLE_REPO   ?= .gitstellar/example-repo
 WECS           ?= 2
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
-FUZZTIME       ?= 10s
+# a count, not a duration: Go's fuzzer can report "context deadline exceeded" when a
+# duration ends during a slow input (templates may run up to their time limit)
+FUZZTIME       ?= 5000x
 # package:target of every fuzz target run by `make fuzz` (their seeds run in every go test)
 FUZZ_TARGETS   := pkg/source:FuzzTree pkg/render:FuzzDecode pkg/propagate:FuzzParsePath \
                   pkg/propagate:FuzzExpand pkg/printable:FuzzTerminal pkg/printable:FuzzMarkdown

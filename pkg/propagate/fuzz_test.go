@@ -70,11 +70,11 @@ func FuzzParsePath(f *testing.F) {
 }
 
 // fuzzLimits are small, so that every input runs fast.
-var fuzzLimits = templateLimits{outputBytes: 64 << 10, iterations: 10_000, timeout: 250 * time.Millisecond}
+var fuzzLimits = templateLimits{outputBytes: 64 << 10, iterations: 10_000, timeout: 50 * time.Millisecond}
 
 // secretTemplateError is every error a Secret's template may give: the
 // field and the reason, nothing of the template.
-var secretTemplateError = regexp.MustCompile(`^template at \.data\.[ab]: (does not parse|refers to a property the WEC does not have|fails to execute|uses define, template or block, which template expansion does not allow|exceeds (MaxTemplateOutputBytes \(65536 bytes|MaxTemplateIterations \(10000|TemplateTimeout \(250ms) per object\))$`)
+var secretTemplateError = regexp.MustCompile(`^template at \.data\.[ab]: (does not parse|refers to a property the WEC does not have|fails to execute|uses define, template or block, which template expansion does not allow|exceeds (MaxTemplateOutputBytes \(65536 bytes|MaxTemplateIterations \(10000|TemplateTimeout \(50ms) per object\))$`)
 
 // FuzzExpand: expansion never panics, its output stays within the budget,
 // it returns soon after its deadline, and a Secret's error never quotes
