@@ -60,18 +60,18 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 	before := uids()
 	mailbox := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
 	delivery := propagate.DeliveryName("wds1", "kept", 0)
-	created := func() time.Time {
-		d, err := mailbox.Get(ctx, delivery, metav1.GetOptions{})
+	deliveryUID := func(name string) types.UID {
+		d, err := mailbox.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return time.Time{}
+			return ""
 		}
-		return d.GetCreationTimestamp().Time
+		return d.GetUID()
 	}
 
 	t.Run("a Delivery deleted by hand", func(t *testing.T) {
-		first := created()
+		first := deliveryUID(delivery)
 		require.NoError(t, mailbox.Delete(ctx, delivery, metav1.DeleteOptions{}))
-		require.Eventually(t, func() bool { c := created(); return !c.IsZero() && c != first }, 30*time.Second, 50*time.Millisecond,
+		require.Eventually(t, func() bool { u := deliveryUID(delivery); return u != "" && u != first }, 30*time.Second, 50*time.Millisecond,
 			"the transport writes the Delivery again")
 		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
@@ -90,44 +90,58 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
 	})
 
-	t.Run("an object moved to another Binding, then that Binding's Delivery deleted by hand", func(t *testing.T) {
-		// plain keeps another object, so that its part 0 stays, listing c.
-		_, err := wdsCore.CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"policy": "plain"}}}, metav1.CreateOptions{})
-		require.NoError(t, err)
+	t.Run("a removal one Binding listed does not delete what another delivers", func(t *testing.T) {
+		// e is bound by plain and by extra; plain lets it go (its part 0
+		// lists e as removed, and the agent acknowledges that while extra
+		// still delivers e); then extra's Delivery is deleted by hand.
 		createPolicy(ctx, t, wds, "plain")
+		_, err := wds.Resource(bind.BindingPolicies).Create(ctx, mustObject(t, `
+apiVersion: control.kubestellar.io/v1alpha1
+kind: BindingPolicy
+metadata: {name: extra}
+spec:
+  clusterSelectors: [{matchLabels: {site: edge}}]
+  downsync: [{objectSelectors: [{matchLabels: {extra: "yes"}}]}]`), metav1.CreateOptions{})
+		require.NoError(t, err)
+		for _, name := range []string{"d", "e"} { // d keeps plain's part 0 alive
+			labels := map[string]string{"policy": "plain"}
+			if name == "e" {
+				labels["extra"] = "yes"
+			}
+			_, err := wdsCore.CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
+		extra := propagate.DeliveryName("wds1", "extra", 0)
 		var uid types.UID
 		require.Eventually(t, func() bool {
-			cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
-			uid = cm.UID
-			return err == nil && agent.Converged()
-		}, 30*time.Second, 50*time.Millisecond)
-		require.Eventually(t, func() bool {
-			_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
-			return err == nil
-		}, 30*time.Second, 50*time.Millisecond)
-		cm, err := wdsCore.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
-		require.NoError(t, err)
-		cm.Labels = map[string]string{"policy": "kept"} // from plain to kept
-		_, err = wdsCore.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{})
-		require.NoError(t, err)
-		first := created()
-		require.Eventually(t, func() bool {
-			d, err := mailbox.Get(ctx, delivery, metav1.GetOptions{})
-			if err != nil || !strings.Contains(fmt.Sprint(d.Object["spec"]), "name:c") {
+			cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
+			if err != nil {
 				return false
 			}
+			uid = cm.UID
+			_, errD := wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
+			_, errX := mailbox.Get(ctx, extra, metav1.GetOptions{})
+			return errD == nil && errX == nil && agent.Converged()
+		}, 30*time.Second, 50*time.Millisecond)
+		cm, err := wdsCore.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
+		require.NoError(t, err)
+		cm.Labels = map[string]string{"extra": "yes"} // plain lets it go
+		_, err = wdsCore.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
 			p, err := mailbox.Get(ctx, propagate.DeliveryName("wds1", "plain", 0), metav1.GetOptions{})
 			if err != nil {
 				return false
 			}
 			gen, _, _ := unstructured.NestedInt64(p.Object, "status", "observedGeneration")
 			return strings.Contains(fmt.Sprint(p.Object["spec"]), "removed:[map[") && gen == p.GetGeneration() && agent.Converged()
-		}, 30*time.Second, 50*time.Millisecond, "kept delivers c now; plain's part 0 lists it as removed, acknowledged")
-		require.NoError(t, mailbox.Delete(ctx, delivery, metav1.DeleteOptions{}))
-		require.Eventually(t, func() bool { c := created(); return !c.IsZero() && c != first }, 30*time.Second, 50*time.Millisecond)
+		}, 30*time.Second, 50*time.Millisecond, "plain's part 0 lists e as removed, acknowledged")
+		first := deliveryUID(extra)
+		require.NoError(t, mailbox.Delete(ctx, extra, metav1.DeleteOptions{}))
+		require.Eventually(t, func() bool { u := deliveryUID(extra); return u != "" && u != first }, 30*time.Second, 50*time.Millisecond,
+			"the transport writes extra's Delivery again")
 		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
-		got, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "c", metav1.GetOptions{})
+		got, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
 		require.NoError(t, err, "plain's acknowledged removal deletes nothing")
 		assert.Equal(t, uid, got.UID)
 	})
