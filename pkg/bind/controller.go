@@ -413,10 +413,7 @@ func (c *Controller) policyChanged(raw any) {
 }
 
 func (c *Controller) policyDeleted(ctx context.Context, raw any) {
-	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
-		raw = d.Obj
-	}
-	u, ok := raw.(*unstructured.Unstructured)
+	u, ok := keyqueue.Unstructured(raw)
 	if !ok {
 		return
 	}
@@ -429,10 +426,7 @@ func (c *Controller) policyDeleted(ctx context.Context, raw any) {
 // bindingDeleted writes a policy's Binding again when it was deleted while
 // the policy stays.
 func (c *Controller) bindingDeleted(raw any) {
-	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
-		raw = d.Obj
-	}
-	u, ok := raw.(*unstructured.Unstructured)
+	u, ok := keyqueue.Unstructured(raw)
 	if !ok {
 		return
 	}
@@ -449,10 +443,7 @@ func (c *Controller) bindingDeleted(raw any) {
 }
 
 func (c *Controller) clusterChanged(raw any, deleted bool) {
-	if d, ok := raw.(cache.DeletedFinalStateUnknown); ok {
-		raw = d.Obj
-	}
-	u, ok := raw.(*unstructured.Unstructured)
+	u, ok := keyqueue.Unstructured(raw)
 	if !ok {
 		return
 	}

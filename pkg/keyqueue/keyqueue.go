@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 )
@@ -65,6 +66,16 @@ func StartInformers(ctx context.Context, informers ...cache.SharedIndexInformer)
 		synced[i] = inf.HasSynced
 	}
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
+}
+
+// Unstructured is the object an informer's event handler got, the last
+// known state of a deleted one included (cache.DeletedFinalStateUnknown).
+func Unstructured(o any) (*unstructured.Unstructured, bool) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	return u, ok
 }
 
 // ByLabel indexes the objects of an informer by the value of one label.

@@ -168,12 +168,8 @@ func markdownLead(r rune, lead string) bool {
 func Markdown(s string) string {
 	return markup(s, func(r rune, lead, _ string) string {
 		switch {
-		case r == '<':
-			return "&lt;"
-		case r == '>':
-			return "&gt;"
-		case r == '&':
-			return "&amp;"
+		case entity(r) != "":
+			return entity(r)
 		case strings.ContainsRune(markdownSyntax, r), markdownLead(r, lead):
 			return `\` + string(r)
 		}
@@ -188,12 +184,8 @@ func Markdown(s string) string {
 func HTML(s string) string {
 	return markup(s, func(r rune, lead, rest string) string {
 		switch {
-		case r == '<':
-			return "&lt;"
-		case r == '>':
-			return "&gt;"
-		case r == '&':
-			return "&amp;"
+		case entity(r) != "":
+			return entity(r)
 		case r == '"':
 			return "&#34;"
 		case r == '\'':
@@ -203,6 +195,20 @@ func HTML(s string) string {
 		}
 		return ""
 	})
+}
+
+// entity is the character reference of a character HTML reads in text
+// (<, >, &), or "".
+func entity(r rune) string {
+	switch r {
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	case '&':
+		return "&amp;"
+	}
+	return ""
 }
 
 // markup escapes s with escape(r, lead, rest), which returns what

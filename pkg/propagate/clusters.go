@@ -91,10 +91,7 @@ func NewClusterMonitor(opts ClusterMonitorOptions) (*ClusterMonitor, error) {
 // Run keeps the statuses until ctx ends.
 func (m *ClusterMonitor) Run(ctx context.Context) error {
 	enqueue := func(o any) {
-		if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-			o = d.Obj
-		}
-		if u, ok := o.(*unstructured.Unstructured); ok {
+		if u, ok := keyqueue.Unstructured(o); ok {
 			if u.GetKind() == "Lease" {
 				m.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelCluster])
 			} else {

@@ -135,10 +135,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		},
 		DeleteFunc: func(o any) { // by anyone: write again what should be there
 			t.enqueueStatus(o)
-			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = d.Obj
-			}
-			if u, ok := o.(*unstructured.Unstructured); ok {
+			if u, ok := keyqueue.Unstructured(o); ok {
 				t.mu.Lock()
 				delete(t.generations, u.GetNamespace()+"/"+u.GetName()) // a new one starts at 1
 				t.mu.Unlock()
@@ -166,10 +163,7 @@ func (t *Transport) Idle() bool {
 }
 
 func (t *Transport) enqueue(o any) {
-	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-		o = d.Obj
-	}
-	if u, ok := o.(*unstructured.Unstructured); ok {
+	if u, ok := keyqueue.Unstructured(o); ok {
 		t.mu.Lock()
 		if _, ok := t.seen[u.GetName()]; !ok {
 			t.seen[u.GetName()] = time.Now()
@@ -185,10 +179,7 @@ const statusKey = "status:"
 
 // enqueueStatus asks for the status summary of a Delivery's Binding.
 func (t *Transport) enqueueStatus(o any) {
-	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-		o = d.Obj
-	}
-	if u, ok := o.(*unstructured.Unstructured); ok {
+	if u, ok := keyqueue.Unstructured(o); ok {
 		t.queue.Add(statusKey + u.GetLabels()[gitstellarv1alpha1.LabelBinding])
 	}
 }

@@ -126,10 +126,7 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 func (c *StatusController) Run(ctx context.Context) error {
 	byName := func(label string) func(any) {
 		return func(o any) {
-			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = d.Obj
-			}
-			if u, ok := o.(*unstructured.Unstructured); ok {
+			if u, ok := keyqueue.Unstructured(o); ok {
 				name := u.GetName()
 				if label != "" {
 					name = u.GetLabels()[label]
@@ -167,10 +164,7 @@ func (c *StatusController) Idle() bool {
 // collectorChanged recompiles a StatusCollector whose generation changed,
 // reports its errors in its status, and re-evaluates every Binding.
 func (c *StatusController) collectorChanged(ctx context.Context, o any) {
-	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-		o = d.Obj
-	}
-	u, ok := o.(*unstructured.Unstructured)
+	u, ok := keyqueue.Unstructured(o)
 	if !ok {
 		return
 	}
