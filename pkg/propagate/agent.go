@@ -26,11 +26,13 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
@@ -40,9 +42,11 @@ type AgentOptions struct {
 	// Cluster is the WEC's name: the agent reads mailbox-<Cluster>.
 	Cluster              string
 	ITSConfig, WECConfig *rest.Config
-	// Resync is how often every applied object is read again and, if it
-	// changed in the WEC since it was last seen, applied again (drift);
-	// default 30s.
+	// Resync is how often the entries not applied yet (conflicts, errors)
+	// are tried again, and the applied objects of kinds the agent cannot
+	// watch are read again and, if they changed in the WEC since they were
+	// last seen, applied again (drift); default 30s. Watched objects are
+	// corrected as soon as they change.
 	Resync time.Duration
 	// InventoryNamespace is the WEC namespace of the agent's inventory
 	// ConfigMap; default gitstellar-system, which the agent creates. Any
@@ -65,6 +69,8 @@ type Agent struct {
 	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
+	watches    *wecWatches
+	specs      versionMemo[*parsedSpec] // per Delivery, its spec decoded
 
 	mu          sync.Mutex
 	applied     map[string]string // object key → hash of the entry last applied
@@ -73,7 +79,13 @@ type Agent struct {
 	settled     bool            // the last reconcile reported on every entry
 	kept        map[string]bool // objects in no Delivery, not removed: said once
 	reconciling bool
-	unhealthy   bool   // some applied object is not healthy (kstatus Current) yet
+	unhealthy   bool   // some applied object of a kind not watched is not healthy (kstatus Current) yet
+	// seen: object key → the resourceVersion the agent last applied or
+	// read; a watch event at another one is someone else's change.
+	seen map[string]string
+	// dirty: watched objects changed by someone else since the last
+	// reconcile; each is applied again.
+	dirty map[string]bool
 	wecError    string // why the WEC could not be read at the last reconcile
 }
 
@@ -115,8 +127,14 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
+	meta, err := metadata.NewForConfig(wecCfg)
+	if err != nil {
+		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
+	}
 	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
-		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{}}
+		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
+		seen: map[string]string{}, dirty: map[string]bool{}}
+	a.watches = newWECWatches(meta, wec.RESTMapper(), opts.Cluster, opts.Log, a.changedInWEC)
 	a.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, gitstellarv1alpha1.MailboxNamespace(opts.Cluster), 0, cache.Indexers{}, nil).Informer()
 	return a, nil
 }
@@ -133,8 +151,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	_, _ = a.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { a.kick() },
 		UpdateFunc: func(old, o any) { a.kickOnSpec(old, o) },
-		DeleteFunc: func(any) { a.kick() },
+		DeleteFunc: func(o any) {
+			if u, ok := keyqueue.Unstructured(o); ok {
+				a.specs.forget(objectName(u))
+			}
+			a.kick()
+		},
 	})
+	a.watches.start(ctx)
 	go a.deliveries.Run(ctx.Done())
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
@@ -168,6 +192,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-tick.C:
 			full = true
 		}
+	}
+}
+
+// changedInWEC is told of a change to a watched WEC object: unless it is
+// the agent's own write, the object is applied again.
+func (a *Agent) changedInWEC(key, resourceVersion string) {
+	a.mu.Lock()
+	own := resourceVersion != "" && a.seen[key] == resourceVersion
+	if !own {
+		a.dirty[key] = true
+	}
+	a.mu.Unlock()
+	if !own {
+		a.kick()
 	}
 }
 
@@ -267,25 +305,22 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	parsed := make([]parsedDelivery, 0, len(list))
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
-		var spec gitstellarv1alpha1.DeliverySpec
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object["spec"].(map[string]any), &spec)
-		pd := parsedDelivery{delivery: d, objects: make([]*unstructured.Unstructured, len(spec.Entries))}
-		parsed = append(parsed, pd)
+		ps := a.specs.get(objectName(d), specVersion(d), func() *parsedSpec { return parseSpec(d) })
+		parsed = append(parsed, parsedDelivery{delivery: d, objects: ps.objects})
 		acknowledged, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
-		for _, r := range spec.Removed {
-			if spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
+		for _, r := range ps.spec.Removed {
+			if ps.spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
 				removed[r.Key()] = true
 			}
 		}
-		for ei, e := range spec.Entries {
-			obj := &unstructured.Unstructured{}
-			if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
+		source := ps.spec.Source.WDS + "/" + ps.spec.Source.Binding
+		for ei, e := range ps.spec.Entries {
+			obj := ps.objects[ei]
+			if obj == nil {
 				continue
 			}
-			pd.objects[ei] = obj
-			key := objectKey(obj)
-			source := spec.Source.WDS + "/" + spec.Source.Binding
-			if first, ok := seen[key]; ok && !strings.HasPrefix(first, spec.Source.WDS+"/") {
+			key := ps.keys[ei]
+			if first, ok := seen[key]; ok && !strings.HasPrefix(first, ps.spec.Source.WDS+"/") {
 				if dup[di] == nil {
 					dup[di] = map[int]string{}
 				}
@@ -299,8 +334,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				continue // the same WDS delivers it twice (two policies): one apply
 			}
 			seen[key] = source
-			sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
-			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: hex.EncodeToString(sum[:8])})
+			a.watches.ensure(obj.GroupVersionKind())
+			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: ps.hashes[ei]})
 		}
 	}
 	// Reading the inventory also tells whether the WEC can be reached.
@@ -333,24 +368,38 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object) - stage(y.object) })
 	results := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
 	var resultsMu sync.Mutex
+	watchedKeys := map[string]bool{} // entries whose kind is watched
+	a.mu.Lock()
+	dirty := a.dirty
+	a.dirty = map[string]bool{}
+	a.mu.Unlock()
 	apply := func(w wanted) {
 		a.mu.Lock()
 		last, prev := a.applied[w.key], a.results[w.key]
 		a.mu.Unlock()
 		var res gitstellarv1alpha1.DeliveryEntryStatus
 		var unchanged bool
+		live, watched := a.watches.lookup(w.object.GroupVersionKind(), w.object.GetNamespace(), w.object.GetName())
 		if last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
-			if full {
+			switch {
+			case watched:
+				// Its watch says whether it changed since: if not, it is
+				// as applied, health and status included.
+				res, unchanged = prev, !dirty[w.key] && live != nil
+			case full:
 				// Drift correction: re-apply only what changed in the WEC
 				// since it was last seen; a read costs far less than an
 				// apply of every object at every resync.
 				res, unchanged = a.untouched(ctx, w, prev)
-			} else {
+			default:
 				res, unchanged = a.refreshStatus(ctx, w, prev), true
 			}
 		}
 		if !unchanged {
-			res = a.applyEntry(ctx, w, inv)
+			if !watched || live != nil && live.DeletionTimestamp != nil {
+				live = nil // not known without a read
+			}
+			res = a.applyEntry(ctx, w, inv, live)
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
 				metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
 			} else {
@@ -359,6 +408,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			a.mu.Lock()
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
 				a.applied[w.key] = w.hash
+				a.seen[w.key] = res.ResourceVersion
 			} else {
 				delete(a.applied, w.key)
 			}
@@ -366,6 +416,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		resultsMu.Lock()
 		results[w.key] = res
+		if watched {
+			watchedKeys[w.key] = true
+		}
 		resultsMu.Unlock()
 	}
 	// Stage 0 (CRDs, Namespaces), wait for the CRDs, then the rest; within
@@ -418,13 +471,16 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		delete(inv.Objects, key)
 		inv.dirty = true
+		a.mu.Lock()
+		delete(a.seen, key)
+		a.mu.Unlock()
 	}
 	if err := a.saveInventory(ctx, inv); err != nil {
 		return err
 	}
 	unhealthy := false
-	for _, r := range results {
-		unhealthy = unhealthy || (r.Result == gitstellarv1alpha1.DeliveryApplied && r.Health != kstatus.CurrentStatus.String())
+	for key, r := range results {
+		unhealthy = unhealthy || (!watchedKeys[key] && r.Result == gitstellarv1alpha1.DeliveryApplied && r.Health != kstatus.CurrentStatus.String())
 	}
 	a.mu.Lock()
 	a.results, a.unhealthy = results, unhealthy
@@ -484,7 +540,10 @@ var (
 	conflictWith    = regexp.MustCompile(`conflict with "([^"]+)"`)
 )
 
-func foreignOwner(live *unstructured.Unstructured) string {
+// ownerAnnotations are the annotations foreignOwner reads.
+var ownerAnnotations = []string{"argocd.argoproj.io/tracking-id"}
+
+func foreignOwner(live metav1.Object) string {
 	l, ann := live.GetLabels(), live.GetAnnotations()
 	switch {
 	case l["kustomize.toolkit.fluxcd.io/name"] != "":
@@ -502,18 +561,29 @@ func foreignOwner(live *unstructured.Unstructured) string {
 	return ""
 }
 
-func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) gitstellarv1alpha1.DeliveryEntryStatus {
+// applyEntry applies one entry. known is the WEC object's metadata as the
+// agent's watch last saw it, when it has it; otherwise the object is read
+// first.
+func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, known *metav1.PartialObjectMetadata) gitstellarv1alpha1.DeliveryEntryStatus {
 	gvk := w.object.GroupVersionKind()
 	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 		Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryApplied}
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(gvk)
-	err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live)
-	exists := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
-		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
-		return st
+	var live metav1.Object // nil: not in the WEC
+	if known != nil && !w.entry.CreateOnly {
+		live = known
+	} else {
+		read := &unstructured.Unstructured{}
+		read.SetGroupVersionKind(gvk)
+		err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), read)
+		if err != nil && !apierrors.IsNotFound(err) {
+			st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
+			return st
+		}
+		if err == nil {
+			live = read
+		}
 	}
+	exists := live != nil
 	_, ours := inv.has(w.key)
 	if exists && !ours && slices.Contains(managerNames(live), gitstellarv1alpha1.AgentFieldManager) {
 		// Applied by an agent that stopped before it recorded it: ours.
@@ -533,10 +603,16 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory) g
 		}
 		if w.entry.CreateOnly {
 			st.ResourceVersion = live.GetResourceVersion()
-			return a.withStatus(w, st, live)
+			return a.withStatus(w, st, live.(*unstructured.Unstructured))
 		}
 	}
 	obj := w.object.DeepCopy()
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[gitstellarv1alpha1.LabelAgent] = a.opts.Cluster // watched by it
+	obj.SetLabels(labels)
 	opts := []client.PatchOption{client.FieldOwner(gitstellarv1alpha1.AgentFieldManager)}
 	if ours || w.entry.Adopt {
 		opts = append(opts, client.ForceOwnership) // ours: restore what was edited by hand
@@ -611,7 +687,7 @@ func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1al
 	return a.withStatus(w, prev, live)
 }
 
-func managerNames(u *unstructured.Unstructured) []string {
+func managerNames(u metav1.Object) []string {
 	var names []string
 	for _, mf := range u.GetManagedFields() {
 		if !slices.Contains(names, mf.Manager) {
@@ -656,6 +732,35 @@ func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
 		return nil
 	}
 	return fmt.Errorf("delete %s %s/%s: %w", item.Kind, item.Namespace, item.Name, err)
+}
+
+// parsedSpec is a Delivery's spec with its entries' objects decoded (nil
+// where an entry does not decode), their keys and the hashes of the
+// entries.
+type parsedSpec struct {
+	spec    gitstellarv1alpha1.DeliverySpec
+	objects []*unstructured.Unstructured
+	keys    []string
+	hashes  []string
+}
+
+func parseSpec(d *unstructured.Unstructured) *parsedSpec {
+	ps := &parsedSpec{}
+	if spec, ok := d.Object["spec"].(map[string]any); ok {
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &ps.spec)
+	}
+	n := len(ps.spec.Entries)
+	ps.objects, ps.keys, ps.hashes = make([]*unstructured.Unstructured, n), make([]string, n), make([]string, n)
+	for i, e := range ps.spec.Entries {
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
+			continue
+		}
+		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
+		ps.objects[i], ps.keys[i], ps.hashes[i] = obj, objectKey(obj), hex.EncodeToString(sum[:8])
+		ps.spec.Entries[i].Object.Raw = nil // decoded: the object holds it
+	}
+	return ps
 }
 
 // parsedDelivery is a Delivery of the mailbox with its entries' objects

@@ -22,7 +22,9 @@ const MaxObjectBytes = 512 << 10
 
 // Entry is one transformed object for a WEC and how it is to be treated.
 type Entry struct {
-	Object       *unstructured.Unstructured
+	Object *unstructured.Unstructured
+	// Raw is Object as JSON, when known; Pack encodes Object otherwise.
+	Raw          []byte
 	CreateOnly   bool
 	Adopt        bool
 	Orphan       bool
@@ -51,9 +53,12 @@ func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, partBytes, 
 		size  int
 	)
 	for _, e := range entries {
-		raw, err := json.Marshal(e.Object.Object)
-		if err != nil {
-			return nil, err
+		raw := e.Raw
+		if raw == nil {
+			var err error
+			if raw, err = json.Marshal(e.Object.Object); err != nil {
+				return nil, err
+			}
 		}
 		if len(raw) > maxObject {
 			return nil, fmt.Errorf("%s %s/%s is %d bytes, more than a Delivery may carry (%d)",

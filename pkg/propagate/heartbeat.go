@@ -29,8 +29,19 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	var wecVersion string
 	var logged time.Time
 	for {
-		if wecVersion == "" {
-			wecVersion = a.wecVersion()
+		// The WEC is probed at every beat: when it went away or came back
+		// since the last reconcile said, the agent reconciles now, so that
+		// an idle agent (its objects watched, nothing to apply) reports an
+		// unreachable WEC within a beat.
+		v := a.wecVersion()
+		if v != "" {
+			wecVersion = v
+		}
+		a.mu.Lock()
+		reachableBefore := a.wecError == ""
+		a.mu.Unlock()
+		if (v != "") != reachableBefore {
+			a.kick()
 		}
 		next := a.opts.Heartbeat
 		if err := a.renew(ctx, identity, wecVersion); err != nil && ctx.Err() == nil {

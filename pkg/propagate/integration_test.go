@@ -133,9 +133,11 @@ func bindingErrors(t *testing.T, wds dynamic.Interface, name string) []string {
 	return errs
 }
 
-// TestUnreachableWEC: a hand edit in a WEC is corrected at the next
-// resync; a WEC whose apiserver is gone is reported in the status of the
-// Bindings that send it objects, and caught up when back.
+// TestUnreachableWEC: a hand edit in a WEC is corrected as soon as the
+// agent's watch sees it, with no resync; so is an object deleted by hand
+// or stripped of the agent's label; a WEC whose apiserver is gone is
+// reported in the status of the Bindings that send it objects, and caught
+// up when back.
 func TestUnreachableWEC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
@@ -144,7 +146,7 @@ func TestUnreachableWEC(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wds, _, _ := startHub(ctx, t, env)
-	agent := startAgent(ctx, t, env, time.Second)
+	agent := startAgent(ctx, t, env, time.Hour) // no resync: the watch corrects
 	createPolicy(ctx, t, wds, "kept")
 	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
 	require.Eventually(t, func() bool {
@@ -152,16 +154,37 @@ func TestUnreachableWEC(t *testing.T) {
 		return err == nil && agent.Converged()
 	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
 
-	// A hand edit in the WEC is restored at the next resync (1s here).
 	cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
 	require.NoError(t, err)
+	require.Equal(t, "cluster1", cm.Labels["gitstellar.io/agent"], "the agent's label, which it watches by")
+	time.Sleep(time.Second) // the watches started (not required: a missed event is caught by the watch's list)
+
+	// A hand edit in the WEC is restored, with no resync.
 	cm.Data["from"] = "a hand edit"
 	_, err = wec.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
 		return err == nil && cm.Data["from"] == "wds1"
-	}, time.Minute, 100*time.Millisecond, "the drift is corrected")
+	}, 10*time.Second, 50*time.Millisecond, "the drift is corrected")
+	// Its label taken off: put back.
+	cm, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	delete(cm.Labels, "gitstellar.io/agent")
+	_, err = wec.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
+		return err == nil && cm.Labels["gitstellar.io/agent"] == "cluster1"
+	}, 10*time.Second, 50*time.Millisecond, "the label is restored")
+	// Deleted by hand: created again.
+	old, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, wec.CoreV1().ConfigMaps("app").Delete(ctx, "b", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool {
+		cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
+		return err == nil && cm.UID != old.UID && cm.Data["from"] == "wds1"
+	}, 10*time.Second, 50*time.Millisecond, "the deleted object is back")
 
 	require.NoError(t, env.Kill("cluster1-apiserver"))
 	require.Eventually(t, func() bool {

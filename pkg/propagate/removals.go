@@ -51,17 +51,26 @@ func specObjects(specs []gitstellarv1alpha1.DeliverySpec) map[string]bool {
 }
 
 // deliveredObjects are the objects existing Deliveries carry, by key.
-func deliveredObjects(parts map[int]*unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
+func (t *Transport) deliveredObjects(parts map[int]*unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
 	out := map[string]gitstellarv1alpha1.DeliveryRemoval{}
 	for _, d := range parts {
-		entries, _, _ := unstructured.NestedSlice(d.Object, "spec", "entries")
-		for _, e := range entries {
-			obj, _, _ := unstructured.NestedMap(e.(map[string]any), "object")
-			u := unstructured.Unstructured{Object: obj}
-			gvk := u.GroupVersionKind()
-			r := gitstellarv1alpha1.DeliveryRemoval{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
-			out[r.Key()] = r
-		}
+		maps.Copy(out, t.delivered.get(objectName(d), specVersion(d), func() map[string]gitstellarv1alpha1.DeliveryRemoval { return carried(d) }))
+	}
+	return out
+}
+
+// carried are the objects one Delivery's spec carries, by key.
+func carried(d *unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
+	out := map[string]gitstellarv1alpha1.DeliveryRemoval{}
+	entries, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "entries")
+	list, _ := entries.([]any)
+	for _, e := range list {
+		em, _ := e.(map[string]any)
+		obj, _ := em["object"].(map[string]any)
+		u := unstructured.Unstructured{Object: obj}
+		gvk := u.GroupVersionKind()
+		r := gitstellarv1alpha1.DeliveryRemoval{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+		out[r.Key()] = r
 	}
 	return out
 }

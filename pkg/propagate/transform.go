@@ -2,6 +2,8 @@ package propagate
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -106,6 +108,15 @@ func CheckCustomTransform(u *unstructured.Unstructured) []string {
 
 // Properties are the values a WEC's templates expand with.
 type Properties map[string]string
+
+// fingerprint identifies the properties' content.
+func (p Properties) fingerprint() string {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		fmt.Fprintf(h, "%q=%q\n", k, p[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
 
 // PropertiesOf merges a WEC's properties, later ones winning: the built-in
 // clusterName, the inventory object's labels, its annotations, then the

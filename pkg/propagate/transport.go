@@ -2,12 +2,14 @@ package propagate
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -67,11 +69,25 @@ type Transport struct {
 	problems   map[string][]string // Binding → transform problems of its last sync
 	compiled   *Transforms
 	mailboxes  mailboxSet
-	objectMemo map[string]*unstructured.Unstructured // key@resourceVersion → object
+	// transformsVersion counts the CustomTransform changes: a transformed
+	// object of another count is transformed again.
+	transformsVersion int
 	seen       map[string]time.Time                  // Binding → when a change to it was first seen, not synced yet
 	// generations: Delivery (namespace/name) → its generation after the
 	// transport's last write, which its informer may not show yet.
 	generations map[string]int64
+	// delivered and problems: per Delivery, the objects its spec carries
+	// and the problems its status reports, decoded once per version.
+	delivered versionMemo[map[string]gitstellarv1alpha1.DeliveryRemoval]
+	// objects: bound WDS objects read, per object, at their last
+	// resourceVersion. transformed: per object (and WEC, for objects
+	// whose templates are expanded), the transformed object as JSON.
+	objects     versionMemo[*unstructured.Unstructured]
+	transformed versionMemo[transformedObject]
+	// written: Delivery (namespace/name) → the spec the transport last
+	// wrote there, by hash, and the object it wrote it to.
+	written map[string]writtenSpec
+	deliveryProblems versionMemo[[]string]
 }
 
 // NewTransport prepares a transport; Run starts it.
@@ -90,8 +106,8 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:    keyqueue.New(),
-		problems: map[string][]string{}, objectMemo: map[string]*unstructured.Unstructured{}, seen: map[string]time.Time{},
-		generations: map[string]int64{}}
+		problems: map[string][]string{}, seen: map[string]time.Time{},
+		generations: map[string]int64{}, written: map[string]writtenSpec{}}
 	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
 	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
@@ -117,9 +133,9 @@ func (t *Transport) Run(ctx context.Context) error {
 		DeleteFunc: func(o any) { t.enqueue(o) },
 	}
 	all := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { t.enqueueAll() },
+		AddFunc:    func(any) { t.enqueueBindings() },
 		UpdateFunc: func(old, o any) { t.enqueueAllIfChanged(old, o) },
-		DeleteFunc: func(any) { t.enqueueAll() },
+		DeleteFunc: func(any) { t.enqueueBindings() },
 	}
 	_, _ = t.bindings.AddEventHandler(enqueueBinding)
 	_, _ = t.transforms.AddEventHandler(t.transformHandler())
@@ -138,7 +154,10 @@ func (t *Transport) Run(ctx context.Context) error {
 			if u, ok := keyqueue.Unstructured(o); ok {
 				t.mu.Lock()
 				delete(t.generations, u.GetNamespace()+"/"+u.GetName()) // a new one starts at 1
+				delete(t.written, u.GetNamespace()+"/"+u.GetName())
 				t.mu.Unlock()
+				t.delivered.forget(objectName(u))
+				t.deliveryProblems.forget(objectName(u))
 				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding])
 			}
 		},
@@ -194,22 +213,33 @@ func (t *Transport) syncKey(ctx context.Context, key string) error {
 	return t.sync(ctx, key)
 }
 
+// enqueueAll compiles the CustomTransforms again and syncs every Binding.
 func (t *Transport) enqueueAll() {
 	t.mu.Lock()
 	t.compiled = nil
 	t.mu.Unlock()
+	t.enqueueBindings()
+}
+
+func (t *Transport) enqueueBindings() {
 	for _, o := range t.bindings.GetStore().List() {
 		t.enqueue(o)
 	}
 }
 
+// enqueueAllIfChanged syncs every Binding when what a transform reads of
+// a WorkloadCluster or a properties ConfigMap changed: its labels,
+// annotations, spec or data, not its status (a WorkloadCluster's status
+// changes at every agent heartbeat).
 func (t *Transport) enqueueAllIfChanged(old, o any) {
 	a, ok1 := old.(*unstructured.Unstructured)
 	b, ok2 := o.(*unstructured.Unstructured)
-	if ok1 && ok2 && a.GetResourceVersion() == b.GetResourceVersion() {
+	if ok1 && ok2 && (a.GetResourceVersion() == b.GetResourceVersion() ||
+		maps.Equal(a.GetLabels(), b.GetLabels()) && maps.Equal(a.GetAnnotations(), b.GetAnnotations()) &&
+			apiequality.Semantic.DeepEqual(a.Object["spec"], b.Object["spec"]) && apiequality.Semantic.DeepEqual(a.Object["data"], b.Object["data"])) {
 		return
 	}
-	t.enqueueAll()
+	t.enqueueBindings()
 }
 
 func (t *Transport) transformsNow() *Transforms {
@@ -224,6 +254,7 @@ func (t *Transport) transformsNow() *Transforms {
 			}
 		}
 		t.compiled = CompileTransforms(cts)
+		t.transformsVersion++
 	}
 	return t.compiled
 }
@@ -329,7 +360,7 @@ func (t *Transport) writeParts(ctx context.Context, binding, wec string, specs [
 		return err
 	}
 	part0 := mailbox + "/" + DeliveryName(t.opts.WDS, binding, 0)
-	specs[0].Removed = removals(existing[0], t.writtenGeneration(part0), deliveredObjects(existing), specObjects(specs))
+	specs[0].Removed = removals(existing[0], t.writtenGeneration(part0), t.deliveredObjects(existing), specObjects(specs))
 	for _, spec := range specs {
 		if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, int(spec.Part)), wec, binding, spec, existing[int(spec.Part)], seen); err != nil {
 			return err
@@ -346,7 +377,7 @@ func (t *Transport) retire(ctx context.Context, binding, wec string, existing ma
 		return nil
 	}
 	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
-	removed := removals(existing[0], t.writtenGeneration(mailbox+"/"+DeliveryName(t.opts.WDS, binding, 0)), deliveredObjects(existing), nil)
+	removed := removals(existing[0], t.writtenGeneration(mailbox+"/"+DeliveryName(t.opts.WDS, binding, 0)), t.deliveredObjects(existing), nil)
 	if len(removed) == 0 || acknowledgedTombstone(existing[0]) && len(existing) == 1 {
 		return t.deleteParts(ctx, existing, 0)
 	}
@@ -405,30 +436,28 @@ type bound struct {
 func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding) ([]bound, error) {
 	var out []bound
 	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
-		key := fmt.Sprintf("%s/%s/%s/%s@%s", gvr.Group, gvr.Resource, ns, name, rv)
-		t.mu.Lock()
-		u := t.objectMemo[key]
-		t.mu.Unlock()
-		if u == nil {
+		var err error
+		u := t.objects.get(gvr.Group+"/"+gvr.Resource+"/"+ns+"/"+name, rv, func() *unstructured.Unstructured {
 			r := t.wds.Resource(schema.GroupVersionResource(gvr))
-			var err error
+			var u *unstructured.Unstructured
 			if ns != "" {
 				u, err = r.Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 			} else {
 				u, err = r.Get(ctx, name, metav1.GetOptions{})
 			}
-			if apierrors.IsNotFound(err) {
-				return nil // gone since; the next Binding will not list it
+			if err != nil || u.GetResourceVersion() != rv {
+				return nil // not this version: read it again next time
 			}
-			if err != nil {
-				return err
-			}
-			t.mu.Lock()
-			if len(t.objectMemo) > 100000 {
-				t.objectMemo = map[string]*unstructured.Unstructured{}
-			}
-			t.objectMemo[key] = u
-			t.mu.Unlock()
+			return u
+		})
+		if apierrors.IsNotFound(err) {
+			return nil // gone since; the next Binding will not list it
+		}
+		if err != nil {
+			return err
+		}
+		if u == nil { // changed since: the Binding that lists the new version follows
+			return nil
 		}
 		out = append(out, bound{object: u, gr: schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}, mod: mod})
 		return nil
@@ -446,18 +475,44 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 	return out, nil
 }
 
+// transformedObject is a bound object transformed for a WEC, as JSON.
+type transformedObject struct {
+	raw []byte
+	err error
+}
+
 // deliveriesFor transforms the objects for one WEC and packs them.
 func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, objects []bound, transforms *Transforms) ([]gitstellarv1alpha1.DeliverySpec, error) {
 	props := t.properties(wec)
+	t.mu.Lock()
+	version := strconv.Itoa(t.transformsVersion)
+	t.mu.Unlock()
 	entries := make([]Entry, 0, len(objects))
 	for _, o := range objects {
-		out, err := transforms.Transform(o.object, o.gr, props)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), err)
-		}
 		ann := o.object.GetAnnotations()
+		key, at := o.gr.String()+"/"+o.object.GetNamespace()+"/"+o.object.GetName(), o.object.GetResourceVersion()+"/"+version
+		if ann[controlv1alpha1.AnnotationExpandTemplates] == "true" {
+			key += "@" + wec // its templates read the WEC's properties
+			at += "/" + props.fingerprint()
+		}
+		tr := t.transformed.get(key, at, func() transformedObject {
+			out, err := transforms.Transform(o.object, o.gr, props)
+			if err != nil {
+				return transformedObject{err: err}
+			}
+			raw, err := json.Marshal(out.Object)
+			return transformedObject{raw: raw, err: err}
+		})
+		if tr.err != nil {
+			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), tr.err)
+		}
+		var out unstructured.Unstructured
+		out.SetGroupVersionKind(o.object.GroupVersionKind())
+		out.SetNamespace(o.object.GetNamespace())
+		out.SetName(o.object.GetName())
 		entries = append(entries, Entry{
-			Object:       out,
+			Object:       &out,
+			Raw:          tr.raw,
 			CreateOnly:   o.mod.CreateOnly,
 			Adopt:        ann[gitstellarv1alpha1.AnnotationAdopt] == "true",
 			Orphan:       o.orphan || ann[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan,
@@ -516,10 +571,34 @@ func applyMailbox(ctx context.Context, its dynamic.Interface, ns string) error {
 	return nil
 }
 
+// writtenSpec is a spec the transport wrote into a Delivery.
+type writtenSpec struct {
+	hash       [32]byte
+	uid        string
+	generation int64
+}
+
 // writeDelivery applies a Delivery when its spec differs from the one there.
+// A spec the transport wrote itself into the same Delivery, with nobody
+// writing it since (the generation not above the one written), is known by
+// its hash and not compared field by field.
 func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured, seen time.Time) error {
-	if current != nil && sameSpec(current, spec) {
-		return nil
+	key := ns + "/" + name
+	encoded, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	hash := sha256.Sum256(encoded)
+	if current != nil {
+		t.mu.Lock()
+		w, ok := t.written[key]
+		t.mu.Unlock()
+		if ok && w.hash == hash && w.uid == string(current.GetUID()) && current.GetGeneration() <= w.generation {
+			return nil
+		}
+		if sameSpec(current, encoded) {
+			return nil
+		}
 	}
 	specMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
 	if err != nil {
@@ -536,7 +615,8 @@ func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding st
 	written, err := t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
 	if err == nil {
 		t.mu.Lock()
-		t.generations[ns+"/"+name] = written.GetGeneration()
+		t.generations[key] = written.GetGeneration()
+		t.written[key] = writtenSpec{hash: hash, uid: string(written.GetUID()), generation: written.GetGeneration()}
 		t.mu.Unlock()
 	}
 	return err
@@ -550,15 +630,12 @@ func (t *Transport) writtenGeneration(key string) int64 {
 	return t.generations[key]
 }
 
-// sameSpec compares a Delivery's spec with a desired one, as JSON values.
-func sameSpec(current *unstructured.Unstructured, spec gitstellarv1alpha1.DeliverySpec) bool {
+// sameSpec compares a Delivery's spec with a desired one (JSON), as JSON
+// values.
+func sameSpec(current *unstructured.Unstructured, encoded []byte) bool {
 	have, _, _ := unstructured.NestedFieldNoCopy(current.Object, "spec")
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return false
-	}
 	var want any
-	if err := json.Unmarshal(b, &want); err != nil {
+	if err := json.Unmarshal(encoded, &want); err != nil {
 		return false
 	}
 	hb, _ := json.Marshal(have)
@@ -577,6 +654,7 @@ func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstru
 		}
 		t.mu.Lock()
 		delete(t.generations, k)
+		delete(t.written, k)
 		t.mu.Unlock()
 	}
 	return nil
@@ -602,7 +680,8 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	t.mu.Unlock()
 	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
 	for _, o := range objs {
-		problems = append(problems, DeliveryProblems(o.(*unstructured.Unstructured))...)
+		d := o.(*unstructured.Unstructured)
+		problems = append(problems, t.deliveryProblems.get(objectName(d), d.GetResourceVersion(), func() []string { return DeliveryProblems(d) })...)
 	}
 	slices.Sort(problems)
 	problems = slices.Compact(problems)

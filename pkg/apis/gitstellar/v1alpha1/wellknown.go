@@ -25,6 +25,9 @@ const (
 	LabelWDS     = "gitstellar.io/wds"
 	LabelBinding = "gitstellar.io/binding"
 	LabelCluster = "gitstellar.io/cluster"
+	// LabelAgent marks, in a WEC, the objects its agent applied, with the
+	// WEC's name as the value; the agent watches them by it.
+	LabelAgent = "gitstellar.io/agent"
 
 	// AnnotationPrune with value "disabled" keeps an object in its space
 	// when it leaves Git.
