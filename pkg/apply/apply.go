@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/labelwatch"
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
@@ -50,6 +51,9 @@ type Applier struct {
 	client client.Client
 	rm     *ssa.ResourceManager
 	opts   Options
+	// watches: the space's objects that carry this source's label, once
+	// Watch has started them.
+	watches *labelwatch.Watches
 
 	// verified remembers, per object, the manifest last found in place and
 	// the live resourceVersion it was found at: while both stay, the
@@ -110,7 +114,18 @@ func NewApplier(cfg *rest.Config, space string, opts Options) (*Applier, error) 
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: gitstellarv1alpha1.FieldManager, Group: "gitstellar.io"})
 	rm.SetConcurrency(opts.Concurrency)
-	return &Applier{space: space, client: c, rm: rm, opts: opts, verified: map[string]verifiedObject{}}, nil
+	watches, err := labelwatch.New(cfg, c.RESTMapper(), labelwatch.Options{Selector: LabelSource + "=" + opts.Source})
+	if err != nil {
+		return nil, fmt.Errorf("space %s: %w", space, err)
+	}
+	return &Applier{space: space, client: c, rm: rm, opts: opts, watches: watches, verified: map[string]verifiedObject{}}, nil
+}
+
+// Watch lets the applier watch, until ctx ends, the objects it applied:
+// an object found as it was verified, at the same resourceVersion, then
+// costs no request at all on a re-sync. Without it, each object is read.
+func (a *Applier) Watch(ctx context.Context) {
+	a.watches.Start(ctx)
 }
 
 // Apply makes the space hold objects: CRDs and Namespaces first, then the
@@ -224,6 +239,17 @@ var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
 func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) Entry {
 	e := Entry{Key: render.KeyOf(u), Version: u.GroupVersionKind().Version}
 	force := u.GetAnnotations()[gitstellarv1alpha1.AnnotationSSA] == "force"
+	sum := manifestHash(u)
+	a.watches.Ensure(u.GroupVersionKind())
+	if seen, watched := a.watches.Lookup(u.GroupVersionKind(), u.GetNamespace(), u.GetName()); watched && seen != nil {
+		a.mu.Lock()
+		known, ok := a.verified[objectID(u)]
+		a.mu.Unlock()
+		if ok && known.manifest == sum && known.resourceVersion == seen.ResourceVersion {
+			e.Action = Unchanged // as verified before, and untouched since: no request
+			return e
+		}
+	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(u.GroupVersionKind())
 	if err := a.get(ctx, u, live); err != nil {
@@ -233,7 +259,6 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		}
 		live = nil
 	}
-	sum := manifestHash(u)
 	if live == nil { // nothing to conflict with or compare to: create it
 		a.remember(u, sum, "")
 		return a.write(ctx, u, sum, force, e, false)

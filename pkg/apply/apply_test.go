@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,6 +74,43 @@ func TestApply(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "example", dep.Labels[apply.LabelSource])
 		assert.Equal(t, "gitstellar", dep.ManagedFields[0].Manager)
+	})
+
+	t.Run("a watching applier sends nothing for an unchanged re-sync", func(t *testing.T) {
+		counted := countRequests(t, cfg, func(r *http.Request) bool {
+			return !strings.Contains(r.URL.RawQuery, "labelSelector=") // not its watches
+		})
+		w, err := apply.NewApplier(counted.cfg, "wds1", apply.Options{Source: "example"})
+		require.NoError(t, err)
+		watchCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		w.Watch(watchCtx)
+		_, err = w.Apply(ctx, example, "rev1") // verifies each object once, starts the watches
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			counted.n.Store(0)
+			res, err := w.Apply(ctx, example, "rev1")
+			return err == nil && res.Count(apply.Unchanged) == len(example) && counted.n.Load() == 1
+		}, 30*time.Second, 100*time.Millisecond, "once the watches have synced: the inventory read, nothing else")
+
+		// An object changed by someone else is looked at again: a read and
+		// a dry run. A label of its own is no drift.
+		dep, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		require.NoError(t, err)
+		dep.Labels["added-by"] = "hand"
+		_, err = cs.AppsV1().Deployments("nginx").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { // once its watch has seen the edit
+			counted.n.Store(0)
+			res, err := w.Apply(ctx, example, "rev1")
+			require.NoError(t, err)
+			assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
+			return counted.n.Load() == 3
+		}, 10*time.Second, 20*time.Millisecond, "the inventory, and the edited object's read and dry run")
+		counted.n.Store(0)
+		_, err = w.Apply(ctx, example, "rev1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), counted.n.Load(), "verified again: nothing but the inventory")
 	})
 
 	t.Run("an unchanged re-sync writes nothing", func(t *testing.T) {
@@ -257,6 +295,12 @@ type dryRunCounter struct {
 // countDryRuns wraps a client configuration to count server-side dry runs.
 func countDryRuns(t *testing.T, cfg *rest.Config) dryRunCounter {
 	t.Helper()
+	return countRequests(t, cfg, func(r *http.Request) bool { return strings.Contains(r.URL.RawQuery, "dryRun=All") })
+}
+
+// countRequests counts the requests made through the config that match.
+func countRequests(t *testing.T, cfg *rest.Config, match func(*http.Request) bool) dryRunCounter {
+	t.Helper()
 	var n atomic.Int64
 	c := rest.CopyConfig(cfg)
 	wrapped := c.WrapTransport
@@ -265,7 +309,7 @@ func countDryRuns(t *testing.T, cfg *rest.Config) dryRunCounter {
 			rt = wrapped(rt)
 		}
 		return roundTrip(func(r *http.Request) (*http.Response, error) {
-			if strings.Contains(r.URL.RawQuery, "dryRun=All") {
+			if match(r) {
 				n.Add(1)
 			}
 			return rt.RoundTrip(r)

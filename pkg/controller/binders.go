@@ -289,4 +289,7 @@ func (c *Controller) Stop() {
 		m.stop()
 		delete(c.monitors, name)
 	}
+	for _, conn := range c.spaces {
+		conn.stopWatching()
+	}
 }

@@ -75,6 +75,7 @@ type spaceConn struct {
 	applier       *apply.Applier
 	crdsInstalled bool
 	events        *events.Emitter
+	stopWatching  context.CancelFunc // the applier's watches
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -185,7 +186,9 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 	if err != nil {
 		return nil, err
 	}
-	conn := &spaceConn{config: cfg, applier: applier, events: emitter}
+	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
+	applier.Watch(watchCtx)
+	conn := &spaceConn{config: cfg, applier: applier, events: emitter, stopWatching: stopWatching}
 	c.spaces[sp.Name] = conn
 	return conn, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,17 +23,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/labelwatch"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
@@ -69,8 +71,9 @@ type Agent struct {
 	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
-	watches    *wecWatches
-	specs      versionMemo[*parsedSpec] // per Delivery, its spec decoded
+	watches    *labelwatch.Watches                            // the WEC objects it applied
+	specs      versionMemo[*parsedSpec]                       // per Delivery, its spec decoded
+	statuses   versionMemo[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
 
 	mu          sync.Mutex
 	applied     map[string]string // object key → hash of the entry last applied
@@ -79,14 +82,16 @@ type Agent struct {
 	settled     bool            // the last reconcile reported on every entry
 	kept        map[string]bool // objects in no Delivery, not removed: said once
 	reconciling bool
-	unhealthy   bool   // some applied object of a kind not watched is not healthy (kstatus Current) yet
+	unhealthy   bool // some applied object of a kind not watched is not healthy (kstatus Current) yet
 	// seen: object key → the resourceVersion the agent last applied or
 	// read; a watch event at another one is someone else's change.
 	seen map[string]string
+	// statusWritten: Delivery (namespace/name) → the status last written.
+	statusWritten map[string]writtenStatus
 	// dirty: watched objects changed by someone else since the last
 	// reconcile; each is applied again.
-	dirty map[string]bool
-	wecError    string // why the WEC could not be read at the last reconcile
+	dirty    map[string]bool
+	wecError string // why the WEC could not be read at the last reconcile
 }
 
 // healthRecheck is how often the health of applied objects that are not
@@ -127,14 +132,14 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
-	meta, err := metadata.NewForConfig(wecCfg)
+	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
+		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
+		seen: map[string]string{}, dirty: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
+	a.watches, err = labelwatch.New(wecCfg, wec.RESTMapper(), labelwatch.Options{
+		Selector: gitstellarv1alpha1.LabelAgent + "=" + opts.Cluster, Annotations: ownerAnnotations, Changed: a.changedInWEC, Log: opts.Log})
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
-	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
-		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
-		seen: map[string]string{}, dirty: map[string]bool{}}
-	a.watches = newWECWatches(meta, wec.RESTMapper(), opts.Cluster, opts.Log, a.changedInWEC)
 	a.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, gitstellarv1alpha1.MailboxNamespace(opts.Cluster), 0, cache.Indexers{}, nil).Informer()
 	return a, nil
 }
@@ -154,11 +159,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		DeleteFunc: func(o any) {
 			if u, ok := keyqueue.Unstructured(o); ok {
 				a.specs.forget(objectName(u))
+				a.statuses.forget(objectName(u))
+				a.mu.Lock()
+				delete(a.statusWritten, objectName(u))
+				a.mu.Unlock()
 			}
 			a.kick()
 		},
 	})
-	a.watches.start(ctx)
+	a.watches.Start(ctx)
 	go a.deliveries.Run(ctx.Done())
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
@@ -196,8 +205,16 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // changedInWEC is told of a change to a watched WEC object: unless it is
-// the agent's own write, the object is applied again.
-func (a *Agent) changedInWEC(key, resourceVersion string) {
+// the agent's own write, the object is applied again. The agent watches
+// the objects it applied (labelwatch, by its LabelAgent) instead of
+// reading them again on a timer: another resourceVersion than the one its
+// apply returned marks the object for the next reconcile, which applies it
+// again, so that drift is corrected, a deleted object is recreated, and
+// the apply's response carries the object's new health and status. A kind
+// the agent may not watch across the WEC (an agent limited to some
+// namespaces) is read again at every resync instead.
+func (a *Agent) changedInWEC(gvk schema.GroupVersionKind, namespace, name, resourceVersion string) {
+	key := strings.Join([]string{gvk.Group, gvk.Kind, namespace, name}, "/")
 	a.mu.Lock()
 	own := resourceVersion != "" && a.seen[key] == resourceVersion
 	if !own {
@@ -306,13 +323,15 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
 		ps := a.specs.get(objectName(d), specVersion(d), func() *parsedSpec { return parseSpec(d) })
-		parsed = append(parsed, parsedDelivery{delivery: d, objects: ps.objects})
+		pd := parsedDelivery{delivery: d, objects: ps.objects}
 		acknowledged, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
 		for _, r := range ps.spec.Removed {
 			if ps.spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
 				removed[r.Key()] = true
+				pd.removals = true
 			}
 		}
+		parsed = append(parsed, pd)
 		source := ps.spec.Source.WDS + "/" + ps.spec.Source.Binding
 		for ei, e := range ps.spec.Entries {
 			obj := ps.objects[ei]
@@ -334,7 +353,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				continue // the same WDS delivers it twice (two policies): one apply
 			}
 			seen[key] = source
-			a.watches.ensure(obj.GroupVersionKind())
+			a.watches.Ensure(obj.GroupVersionKind())
 			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: ps.hashes[ei]})
 		}
 	}
@@ -359,7 +378,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.applied = map[string]string{} // apply everything again once it is back
 		a.mu.Unlock()
 		rep := report{results: unreachable, dup: dup, contested: contested, unreachable: "the WEC cannot be reached: " + err.Error()}
-		if _, serr := a.writeStatuses(ctx, parsed, rep); serr != nil {
+		if _, serr := a.writeStatuses(ctx, parsed, rep, nil, nil); serr != nil {
 			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
 		}
 		return err
@@ -373,19 +392,22 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	dirty := a.dirty
 	a.dirty = map[string]bool{}
 	a.mu.Unlock()
+	var listed map[string]*metav1.PartialObjectMetadata // see prefetch
 	apply := func(w wanted) {
 		a.mu.Lock()
 		last, prev := a.applied[w.key], a.results[w.key]
 		a.mu.Unlock()
 		var res gitstellarv1alpha1.DeliveryEntryStatus
 		var unchanged bool
-		live, watched := a.watches.lookup(w.object.GroupVersionKind(), w.object.GetNamespace(), w.object.GetName())
+		live, watched := a.watches.Lookup(w.object.GroupVersionKind(), w.object.GetNamespace(), w.object.GetName())
 		if last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
 			switch {
 			case watched:
 				// Its watch says whether it changed since: if not, it is
 				// as applied, health and status included.
-				res, unchanged = prev, !dirty[w.key] && live != nil
+				// A change seen at the resourceVersion the agent's own
+				// apply returned is that apply.
+				res, unchanged = prev, live != nil && (!dirty[w.key] || live.ResourceVersion == prev.ResourceVersion)
 			case full:
 				// Drift correction: re-apply only what changed in the WEC
 				// since it was last seen; a read costs far less than an
@@ -396,10 +418,14 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 		}
 		if !unchanged {
-			if !watched || live != nil && live.DeletionTimestamp != nil {
-				live = nil // not known without a read
+			state := inWEC{meta: live, known: watched && live != nil}
+			if m, ok := listed[w.key]; ok && !state.known {
+				state = inWEC{meta: m, known: true}
 			}
-			res = a.applyEntry(ctx, w, inv, live)
+			if state.meta != nil && state.meta.DeletionTimestamp != nil {
+				state = inWEC{} // not known without a read
+			}
+			res = a.applyEntry(ctx, w, inv, state)
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
 				metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
 			} else {
@@ -427,6 +453,37 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	if split < 0 {
 		split = len(desired)
 	}
+	// Each Delivery's status is written as soon as all its entries are
+	// applied (in batches, every statusBatch), not at the end of the pass.
+	early := make([]bool, len(parsed)) // written early, and applied
+	written := make([]bool, len(parsed))
+	flushCtx, stopFlush := context.WithCancel(ctx)
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		tick := time.NewTicker(statusBatch)
+		defer tick.Stop()
+		for {
+			select {
+			case <-flushCtx.Done():
+				return
+			case <-tick.C:
+			}
+			resultsMu.Lock()
+			snapshot := maps.Clone(results)
+			resultsMu.Unlock()
+			now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
+			for di, pd := range parsed {
+				if written[di] || pd.removals || !complete(pd, snapshot, dup[di]) {
+					continue
+				}
+				applied, err := a.writeStatus(ctx, di, pd, report{results: snapshot, dup: dup, contested: contested}, now)
+				if err == nil {
+					written[di], early[di] = true, applied
+				}
+			}
+		}
+	}()
 	for i, group := range [][]wanted{desired[:split], desired[split:]} {
 		if i == 1 && len(group) > 0 {
 			var crds []wanted // the CRDs that could be applied
@@ -437,6 +494,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 			a.waitForCRDs(ctx, crds)
 		}
+		listed = a.prefetch(ctx, group)
 		var g errgroup.Group
 		g.SetLimit(8)
 		for _, w := range group {
@@ -444,6 +502,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		_ = g.Wait()
 	}
+	stopFlush()
+	<-flushed
 	// What the hub removed: delete what this agent created. An object that
 	// is only missing from the mailbox stays (DeliverySpec.Removed).
 	want := map[string]bool{}
@@ -485,7 +545,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	a.mu.Lock()
 	a.results, a.unhealthy = results, unhealthy
 	a.mu.Unlock()
-	converged, err := a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested})
+	converged, err := a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested}, written, early)
 	a.mu.Lock()
 	a.converged = converged && err == nil
 	a.settled = err == nil
@@ -561,16 +621,65 @@ func foreignOwner(live metav1.Object) string {
 	return ""
 }
 
-// applyEntry applies one entry. known is the WEC object's metadata as the
-// agent's watch last saw it, when it has it; otherwise the object is read
-// first.
-func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, known *metav1.PartialObjectMetadata) gitstellarv1alpha1.DeliveryEntryStatus {
+// inWEC is what the agent knows of an entry's object in the WEC without
+// reading it: its metadata (nil: absent), when known.
+type inWEC struct {
+	meta  *metav1.PartialObjectMetadata
+	known bool
+}
+
+// listThreshold is how many entries of one kind, about to be applied and
+// not known from the watch, make the agent list the kind's metadata once
+// instead of reading each object.
+const listThreshold = 16
+
+// prefetch lists, for the kinds of which many entries are about to be
+// applied without their WEC objects being known (a first apply, an agent
+// started again), what the WEC holds of them: one request per page of
+// objects instead of one read per object. A kind that cannot be listed is
+// left out; its objects are read one by one.
+func (a *Agent) prefetch(ctx context.Context, group []wanted) map[string]*metav1.PartialObjectMetadata {
+	byKind := map[schema.GroupVersionKind]map[string]string{} // kind → namespace/name → entry key
+	for _, w := range group {
+		a.mu.Lock()
+		applied := a.applied[w.key] == w.hash
+		a.mu.Unlock()
+		gvk := w.object.GroupVersionKind()
+		if m, watched := a.watches.Lookup(gvk, w.object.GetNamespace(), w.object.GetName()); applied || watched && m != nil {
+			continue
+		}
+		if byKind[gvk] == nil {
+			byKind[gvk] = map[string]string{}
+		}
+		byKind[gvk][w.object.GetNamespace()+"/"+w.object.GetName()] = w.key
+	}
+	out := map[string]*metav1.PartialObjectMetadata{}
+	for gvk, want := range byKind {
+		if len(want) < listThreshold {
+			continue
+		}
+		found, err := a.watches.List(ctx, gvk, func(ns, name string) bool { _, ok := want[ns+"/"+name]; return ok })
+		if err != nil {
+			continue
+		}
+		for nsName, key := range want {
+			out[key] = found[nsName] // nil: absent
+		}
+	}
+	return out
+}
+
+// applyEntry applies one entry, reading its WEC object first unless the
+// agent knows it.
+func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, known inWEC) gitstellarv1alpha1.DeliveryEntryStatus {
 	gvk := w.object.GroupVersionKind()
 	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 		Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryApplied}
 	var live metav1.Object // nil: not in the WEC
-	if known != nil && !w.entry.CreateOnly {
-		live = known
+	if known.known && !w.entry.CreateOnly {
+		if known.meta != nil {
+			live = known.meta
+		}
 	} else {
 		read := &unstructured.Unstructured{}
 		read.SetGroupVersionKind(gvk)
@@ -768,6 +877,9 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 type parsedDelivery struct {
 	delivery *unstructured.Unstructured
 	objects  []*unstructured.Unstructured
+	// removals: it lists removals not acknowledged yet, which its status
+	// acknowledges only once they are done.
+	removals bool
 }
 
 // report is what one reconcile found, for the Deliveries' status.
@@ -782,87 +894,162 @@ type report struct {
 	unreachable string
 }
 
+// statusBatch is how often, during a pass, the agent writes the status of
+// the Deliveries whose entries have all been applied.
+const statusBatch = 250 * time.Millisecond
+
+// complete tells whether every entry of a Delivery has a result.
+func complete(pd parsedDelivery, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]string) bool {
+	for ei, obj := range pd.objects {
+		if obj == nil {
+			continue
+		}
+		if _, isDup := dup[ei]; isDup {
+			continue
+		}
+		if _, ok := results[objectKey(obj)]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // writeStatuses reports each Delivery's results, when they changed, and
-// tells whether every entry is applied.
-func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep report) (bool, error) {
+// tells whether every entry is applied. Deliveries written already in
+// this pass (written) are not written again; early says whether they were
+// applied.
+func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep report, written, early []bool) (bool, error) {
 	all := true
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	for di, pd := range parsed {
-		d := pd.delivery
+		if written != nil && written[di] {
+			all = all && early[di]
+			continue
+		}
+		applied, err := a.writeStatus(ctx, di, pd, rep, now)
+		if err != nil {
+			return false, err
+		}
+		all = all && applied
+	}
+	return all, nil
+}
+
+// writeStatus reports one Delivery's results, when they changed, and tells
+// whether every entry is applied.
+func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep report, now metav1.Time) (bool, error) {
+	d := pd.delivery
+	current := a.statuses.get(objectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
 		var current gitstellarv1alpha1.DeliveryStatus
 		if s, ok := d.Object["status"].(map[string]any); ok {
 			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &current)
 		}
-		status := gitstellarv1alpha1.DeliveryStatus{ObservedGeneration: d.GetGeneration()}
-		if rep.unreachable != "" {
-			// Nothing was applied or deleted: acknowledge nothing new.
-			status.ObservedGeneration = current.ObservedGeneration
-		}
-		applied := true
-		for ei, obj := range pd.objects {
-			if obj == nil {
-				obj = &unstructured.Unstructured{Object: map[string]any{}}
-			}
-			key := objectKey(obj)
-			st, ok := rep.results[key]
-			if ok && len(rep.contested[key]) > 0 {
-				st.ContestedBy = slices.Sorted(slices.Values(rep.contested[key]))
-			}
-			if other, isDup := rep.dup[di][ei]; isDup {
-				gvk := obj.GroupVersionKind()
-				st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(),
-					Result: gitstellarv1alpha1.DeliveryConflict, ConflictManager: other,
-					Message: "another WDS (" + other + ") delivers this object to the WEC; the first writer keeps it"}
-				ok = true
-			}
-			if !ok {
-				gvk := obj.GroupVersionKind()
-				st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Result: gitstellarv1alpha1.DeliveryPending}
-			}
-			if ei < len(current.Entries) && sameEntryStatus(current.Entries[ei], st) {
-				st.LastUpdateTime = current.Entries[ei].LastUpdateTime
-			} else {
-				st.LastUpdateTime = &now
-			}
-			applied = applied && st.Result == gitstellarv1alpha1.DeliveryApplied
-			status.Entries = append(status.Entries, st)
-		}
-		condStatus, reason, message := metav1.ConditionTrue, gitstellarv1alpha1.ReasonApplied, ""
-		if !applied {
-			condStatus, reason = metav1.ConditionFalse, gitstellarv1alpha1.ReasonNotApplied
-			all = false
-		}
-		if rep.unreachable != "" {
-			condStatus, reason, message = metav1.ConditionFalse, gitstellarv1alpha1.ReasonUnreachable, rep.unreachable
-			all = false
-		}
-		cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, Message: message, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
-		old := meta.FindStatusCondition(current.Conditions, "Applied")
-		if old != nil && old.Status == condStatus {
-			cond.LastTransitionTime = old.LastTransitionTime
-		}
-		if condStatus == metav1.ConditionTrue && (old == nil || old.Status != metav1.ConditionTrue || old.ObservedGeneration != d.GetGeneration()) {
-			a.observeLatency(d)
-		}
-		status.Conditions = []metav1.Condition{cond}
-		if apiequality.Semantic.DeepEqual(current, status) {
-			continue
-		}
-		statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
-		if err != nil {
-			return false, err
-		}
-		u := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
-			"metadata": map[string]any{"name": d.GetName(), "namespace": d.GetNamespace()}, "status": statusMap,
-		}}
-		_, err = a.its.Resource(Deliveries).Namespace(d.GetNamespace()).ApplyStatus(ctx, d.GetName(), u,
-			metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.AgentFieldManager, Force: true})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return false, err
-		}
+		return current
+	})
+	status := gitstellarv1alpha1.DeliveryStatus{ObservedGeneration: d.GetGeneration()}
+	if rep.unreachable != "" {
+		// Nothing was applied or deleted: acknowledge nothing new.
+		status.ObservedGeneration = current.ObservedGeneration
 	}
-	return all, nil
+	applied := true
+	for ei, obj := range pd.objects {
+		if obj == nil {
+			obj = &unstructured.Unstructured{Object: map[string]any{}}
+		}
+		key := objectKey(obj)
+		st, ok := rep.results[key]
+		if ok && len(rep.contested[key]) > 0 {
+			st.ContestedBy = slices.Sorted(slices.Values(rep.contested[key]))
+		}
+		if other, isDup := rep.dup[di][ei]; isDup {
+			gvk := obj.GroupVersionKind()
+			st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(),
+				Result: gitstellarv1alpha1.DeliveryConflict, ConflictManager: other,
+				Message: "another WDS (" + other + ") delivers this object to the WEC; the first writer keeps it"}
+			ok = true
+		}
+		if !ok {
+			gvk := obj.GroupVersionKind()
+			st = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Result: gitstellarv1alpha1.DeliveryPending}
+		}
+		if ei < len(current.Entries) && sameEntryStatus(current.Entries[ei], st) {
+			st.LastUpdateTime = current.Entries[ei].LastUpdateTime
+		} else {
+			st.LastUpdateTime = &now
+		}
+		applied = applied && st.Result == gitstellarv1alpha1.DeliveryApplied
+		status.Entries = append(status.Entries, st)
+	}
+	condStatus, reason, message := metav1.ConditionTrue, gitstellarv1alpha1.ReasonApplied, ""
+	if !applied {
+		condStatus, reason = metav1.ConditionFalse, gitstellarv1alpha1.ReasonNotApplied
+	}
+	if rep.unreachable != "" {
+		condStatus, reason, message = metav1.ConditionFalse, gitstellarv1alpha1.ReasonUnreachable, rep.unreachable
+		applied = false
+	}
+	cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, Message: message, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
+	old := meta.FindStatusCondition(current.Conditions, "Applied")
+	if old != nil && old.Status == condStatus {
+		cond.LastTransitionTime = old.LastTransitionTime
+	}
+	if condStatus == metav1.ConditionTrue && (old == nil || old.Status != metav1.ConditionTrue || old.ObservedGeneration != d.GetGeneration()) {
+		a.observeLatency(d)
+	}
+	status.Conditions = []metav1.Condition{cond}
+	if apiequality.Semantic.DeepEqual(current, status) {
+		return applied, nil
+	}
+	// The informer may not show the agent's last write yet: the same
+	// status, timestamps aside, for the same generation is not written
+	// again.
+	sum := statusSum(status)
+	a.mu.Lock()
+	last, ok := a.statusWritten[objectName(d)]
+	a.mu.Unlock()
+	if ok && last.generation == d.GetGeneration() && last.uid == string(d.GetUID()) && last.sum == sum {
+		return applied, nil
+	}
+	statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
+	if err != nil {
+		return false, err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
+		"metadata": map[string]any{"name": d.GetName(), "namespace": d.GetNamespace()}, "status": statusMap,
+	}}
+	_, err = a.its.Resource(Deliveries).Namespace(d.GetNamespace()).ApplyStatus(ctx, d.GetName(), u,
+		metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.AgentFieldManager, Force: true})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, err
+	}
+	if err == nil {
+		a.mu.Lock()
+		a.statusWritten[objectName(d)] = writtenStatus{uid: string(d.GetUID()), generation: d.GetGeneration(), sum: sum}
+		a.mu.Unlock()
+	}
+	return applied, nil
+}
+
+// writtenStatus is a status the agent wrote into a Delivery, by hash.
+type writtenStatus struct {
+	uid        string
+	generation int64
+	sum        [32]byte
+}
+
+// statusSum hashes a Delivery status, its timestamps left out.
+func statusSum(status gitstellarv1alpha1.DeliveryStatus) [32]byte {
+	status.Entries = slices.Clone(status.Entries)
+	for i := range status.Entries {
+		status.Entries[i].LastUpdateTime = nil
+	}
+	status.Conditions = slices.Clone(status.Conditions)
+	for i := range status.Conditions {
+		status.Conditions[i].LastTransitionTime = metav1.Time{}
+	}
+	b, _ := json.Marshal(status)
+	return sha256.Sum256(b)
 }
 
 // observeLatency records how long a Delivery took from the transport

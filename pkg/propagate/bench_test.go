@@ -3,6 +3,7 @@ package propagate_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,7 +29,12 @@ import (
 // 10,000 objects applied (bind, transport and agents), and the writes to
 // the ITS and to the WECs caused by changing one object.
 func BenchmarkPropagate(b *testing.B) {
-	const objects, wecs = 1000, 10
+	objects, wecs := 1000, 10
+	if scale := os.Getenv("GITSTELLAR_BENCH_SCALE"); scale != "" { // e.g. 400x5
+		if _, err := fmt.Sscanf(scale, "%dx%d", &objects, &wecs); err != nil {
+			b.Fatalf("GITSTELLAR_BENCH_SCALE=%s: want OBJECTSxWECS", scale)
+		}
+	}
 	env := devenvtest.Start(b, devenvtest.Options{WECs: wecs, Bare: true})
 	ctx := context.Background()
 	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")

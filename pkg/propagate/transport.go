@@ -8,8 +8,8 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,14 +65,14 @@ type Transport struct {
 
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
 
-	mu         sync.Mutex
-	problems   map[string][]string // Binding → transform problems of its last sync
-	compiled   *Transforms
-	mailboxes  mailboxSet
+	mu        sync.Mutex
+	problems  map[string][]string // Binding → transform problems of its last sync
+	compiled  *Transforms
+	mailboxes mailboxSet
 	// transformsVersion counts the CustomTransform changes: a transformed
 	// object of another count is transformed again.
 	transformsVersion int
-	seen       map[string]time.Time                  // Binding → when a change to it was first seen, not synced yet
+	seen              map[string]time.Time // Binding → when a change to it was first seen, not synced yet
 	// generations: Delivery (namespace/name) → its generation after the
 	// transport's last write, which its informer may not show yet.
 	generations map[string]int64
@@ -86,7 +86,7 @@ type Transport struct {
 	transformed versionMemo[transformedObject]
 	// written: Delivery (namespace/name) → the spec the transport last
 	// wrote there, by hash, and the object it wrote it to.
-	written map[string]writtenSpec
+	written          map[string]writtenSpec
 	deliveryProblems versionMemo[[]string]
 }
 

@@ -1,0 +1,193 @@
+package labelwatch
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Options configures Watches.
+type Options struct {
+	// Selector selects the writer's objects, e.g. "gitstellar.io/agent=cluster1".
+	Selector string
+	// Annotations are the annotations kept of each object (the others
+	// are dropped, to hold little).
+	Annotations []string
+	// Changed, when set, is told of every change to a watched object,
+	// the writer's own included: its kind, namespace, name and new
+	// resourceVersion ("" when it was deleted or lost the label).
+	Changed func(gvk schema.GroupVersionKind, namespace, name, resourceVersion string)
+	Log     logr.Logger
+}
+
+// Watches holds a writer's informers in one cluster, one per kind.
+type Watches struct {
+	client metadata.Interface
+	mapper meta.RESTMapper
+	opts   Options
+
+	mu    sync.Mutex
+	ctx   context.Context // set by Start
+	kinds map[schema.GroupVersionKind]*watchedKind
+}
+
+type watchedKind struct {
+	informer cache.SharedIndexInformer
+	refused  atomic.Bool // listing or watching it is forbidden: not watched
+}
+
+// New prepares the watches of one cluster; nothing is watched before Start.
+func New(cfg *rest.Config, mapper meta.RESTMapper, opts Options) (*Watches, error) {
+	client, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	return &Watches{client: client, mapper: mapper, opts: opts, kinds: map[schema.GroupVersionKind]*watchedKind{}}, nil
+}
+
+// Start lets Ensure start informers, which run until ctx ends.
+func (w *Watches) Start(ctx context.Context) {
+	w.mu.Lock()
+	w.ctx = ctx
+	w.mu.Unlock()
+}
+
+// Ensure starts watching a kind, once. A kind the cluster does not serve
+// (yet) is tried again at the next call.
+func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil || w.ctx.Err() != nil || w.kinds[gvk] != nil {
+		return
+	}
+	mapping, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return
+	}
+	informer := metadatainformer.NewFilteredMetadataInformer(w.client, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }).Informer()
+	wk := &watchedKind{informer: informer}
+	_ = informer.SetTransform(w.slim)
+	ctx, cancel := context.WithCancel(w.ctx)
+	_ = informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) && !wk.refused.Swap(true) {
+			w.opts.Log.Info("not allowed to watch this kind: its objects are read instead", "kind", gvk.String(), "selector", w.opts.Selector, "error", err.Error())
+			cancel()
+		}
+	})
+	if changed := w.opts.Changed; changed != nil {
+		tell := func(o any, deleted bool) {
+			if tomb, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = tomb.Obj
+			}
+			if m, ok := o.(*metav1.PartialObjectMetadata); ok {
+				rv := m.ResourceVersion
+				if deleted {
+					rv = ""
+				}
+				changed(gvk, m.Namespace, m.Name, rv)
+			}
+		}
+		_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { tell(o, false) },
+			UpdateFunc: func(_, o any) { tell(o, false) },
+			DeleteFunc: func(o any) { tell(o, true) },
+		})
+	}
+	w.kinds[gvk] = wk
+	go informer.RunWithContext(ctx)
+}
+
+// Lookup tells whether a kind is watched (its informer has synced and is
+// allowed) and, if so, the object's metadata as last seen (nil: absent, or
+// without the label).
+func (w *Watches) Lookup(gvk schema.GroupVersionKind, namespace, name string) (*metav1.PartialObjectMetadata, bool) {
+	w.mu.Lock()
+	wk, stopped := w.kinds[gvk], w.ctx == nil || w.ctx.Err() != nil
+	w.mu.Unlock()
+	if wk == nil || stopped || wk.refused.Load() || !wk.informer.HasSynced() {
+		return nil, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	o, ok, err := wk.informer.GetStore().GetByKey(key)
+	if err != nil || !ok {
+		return nil, true
+	}
+	m, _ := o.(*metav1.PartialObjectMetadata)
+	return m, true
+}
+
+// slim keeps of a watched object only what a writer reads: its identity,
+// resourceVersion, generation, labels, deletion, the chosen annotations
+// and its field managers' names.
+func (w *Watches) slim(o any) (any, error) {
+	m, ok := o.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return o, nil
+	}
+	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, Generation: m.Generation,
+		Labels: m.Labels, DeletionTimestamp: m.DeletionTimestamp,
+	}}
+	for _, k := range w.opts.Annotations {
+		if v, ok := m.Annotations[k]; ok {
+			if slim.Annotations == nil {
+				slim.Annotations = map[string]string{}
+			}
+			slim.Annotations[k] = v
+		}
+	}
+	for _, f := range m.ManagedFields {
+		slim.ManagedFields = append(slim.ManagedFields, metav1.ManagedFieldsEntry{Manager: f.Manager, Operation: f.Operation})
+	}
+	return slim, nil
+}
+
+// List reads the metadata of every object of a kind in the cluster,
+// labelled or not, a page at a time, and keeps those keep selects, by
+// namespace/name: one request per page where reading each object would
+// cost one each.
+func (w *Watches) List(ctx context.Context, gvk schema.GroupVersionKind, keep func(namespace, name string) bool) (map[string]*metav1.PartialObjectMetadata, error) {
+	mapping, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*metav1.PartialObjectMetadata{}
+	opts := metav1.ListOptions{Limit: listPage}
+	for {
+		page, err := w.client.Resource(mapping.Resource).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			m := &page.Items[i]
+			if keep(m.Namespace, m.Name) {
+				slim, _ := w.slim(m)
+				out[m.Namespace+"/"+m.Name] = slim.(*metav1.PartialObjectMetadata)
+			}
+		}
+		if page.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
+}
+
+// listPage is how many objects one request of List reads.
+const listPage = 500
