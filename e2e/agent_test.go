@@ -77,7 +77,10 @@ func TestExternalAgent(t *testing.T) {
 		n := 0
 		for _, d := range l.Items {
 			entries, _, _ := unstructured.NestedSlice(d.Object, "status", "entries")
-			specEntries, _, _ := unstructured.NestedSlice(d.Object, "spec", "entries")
+			specEntries, err := propagate.DeliveryEntries(&d)
+			if err != nil {
+				return false
+			}
 			if len(entries) != len(specEntries) {
 				return false
 			}

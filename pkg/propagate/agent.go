@@ -35,6 +35,7 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/labelwatch"
+	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
@@ -71,9 +72,9 @@ type Agent struct {
 	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
-	watches    *labelwatch.Watches                            // the WEC objects it applied
-	specs      versionMemo[*parsedSpec]                       // per Delivery, its spec decoded
-	statuses   versionMemo[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
+	watches    *labelwatch.Watches                               // the WEC objects it applied
+	specs      memo.ByVersion[*parsedSpec]                       // per Delivery, its spec decoded
+	statuses   memo.ByVersion[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
 
 	mu          sync.Mutex
 	applied     map[string]string // object key → hash of the entry last applied
@@ -158,10 +159,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		UpdateFunc: func(old, o any) { a.kickOnSpec(old, o) },
 		DeleteFunc: func(o any) {
 			if u, ok := keyqueue.Unstructured(o); ok {
-				a.specs.forget(objectName(u))
-				a.statuses.forget(objectName(u))
+				a.specs.Forget(memo.ObjectName(u))
+				a.statuses.Forget(memo.ObjectName(u))
 				a.mu.Lock()
-				delete(a.statusWritten, objectName(u))
+				delete(a.statusWritten, memo.ObjectName(u))
 				a.mu.Unlock()
 			}
 			a.kick()
@@ -322,8 +323,14 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	parsed := make([]parsedDelivery, 0, len(list))
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
-		ps := a.specs.get(objectName(d), specVersion(d), func() *parsedSpec { return parseSpec(d) })
-		pd := parsedDelivery{delivery: d, objects: ps.objects}
+		ps := a.specs.Get(memo.ObjectName(d), memo.SpecVersion(d), func() *parsedSpec {
+			ps := parseSpec(d)
+			if ps.err != nil {
+				a.opts.Log.Error(ps.err, "Delivery not readable: nothing of it is applied", "cluster", a.opts.Cluster, "delivery", d.GetName())
+			}
+			return ps
+		})
+		pd := parsedDelivery{delivery: d, objects: ps.objects, err: ps.err}
 		acknowledged, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
 		for _, r := range ps.spec.Removed {
 			if ps.spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
@@ -847,6 +854,7 @@ func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
 // where an entry does not decode), their keys and the hashes of the
 // entries.
 type parsedSpec struct {
+	err     error // the entries could not be read
 	spec    gitstellarv1alpha1.DeliverySpec
 	objects []*unstructured.Unstructured
 	keys    []string
@@ -858,6 +866,11 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 	if spec, ok := d.Object["spec"].(map[string]any); ok {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &ps.spec)
 	}
+	entries, err := SpecEntries(&ps.spec)
+	if err != nil {
+		ps.err = err // applies nothing of it, deletes nothing
+	}
+	ps.spec.Entries, ps.spec.Payload = entries, nil
 	n := len(ps.spec.Entries)
 	ps.objects, ps.keys, ps.hashes = make([]*unstructured.Unstructured, n), make([]string, n), make([]string, n)
 	for i, e := range ps.spec.Entries {
@@ -880,6 +893,7 @@ type parsedDelivery struct {
 	// removals: it lists removals not acknowledged yet, which its status
 	// acknowledges only once they are done.
 	removals bool
+	err      error // its entries could not be read
 }
 
 // report is what one reconcile found, for the Deliveries' status.
@@ -939,7 +953,7 @@ func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep 
 // whether every entry is applied.
 func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep report, now metav1.Time) (bool, error) {
 	d := pd.delivery
-	current := a.statuses.get(objectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
+	current := a.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
 		var current gitstellarv1alpha1.DeliveryStatus
 		if s, ok := d.Object["status"].(map[string]any); ok {
 			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &current)
@@ -981,6 +995,9 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 		status.Entries = append(status.Entries, st)
 	}
 	condStatus, reason, message := metav1.ConditionTrue, gitstellarv1alpha1.ReasonApplied, ""
+	if pd.err != nil {
+		applied, message = false, "the Delivery cannot be read: "+pd.err.Error()
+	}
 	if !applied {
 		condStatus, reason = metav1.ConditionFalse, gitstellarv1alpha1.ReasonNotApplied
 	}
@@ -1005,7 +1022,7 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	// again.
 	sum := statusSum(status)
 	a.mu.Lock()
-	last, ok := a.statusWritten[objectName(d)]
+	last, ok := a.statusWritten[memo.ObjectName(d)]
 	a.mu.Unlock()
 	if ok && last.generation == d.GetGeneration() && last.uid == string(d.GetUID()) && last.sum == sum {
 		return applied, nil
@@ -1025,7 +1042,7 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	}
 	if err == nil {
 		a.mu.Lock()
-		a.statusWritten[objectName(d)] = writtenStatus{uid: string(d.GetUID()), generation: d.GetGeneration(), sum: sum}
+		a.statusWritten[memo.ObjectName(d)] = writtenStatus{uid: string(d.GetUID()), generation: d.GetGeneration(), sum: sum}
 		a.mu.Unlock()
 	}
 	return applied, nil

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/memo"
 )
 
 // Deletion in a WEC is an explicit decision of the hub, never a guess: the
@@ -54,7 +55,7 @@ func specObjects(specs []gitstellarv1alpha1.DeliverySpec) map[string]bool {
 func (t *Transport) deliveredObjects(parts map[int]*unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
 	out := map[string]gitstellarv1alpha1.DeliveryRemoval{}
 	for _, d := range parts {
-		maps.Copy(out, t.delivered.get(objectName(d), specVersion(d), func() map[string]gitstellarv1alpha1.DeliveryRemoval { return carried(d) }))
+		maps.Copy(out, t.delivered.Get(memo.ObjectName(d), memo.SpecVersion(d), func() map[string]gitstellarv1alpha1.DeliveryRemoval { return carried(d) }))
 	}
 	return out
 }
@@ -62,15 +63,13 @@ func (t *Transport) deliveredObjects(parts map[int]*unstructured.Unstructured) m
 // carried are the objects one Delivery's spec carries, by key.
 func carried(d *unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
 	out := map[string]gitstellarv1alpha1.DeliveryRemoval{}
-	entries, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "entries")
-	list, _ := entries.([]any)
-	for _, e := range list {
-		em, _ := e.(map[string]any)
-		obj, _ := em["object"].(map[string]any)
-		u := unstructured.Unstructured{Object: obj}
-		gvk := u.GroupVersionKind()
-		r := gitstellarv1alpha1.DeliveryRemoval{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
-		out[r.Key()] = r
+	entries, _ := DeliveryEntries(d)
+	for _, e := range entries {
+		var h entryHeader
+		if json.Unmarshal(e.Object.Raw, &h) == nil {
+			r := h.removal()
+			out[r.Key()] = r
+		}
 	}
 	return out
 }
@@ -131,7 +130,8 @@ func acknowledgedTombstone(part0 *unstructured.Unstructured) bool {
 	if part0 == nil {
 		return false
 	}
+	payload, _, _ := unstructured.NestedString(part0.Object, "spec", "payload")
 	entries, _, _ := unstructured.NestedSlice(part0.Object, "spec", "entries")
 	_, generation, acknowledged := pendingRemovals(part0)
-	return len(entries) == 0 && acknowledged >= generation
+	return payload == "" && len(entries) == 0 && acknowledged >= generation
 }

@@ -29,6 +29,7 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -78,16 +79,16 @@ type Transport struct {
 	generations map[string]int64
 	// delivered and problems: per Delivery, the objects its spec carries
 	// and the problems its status reports, decoded once per version.
-	delivered versionMemo[map[string]gitstellarv1alpha1.DeliveryRemoval]
+	delivered memo.ByVersion[map[string]gitstellarv1alpha1.DeliveryRemoval]
 	// objects: bound WDS objects read, per object, at their last
 	// resourceVersion. transformed: per object (and WEC, for objects
 	// whose templates are expanded), the transformed object as JSON.
-	objects     versionMemo[*unstructured.Unstructured]
-	transformed versionMemo[transformedObject]
+	objects     memo.ByVersion[*unstructured.Unstructured]
+	transformed memo.ByVersion[transformedObject]
 	// written: Delivery (namespace/name) → the spec the transport last
 	// wrote there, by hash, and the object it wrote it to.
 	written          map[string]writtenSpec
-	deliveryProblems versionMemo[[]string]
+	deliveryProblems memo.ByVersion[[]string]
 }
 
 // NewTransport prepares a transport; Run starts it.
@@ -156,8 +157,8 @@ func (t *Transport) Run(ctx context.Context) error {
 				delete(t.generations, u.GetNamespace()+"/"+u.GetName()) // a new one starts at 1
 				delete(t.written, u.GetNamespace()+"/"+u.GetName())
 				t.mu.Unlock()
-				t.delivered.forget(objectName(u))
-				t.deliveryProblems.forget(objectName(u))
+				t.delivered.Forget(memo.ObjectName(u))
+				t.deliveryProblems.Forget(memo.ObjectName(u))
 				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding])
 			}
 		},
@@ -436,28 +437,18 @@ type bound struct {
 func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding) ([]bound, error) {
 	var out []bound
 	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
-		var err error
-		u := t.objects.get(gvr.Group+"/"+gvr.Resource+"/"+ns+"/"+name, rv, func() *unstructured.Unstructured {
+		u, err := t.objects.GetErr(gvr.Group+"/"+gvr.Resource+"/"+ns+"/"+name, rv, func() (*unstructured.Unstructured, error) {
 			r := t.wds.Resource(schema.GroupVersionResource(gvr))
-			var u *unstructured.Unstructured
 			if ns != "" {
-				u, err = r.Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-			} else {
-				u, err = r.Get(ctx, name, metav1.GetOptions{})
+				return r.Namespace(ns).Get(ctx, name, metav1.GetOptions{}) // this version, or a newer one
 			}
-			if err != nil || u.GetResourceVersion() != rv {
-				return nil // not this version: read it again next time
-			}
-			return u
+			return r.Get(ctx, name, metav1.GetOptions{})
 		})
 		if apierrors.IsNotFound(err) {
 			return nil // gone since; the next Binding will not list it
 		}
 		if err != nil {
 			return err
-		}
-		if u == nil { // changed since: the Binding that lists the new version follows
-			return nil
 		}
 		out = append(out, bound{object: u, gr: schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}, mod: mod})
 		return nil
@@ -495,7 +486,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			key += "@" + wec // its templates read the WEC's properties
 			at += "/" + props.fingerprint()
 		}
-		tr := t.transformed.get(key, at, func() transformedObject {
+		tr := t.transformed.Get(key, at, func() transformedObject {
 			out, err := transforms.Transform(o.object, o.gr, props)
 			if err != nil {
 				return transformedObject{err: err}
@@ -584,6 +575,13 @@ type writtenSpec struct {
 // its hash and not compared field by field.
 func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured, seen time.Time) error {
 	key := ns + "/" + name
+	if len(spec.Entries) > 0 { // carried as one opaque payload
+		payload, err := EncodeEntries(spec.Entries)
+		if err != nil {
+			return err
+		}
+		spec.Payload, spec.Entries = payload, nil
+	}
 	encoded, err := json.Marshal(spec)
 	if err != nil {
 		return err
@@ -681,7 +679,7 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
 	for _, o := range objs {
 		d := o.(*unstructured.Unstructured)
-		problems = append(problems, t.deliveryProblems.get(objectName(d), d.GetResourceVersion(), func() []string { return DeliveryProblems(d) })...)
+		problems = append(problems, t.deliveryProblems.Get(memo.ObjectName(d), d.GetResourceVersion(), func() []string { return DeliveryProblems(d) })...)
 	}
 	slices.Sort(problems)
 	problems = slices.Compact(problems)

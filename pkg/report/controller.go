@@ -28,6 +28,7 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
@@ -72,7 +73,12 @@ type StatusController struct {
 	summaries  map[string]*bindingSummary
 	statusMemo map[string]string               // object ref → hash of the reported state last written
 	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
-	objectMemo map[string]*unstructured.Unstructured
+	// objects: WDS objects read, at their last resourceVersion; headers
+	// and statuses: per Delivery, what it carries and its status, decoded
+	// once per version.
+	objects  memo.ByVersion[*unstructured.Unstructured]
+	headers  memo.ByVersion[[]entryHeader]
+	statuses memo.ByVersion[gitstellarv1alpha1.DeliveryStatus]
 }
 
 // objectRef names a WDS object.
@@ -109,7 +115,7 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 	c := &StatusController{opts: opts, wds: wds, its: its, queue: keyqueue.New(),
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
 		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
-		objectMemo: map[string]*unstructured.Unstructured{}}
+	}
 	c.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, bind.Bindings, "", 0, cache.Indexers{}, nil).Informer()
 	c.policies = dynamicinformer.NewFilteredDynamicInformer(wds, bind.BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
 	c.collectors = dynamicinformer.NewFilteredDynamicInformer(wds, collectorsGVR, "", 0, cache.Indexers{}, nil).Informer()
@@ -141,6 +147,12 @@ func (c *StatusController) Run(ctx context.Context) error {
 	_, _ = c.bindings.AddEventHandler(handler(byName("")))
 	_, _ = c.policies.AddEventHandler(handler(byName("")))
 	_, _ = c.deliveries.AddEventHandler(handler(byName(gitstellarv1alpha1.LabelBinding)))
+	_, _ = c.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(o any) {
+		if u, ok := keyqueue.Unstructured(o); ok {
+			c.headers.Forget(memo.ObjectName(u))
+			c.statuses.Forget(memo.ObjectName(u))
+		}
+	}})
 	_, _ = c.collectors.AddEventHandler(handler(func(o any) { c.collectorChanged(ctx, o) }))
 	if !keyqueue.StartInformers(ctx, c.bindings, c.policies, c.collectors, c.combined, c.deliveries) {
 		return ctx.Err()
@@ -448,24 +460,24 @@ func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEn
 	for _, o := range objs {
 		d := o.(*unstructured.Unstructured)
 		wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
-		specEntries, _, _ := unstructured.NestedSlice(d.Object, "spec", "entries")
-		var status gitstellarv1alpha1.DeliveryStatus
-		if s, ok := d.Object["status"].(map[string]any); ok {
-			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
-		}
+		headers := c.headers.Get(memo.ObjectName(d), memo.SpecVersion(d), func() []entryHeader { return headersOf(d) })
+		status := c.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
+			var status gitstellarv1alpha1.DeliveryStatus
+			if s, ok := d.Object["status"].(map[string]any); ok {
+				_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
+			}
+			return status
+		})
 		current := status.ObservedGeneration == d.GetGeneration()
-		for i, raw := range specEntries {
-			obj, _ := raw.(map[string]any)["object"].(map[string]any)
-			u := unstructured.Unstructured{Object: obj}
-			gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
-			e := wecEntry{wec: wec, kind: u.GetKind(), version: gv.Version, current: current}
+		for i, h := range headers {
+			e := wecEntry{wec: wec, kind: h.Kind, version: h.Version, current: current}
 			if i < len(status.Entries) {
 				se := status.Entries[i]
-				if se.Kind == u.GetKind() && se.Name == u.GetName() && se.Namespace == u.GetNamespace() {
+				if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
 					e.status, e.seen = se, true
 				}
 			}
-			key := entryKey(gv.Group, u.GetNamespace(), u.GetName())
+			key := entryKey(h.Group, h.Namespace, h.Name)
 			if out[key] == nil {
 				out[key] = map[string]wecEntry{}
 			}
@@ -475,35 +487,37 @@ func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEn
 	return out
 }
 
+// entryHeader names the object of a Delivery entry.
+type entryHeader struct {
+	Group, Version, Kind, Namespace, Name string
+}
+
+// headersOf names the objects a Delivery carries, in order.
+func headersOf(d *unstructured.Unstructured) []entryHeader {
+	entries, _ := propagate.DeliveryEntries(d)
+	out := make([]entryHeader, 0, len(entries))
+	for _, e := range entries {
+		var u unstructured.Unstructured
+		_ = u.UnmarshalJSON(e.Object.Raw)
+		gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
+		out = append(out, entryHeader{Group: gv.Group, Version: gv.Version, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()})
+	}
+	return out
+}
+
 // object reads a WDS object, once per resourceVersion; nil when gone.
 func (c *StatusController) object(ctx context.Context, ref objectRef, rv string) (*unstructured.Unstructured, error) {
-	key := ref.String() + "@" + rv
-	c.mu.Lock()
-	u := c.objectMemo[key]
-	c.mu.Unlock()
-	if u != nil {
-		return u, nil
-	}
-	r := c.wds.Resource(ref.GVR)
-	var err error
-	if ref.Namespace != "" {
-		u, err = r.Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	} else {
-		u, err = r.Get(ctx, ref.Name, metav1.GetOptions{})
-	}
+	u, err := c.objects.GetErr(ref.String(), rv, func() (*unstructured.Unstructured, error) {
+		r := c.wds.Resource(ref.GVR)
+		if ref.Namespace != "" {
+			return r.Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}) // this version, or a newer one
+		}
+		return r.Get(ctx, ref.Name, metav1.GetOptions{})
+	})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.objectMemo) > 20000 {
-		c.objectMemo = map[string]*unstructured.Unstructured{}
-	}
-	c.objectMemo[key] = u
-	c.mu.Unlock()
-	return u, nil
+	return u, err
 }
 
 // writeReportedState writes a status into a WDS object's status

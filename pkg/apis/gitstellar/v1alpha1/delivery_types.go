@@ -44,7 +44,16 @@ type DeliverySpec struct {
 	// +kubebuilder:validation:Minimum=1
 	Parts int32 `json:"parts,omitempty"`
 
-	// Entries are the objects, each as it is to be applied in the WEC.
+	// Payload carries the entries: the JSON list of DeliveryEntry,
+	// gzip-compressed. The ITS stores it as one opaque value, so that
+	// writing a Delivery costs it little more than its compressed size,
+	// whatever the objects inside.
+	// +optional
+	Payload []byte `json:"payload,omitempty"`
+
+	// Entries are the objects, each as it is to be applied in the WEC, as
+	// Deliveries written before Payload carried them; read only when
+	// Payload is empty.
 	// +optional
 	Entries []DeliveryEntry `json:"entries,omitempty"`
 

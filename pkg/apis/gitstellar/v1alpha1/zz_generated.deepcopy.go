@@ -147,6 +147,11 @@ func (in *DeliverySource) DeepCopy() *DeliverySource {
 func (in *DeliverySpec) DeepCopyInto(out *DeliverySpec) {
 	*out = *in
 	out.Source = in.Source
+	if in.Payload != nil {
+		in, out := &in.Payload, &out.Payload
+		*out = make([]byte, len(*in))
+		copy(*out, *in)
+	}
 	if in.Entries != nil {
 		in, out := &in.Entries, &out.Entries
 		*out = make([]DeliveryEntry, len(*in))
