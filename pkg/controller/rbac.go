@@ -1,8 +1,8 @@
 package controller
 
-// The control objects of the repository, applied into the spaces with server-side apply and pruned when they leave Git (pkg/apply).
-// +kubebuilder:rbac:groups=gitstellar.io,resources=spaces;workloadclusters,verbs=get;create;patch;delete
-// +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindingpolicies;customtransforms;statuscollectors,verbs=get;create;patch;delete
+// The control objects of the repository, applied into the spaces with server-side apply and pruned when they leave Git (pkg/apply), and watched by the source's label so that an unchanged re-sync reads none of them.
+// +kubebuilder:rbac:groups=gitstellar.io,resources=spaces;workloadclusters,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindingpolicies;customtransforms;statuscollectors,verbs=get;list;watch;create;patch;delete
 
 // Namespace gitstellar-system (the inventories) and Namespaces from Git, applied first and waited for (kstatus lists them).
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch
