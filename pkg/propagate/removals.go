@@ -55,9 +55,26 @@ func specObjects(specs []gitstellarv1alpha1.DeliverySpec) map[string]bool {
 func (t *Transport) deliveredObjects(parts map[int]*unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
 	out := map[string]gitstellarv1alpha1.DeliveryRemoval{}
 	for _, d := range parts {
-		maps.Copy(out, t.delivered.Get(memo.ObjectName(d), memo.SpecVersion(d), func() map[string]gitstellarv1alpha1.DeliveryRemoval { return carried(d) }))
+		maps.Copy(out, t.carriedBy(d))
 	}
 	return out
+}
+
+// assignment is where the existing Deliveries carry each object: its key
+// → part.
+func (t *Transport) assignment(parts map[int]*unstructured.Unstructured) map[string]int {
+	out := map[string]int{}
+	for n, d := range parts {
+		for key := range t.carriedBy(d) {
+			out[key] = n
+		}
+	}
+	return out
+}
+
+// carriedBy is carried, once per version of the Delivery.
+func (t *Transport) carriedBy(d *unstructured.Unstructured) map[string]gitstellarv1alpha1.DeliveryRemoval {
+	return t.delivered.Get(memo.ObjectName(d), memo.SpecVersion(d), func() map[string]gitstellarv1alpha1.DeliveryRemoval { return carried(d) })
 }
 
 // carried are the objects one Delivery's spec carries, by key.

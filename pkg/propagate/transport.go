@@ -307,7 +307,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		handled[wec] = true
 		mu.Unlock()
 		g.Go(func() error {
-			specs, err := t.deliveriesFor(&b, wec, objects, transforms)
+			specs, err := t.deliveriesFor(&b, wec, objects, transforms, t.assignment(existing[wec]))
 			if err != nil { // leave that WEC's state as it is
 				mu.Lock()
 				problems = append(problems, fmt.Sprintf("%s: %v", wec, err))
@@ -473,7 +473,7 @@ type transformedObject struct {
 }
 
 // deliveriesFor transforms the objects for one WEC and packs them.
-func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, objects []bound, transforms *Transforms) ([]gitstellarv1alpha1.DeliverySpec, error) {
+func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, objects []bound, transforms *Transforms, previous map[string]int) ([]gitstellarv1alpha1.DeliverySpec, error) {
 	props := t.properties(wec)
 	t.mu.Lock()
 	version := strconv.Itoa(t.transformsVersion)
@@ -510,7 +510,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}
-	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, PartBytes, MaxObjectBytes)
+	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, PartBytes, MaxObjectBytes, previous)
 }
 
 func (t *Transport) properties(wec string) Properties {

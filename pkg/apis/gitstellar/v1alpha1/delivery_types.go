@@ -39,7 +39,9 @@ type DeliverySpec struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Part int32 `json:"part,omitempty"`
-	// Parts is how many Deliveries carry the Binding's objects to the WEC.
+	// Parts is, on part 0, how many Deliveries carry the Binding's objects
+	// to the WEC (the other parts leave it out, so that a new count
+	// rewrites none of them).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	Parts int32 `json:"parts,omitempty"`
