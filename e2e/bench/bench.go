@@ -70,21 +70,26 @@ type Result struct {
 	WECs    int    `json:"wecs"`
 	Machine string `json:"machine"`
 	// Cold convergence, in seconds, for gitstellar and the baselines.
-	ColdSeconds        float64             `json:"coldSeconds"`
-	KubectlSeconds     float64             `json:"kubectlSeconds"`
-	RawSeconds         float64             `json:"rawSeconds"`
-	ColdRatio          float64             `json:"coldRatioToRaw"`
-	KubectlRatio       float64             `json:"kubectlRatioToRaw"`
-	WarmP50Seconds     float64             `json:"warmP50Seconds"`
-	WarmP95Seconds     float64             `json:"warmP95Seconds"`
-	WarmP50Ratio       float64             `json:"warmP50RatioToRaw"`
-	RawOneSeconds      float64             `json:"rawOneObjectSeconds"`
-	StatusLagSeconds   float64             `json:"statusLagSeconds"`
-	StatusInterval     float64             `json:"statusIntervalSeconds"`
-	PeakRSSMiB         float64             `json:"peakRSSMiB"`
-	ITSWritesPerChange float64             `json:"itsWritesPerChange"`
-	WECWritesPerChange float64             `json:"wecWritesPerChange"`
-	Samples            map[string][]Sample `json:"samples"`
+	ColdSeconds        float64 `json:"coldSeconds"`
+	KubectlSeconds     float64 `json:"kubectlSeconds"`
+	RawSeconds         float64 `json:"rawSeconds"`
+	ColdRatio          float64 `json:"coldRatioToRaw"`
+	KubectlRatio       float64 `json:"kubectlRatioToRaw"`
+	WarmP50Seconds     float64 `json:"warmP50Seconds"`
+	WarmP95Seconds     float64 `json:"warmP95Seconds"`
+	WarmP50Ratio       float64 `json:"warmP50RatioToRaw"`
+	RawOneSeconds      float64 `json:"rawOneObjectSeconds"`
+	StatusLagSeconds   float64 `json:"statusLagSeconds"`
+	StatusInterval     float64 `json:"statusIntervalSeconds"`
+	PeakRSSMiB         float64 `json:"peakRSSMiB"`
+	ITSWritesPerChange float64 `json:"itsWritesPerChange"`
+	WECWritesPerChange float64 `json:"wecWritesPerChange"`
+	// ColdCPUSeconds and WarmCPUSeconds: CPU time (user + system) of
+	// gitstellar run, etcd and each apiserver (the WECs' together) during
+	// the cold convergence and over all warm changes.
+	ColdCPUSeconds map[string]float64  `json:"coldCPUSeconds"`
+	WarmCPUSeconds map[string]float64  `json:"warmCPUSeconds"`
+	Samples        map[string][]Sample `json:"samples"`
 }
 
 func (o *Options) defaults() error {

@@ -119,6 +119,8 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		return err
 	}
 	total := b.opts.Objects * b.opts.WECs
+	groups := b.cpuGroups(ctx, run.Process.Pid)
+	cpuBefore := cpuSeconds(groups)
 	s := newSampler(func() int { return countApplied(ctx, clients, benchNamespace) })
 	if err := hook(addr, secret); err != nil {
 		return err
@@ -131,9 +133,11 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.res.ColdSeconds = time.Since(s.start).Seconds()
+	b.res.ColdCPUSeconds = cpuBetween(cpuBefore, cpuSeconds(groups))
 	b.res.Samples["gitstellar"] = s.finish(total)
 	converged := time.Now()
 	b.logf("cold convergence: %d objects in %d WECs in %.1fs", b.opts.Objects, b.opts.WECs, b.res.ColdSeconds)
+	b.logf("  CPU during it: %s", cpuLine(b.res.ColdCPUSeconds))
 	lagAt, err := b.waitStatus(ctx, bare, coldCommit, b.opts.Objects, 5*time.Minute)
 	if err != nil {
 		return fmt.Errorf("status lag: %w", err)
@@ -149,6 +153,7 @@ func (b *bench) gitstellar(ctx context.Context) error {
 	its := kubernetes.NewForConfigOrDie(itsCfg)
 	var latencies []float64
 	var itsWrites, wecWrites float64
+	warmCPU := map[string]float64{}
 	for i := range b.opts.Changes {
 		value := fmt.Sprintf("change-%d", i)
 		if err := write("wds1/objects.yaml", strings.Replace(objectsYAML(b.opts.Objects, benchNamespace), "name: o0001, namespace: bench, labels: {bench: \"yes\"}}\ndata: {v: \"1\"", "name: o0001, namespace: bench, labels: {bench: \"yes\"}}\ndata: {v: \""+value+"\"", 1)); err != nil {
@@ -162,6 +167,7 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		for _, c := range clients {
 			wecBefore += writes(ctx, c)
 		}
+		cpuBefore := cpuSeconds(groups)
 		start := time.Now()
 		if err := hook(addr, secret); err != nil {
 			return err
@@ -180,6 +186,9 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		}
 		wg.Wait()
 		latencies = append(latencies, time.Since(start).Seconds())
+		for name, v := range cpuBetween(cpuBefore, cpuSeconds(groups)) {
+			warmCPU[name] += v
+		}
 		time.Sleep(2 * time.Second) // the agents' status writes
 		itsWrites += writes(ctx, its) - itsBefore
 		wecAfter := 0.0
@@ -194,8 +203,10 @@ func (b *bench) gitstellar(ctx context.Context) error {
 	b.res.ITSWritesPerChange = itsWrites / float64(b.opts.Changes)
 	b.res.WECWritesPerChange = wecWrites / float64(b.opts.Changes)
 	b.res.PeakRSSMiB = peakRSS(run.Process.Pid)
+	b.res.WarmCPUSeconds = warmCPU
 	b.logf("warm latency over %d changes: p50 %.2fs, p95 %.2fs; writes per change: ITS %.1f, WECs %.1f; peak RSS %.0f MiB",
 		b.opts.Changes, b.res.WarmP50Seconds, b.res.WarmP95Seconds, b.res.ITSWritesPerChange, b.res.WECWritesPerChange, b.res.PeakRSSMiB)
+	b.logf("  CPU from push to every WEC, all changes: %s", cpuLine(warmCPU))
 	return nil
 }
 

@@ -56,6 +56,20 @@ var (
 	AgentApplies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitstellar_agent_applies_total", Help: "Objects a WEC's agent applied (server-side apply that succeeded).",
 	}, []string{"cluster"})
+	// AgentDeletions counts WEC objects an agent deleted because the hub
+	// removed them.
+	AgentDeletions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitstellar_agent_deletions_total", Help: "Objects a WEC's agent deleted from its WEC because the hub removed them from a Binding's Deliveries.",
+	}, []string{"cluster"})
+	// AgentConflicts is how many entries an agent left alone because
+	// another manager or tool owns their objects, as of its last pass.
+	AgentConflicts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_agent_conflicts", Help: "Entries a WEC's agent left alone at its last pass: the object is managed by another field manager or tool, or another WDS delivers it.",
+	}, []string{"cluster"})
+	// AgentWECReachable is 1 while an agent reaches its WEC.
+	AgentWECReachable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_agent_wec_reachable", Help: "1 when a WEC's agent reached its WEC at its last pass, 0 when it could not.",
+	}, []string{"cluster"})
 	// StatusBranchCommits and StatusBranchFailures count the status
 	// branch's pushes.
 	StatusBranchCommits = prometheus.NewCounter(prometheus.CounterOpts{
@@ -74,7 +88,7 @@ var (
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
-		AgentApplyErrors, AgentApplies, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
+		AgentApplyErrors, AgentApplies, AgentDeletions, AgentConflicts, AgentWECReachable, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
 }
 
 // Server serves /metrics, /healthz (the process answers) and /readyz (what

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/labelwatch"
 	"github.com/gitstellar/gitstellar/pkg/memo"
@@ -73,6 +75,7 @@ type Agent struct {
 	deliveries cache.SharedIndexInformer
 	trigger    chan struct{}
 	watches    *labelwatch.Watches                               // the WEC objects it applied
+	events     *events.Emitter                                   // about its Deliveries, in its mailbox
 	specs      memo.ByVersion[*parsedSpec]                       // per Delivery, its spec decoded
 	statuses   memo.ByVersion[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
 
@@ -136,6 +139,10 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
 		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
 		seen: map[string]string{}, dirty: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
+	a.events, err = events.NewEmitter(itsCfg, "gitstellar.io/agent")
+	if err != nil {
+		return nil, err
+	}
 	a.watches, err = labelwatch.New(wecCfg, wec.RESTMapper(), labelwatch.Options{
 		Selector: gitstellarv1alpha1.LabelAgent + "=" + opts.Cluster, Annotations: ownerAnnotations, Changed: a.changedInWEC, Log: opts.Log})
 	if err != nil {
@@ -318,8 +325,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		return strings.Compare(ux.GetName(), uy.GetName())
 	})
-	seen := map[string]string{}  // object key → first Delivery's source
-	removed := map[string]bool{} // object keys the hub removed (DeliverySpec.Removed)
+	seen := map[string]string{}                          // object key → first Delivery's source
+	removed := map[string]bool{}                         // object keys the hub removed (DeliverySpec.Removed)
+	removedBy := map[string]*unstructured.Unstructured{} // object key → the part 0 listing its removal
 	parsed := make([]parsedDelivery, 0, len(list))
 	for di, o := range list {
 		d := o.(*unstructured.Unstructured)
@@ -335,6 +343,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		for _, r := range ps.spec.Removed {
 			if ps.spec.Part == 0 && r.Generation > acknowledged { // not acted on yet
 				removed[r.Key()] = true
+				removedBy[r.Key()] = d
 				pd.removals = true
 			}
 		}
@@ -372,6 +381,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.wecError = err.Error()
 	}
 	a.mu.Unlock()
+	reachable := 1.0
+	if err != nil {
+		reachable = 0
+	}
+	metrics.AgentWECReachable.WithLabelValues(a.opts.Cluster).Set(reachable)
 	if err != nil {
 		// The WEC cannot be read: change nothing, say so in every entry.
 		unreachable := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
@@ -527,14 +541,18 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		if !item.Orphan {
 			if others := a.bystanders(ctx, item, inv, func(k string) bool { return removed[k] && !want[k] }); len(others) > 0 {
-				a.keep(key, "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)",
-					"bystanders", strings.Join(others, ", "))
+				why := "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)"
+				a.keep(key, why, "bystanders", strings.Join(others, ", "))
+				a.events.Emit(ctx, deliveryRef(removedBy[key]), events.Warning, "Kept", fmt.Sprintf("Namespace %s kept in WEC %s: %s; it holds %s", item.Name, a.opts.Cluster, why, strings.Join(others, ", ")))
 				continue
 			}
 			if err := a.deleteObject(ctx, item); err != nil {
 				return err
 			}
 			a.opts.Log.Info("deleted: the hub removed it", "cluster", a.opts.Cluster, "object", key)
+			metrics.AgentDeletions.WithLabelValues(a.opts.Cluster).Inc()
+			a.events.Emit(ctx, deliveryRef(removedBy[key]), events.Normal, "Deleted",
+				fmt.Sprintf("%s %s deleted from WEC %s: the hub removed it", item.Kind, path.Join(item.Namespace, item.Name), a.opts.Cluster))
 		}
 		delete(inv.Objects, key)
 		inv.dirty = true
@@ -545,7 +563,16 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	if err := a.saveInventory(ctx, inv); err != nil {
 		return err
 	}
-	unhealthy := false
+	unhealthy, conflicts := false, 0
+	for _, r := range results {
+		if r.Result == gitstellarv1alpha1.DeliveryConflict {
+			conflicts++
+		}
+	}
+	for _, byDelivery := range dup {
+		conflicts += len(byDelivery)
+	}
+	metrics.AgentConflicts.WithLabelValues(a.opts.Cluster).Set(float64(conflicts))
 	for key, r := range results {
 		unhealthy = unhealthy || (!watchedKeys[key] && r.Result == gitstellarv1alpha1.DeliveryApplied && r.Health != kstatus.CurrentStatus.String())
 	}
@@ -1014,6 +1041,7 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 		a.observeLatency(d)
 	}
 	status.Conditions = []metav1.Condition{cond}
+	a.reportProblems(ctx, d, status, rep.unreachable)
 	if apiequality.Semantic.DeepEqual(current, status) {
 		return applied, nil
 	}
@@ -1046,6 +1074,46 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 		a.mu.Unlock()
 	}
 	return applied, nil
+}
+
+// deliveryRef refers to a Delivery, for Events.
+func deliveryRef(d *unstructured.Unstructured) corev1.ObjectReference {
+	if d == nil {
+		return corev1.ObjectReference{}
+	}
+	return corev1.ObjectReference{APIVersion: gitstellarv1alpha1.GroupVersion.String(), Kind: "Delivery",
+		Namespace: d.GetNamespace(), Name: d.GetName(), UID: d.GetUID()}
+}
+
+// reportProblems emits a Warning Event on a Delivery whose entries are in
+// conflict or in error (once per set of problems), and lets the next one
+// be emitted again once they are all applied. An unreachable WEC is the
+// cluster monitor's Event, on the WorkloadCluster.
+func (a *Agent) reportProblems(ctx context.Context, d *unstructured.Unstructured, status gitstellarv1alpha1.DeliveryStatus, unreachable string) {
+	if unreachable != "" {
+		return
+	}
+	var problems []string
+	reason := "Conflict"
+	for _, e := range status.Entries {
+		switch e.Result {
+		case gitstellarv1alpha1.DeliveryConflict, gitstellarv1alpha1.DeliveryError:
+			if e.Result == gitstellarv1alpha1.DeliveryError {
+				reason = "ApplyFailed"
+			}
+			problems = append(problems, fmt.Sprintf("%s %s: %s: %s", e.Kind, path.Join(e.Namespace, e.Name), e.Result, e.Message))
+		}
+	}
+	if len(problems) == 0 {
+		a.events.Forget(deliveryRef(d))
+		return
+	}
+	const shown = 5
+	msg := strings.Join(problems[:min(shown, len(problems))], "; ")
+	if len(problems) > shown {
+		msg += fmt.Sprintf("; and %d more", len(problems)-shown)
+	}
+	a.events.Emit(ctx, deliveryRef(d), events.Warning, reason, fmt.Sprintf("WEC %s: %d of %d entries not applied: %s", a.opts.Cluster, len(problems), len(status.Entries), msg))
 }
 
 // writtenStatus is a status the agent wrote into a Delivery, by hash.

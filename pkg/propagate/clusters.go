@@ -201,6 +201,7 @@ var AgentRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{gitstellarv1alpha1.GroupVersion.Group}, Resources: []string{"deliveries/status"}, Verbs: []string{"patch"}},
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{gitstellarv1alpha1.AgentLeaseName}, Verbs: []string{"get", "patch"}},
+	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
 }
 
 // applyAgentIdentity writes the ServiceAccount gitstellar-agent of a

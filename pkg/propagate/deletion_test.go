@@ -157,6 +157,9 @@ spec:
 			return apierrors.IsNotFound(err)
 		}, 30*time.Second, 50*time.Millisecond, "the hub removed it: the agent deletes it")
 		assert.Equal(t, before["a"], uids()["a"], "the other object stays")
+		require.Eventually(t, func() bool {
+			return hasEvent(ctx, t, env, "Normal", "Deleted", "ConfigMap app/b deleted from WEC cluster1: the hub removed it")
+		}, 10*time.Second, 50*time.Millisecond, "the removal is an Event on the Delivery that listed it")
 	})
 
 	t.Run("a deleted policy's objects leave, and its tombstone goes", func(t *testing.T) {
@@ -183,5 +186,20 @@ spec:
 		assert.NoError(t, err, "and so does that object")
 		_, err = wec.CoreV1().ConfigMaps("team").Get(ctx, "x", metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "the delivered object in it leaves: %v", err)
+		assert.True(t, hasEvent(ctx, t, env, "Warning", "Kept", "Namespace team kept in WEC cluster1"), "the kept Namespace is an Event")
 	})
+}
+
+// hasEvent tells whether an Event about a Delivery in cluster1's mailbox
+// has the type and reason, and a message starting with prefix.
+func hasEvent(ctx context.Context, t *testing.T, env *devenvtest.Env, eventType, reason, prefix string) bool {
+	t.Helper()
+	list, err := kubernetes.NewForConfigOrDie(env.Config("its1")).CoreV1().Events("mailbox-cluster1").List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	for _, e := range list.Items {
+		if e.InvolvedObject.Kind == "Delivery" && e.Type == eventType && e.Reason == reason && strings.HasPrefix(e.Message, prefix) {
+			return true
+		}
+	}
+	return false
 }

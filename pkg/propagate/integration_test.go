@@ -73,6 +73,9 @@ spec:
 	assert.Equal(t, []string{`cluster1: ConfigMap app/a: Conflict: another WDS (wds1/kept) delivers this object to the WEC; the first writer keeps it`},
 		propagate.DeliveryProblems(refused), "what the other WDS's transport puts into its Binding")
 	require.Eventually(t, func() bool {
+		return hasEvent(ctx, t, env, "Warning", "Conflict", "WEC cluster1: 1 of 1 entries not applied: ConfigMap app/a: Conflict: another WDS (wds1/kept)")
+	}, 10*time.Second, 50*time.Millisecond, "the refusal is an Event on the refused Delivery")
+	require.Eventually(t, func() bool {
 		return slices.Contains(bindingErrors(t, wds, "kept"), "cluster1: ConfigMap app/a: also delivered by wds2/other; kept from this Binding (first writer)")
 	}, time.Minute, 50*time.Millisecond, "the Binding that keeps the object says it is contested: %v", bindingErrors(t, wds, "kept"))
 	cm, err := inWEC("a")
