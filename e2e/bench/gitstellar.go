@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
@@ -121,12 +123,13 @@ func (b *bench) gitstellar(ctx context.Context) error {
 	total := b.opts.Objects * b.opts.WECs
 	groups := b.cpuGroups(ctx, run.Process.Pid)
 	cpuBefore := cpuSeconds(groups)
-	s := newSampler(func() int { return countApplied(ctx, clients, benchNamespace) })
+	applied := watchApplied(ctx, clients, benchNamespace)
+	s := newSampler(applied.count)
 	if err := hook(addr, secret); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(20 * time.Minute)
-	for countApplied(ctx, clients, benchNamespace) < total {
+	for applied.count() < total {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("cold convergence: not every object arrived in 20 minutes")
 		}
@@ -172,19 +175,11 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		if err := hook(addr, secret); err != nil {
 			return err
 		}
-		var wg sync.WaitGroup
-		for _, c := range clients {
-			wg.Go(func() {
-				for time.Since(start) < 5*time.Minute {
-					cm, err := c.CoreV1().ConfigMaps(benchNamespace).Get(ctx, "o0001", metav1.GetOptions{})
-					if err == nil && cm.Data["v"] == value {
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			})
+		for i := range clients {
+			for applied.configMapValue(i, benchNamespace, "o0001") != value && time.Since(start) < 5*time.Minute {
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
-		wg.Wait()
 		latencies = append(latencies, time.Since(start).Seconds())
 		for name, v := range cpuBetween(cpuBefore, cpuSeconds(groups)) {
 			warmCPU[name] += v
@@ -216,36 +211,6 @@ func percentile(sorted []float64, p int) float64 {
 	}
 	i := (len(sorted)*p + 99) / 100
 	return sorted[min(max(i-1, 0), len(sorted)-1)]
-}
-
-// countApplied counts the benchmark's objects present in the WECs.
-func countApplied(ctx context.Context, clients []*kubernetes.Clientset, namespace string) int {
-	var mu sync.Mutex
-	n := 0
-	var wg sync.WaitGroup
-	for _, c := range clients {
-		wg.Go(func() {
-			got := 0
-			if _, err := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err == nil {
-				got++
-			}
-			opts := metav1.ListOptions{LabelSelector: "bench=yes"}
-			if l, err := c.CoreV1().ConfigMaps(namespace).List(ctx, opts); err == nil {
-				got += len(l.Items)
-			}
-			if l, err := c.CoreV1().Services(namespace).List(ctx, opts); err == nil {
-				got += len(l.Items)
-			}
-			if l, err := c.AppsV1().Deployments(namespace).List(ctx, opts); err == nil {
-				got += len(l.Items)
-			}
-			mu.Lock()
-			n += got
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return n
 }
 
 // writes sums an apiserver's write requests so far (apiserver_request_total
@@ -315,4 +280,54 @@ func allReady(s report.Summary, objects int) bool {
 		}
 	}
 	return n >= objects
+}
+
+// appliedWatch counts the benchmark's objects present in the WECs, and
+// reads them, from watches: measuring costs the apiservers one watch per
+// kind and WEC, not a list of every object at every look, which would
+// take a large share of the CPU being measured.
+type appliedWatch struct {
+	namespaces, configMaps, services, deployments []cache.SharedIndexInformer
+}
+
+func watchApplied(ctx context.Context, clients []*kubernetes.Clientset, namespace string) *appliedWatch {
+	w := &appliedWatch{}
+	var synced []cache.InformerSynced
+	for _, c := range clients {
+		objects := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(namespace),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "bench=yes" }))
+		namespaces := informers.NewSharedInformerFactoryWithOptions(c, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + namespace }))
+		w.namespaces = append(w.namespaces, namespaces.Core().V1().Namespaces().Informer())
+		w.configMaps = append(w.configMaps, objects.Core().V1().ConfigMaps().Informer())
+		w.services = append(w.services, objects.Core().V1().Services().Informer())
+		w.deployments = append(w.deployments, objects.Apps().V1().Deployments().Informer())
+		objects.Start(ctx.Done())
+		namespaces.Start(ctx.Done())
+		for _, i := range []cache.SharedIndexInformer{w.namespaces[len(w.namespaces)-1], w.configMaps[len(w.configMaps)-1], w.services[len(w.services)-1], w.deployments[len(w.deployments)-1]} {
+			synced = append(synced, i.HasSynced)
+		}
+	}
+	cache.WaitForCacheSync(ctx.Done(), synced...)
+	return w
+}
+
+// count is how many of the benchmark's objects the WECs hold.
+func (w *appliedWatch) count() int {
+	n := 0
+	for _, group := range [][]cache.SharedIndexInformer{w.namespaces, w.configMaps, w.services, w.deployments} {
+		for _, i := range group {
+			n += len(i.GetStore().ListKeys())
+		}
+	}
+	return n
+}
+
+// configMapValue is data.v of a ConfigMap in WEC i, "" when absent.
+func (w *appliedWatch) configMapValue(i int, namespace, name string) string {
+	o, ok, err := w.configMaps[i].GetStore().GetByKey(namespace + "/" + name)
+	if err != nil || !ok {
+		return ""
+	}
+	return o.(*corev1.ConfigMap).Data["v"]
 }
