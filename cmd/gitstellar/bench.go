@@ -58,5 +58,6 @@ func newBenchCommand() *cobra.Command {
 	f.StringVar(&o.Dir, "dir", "", "working directory: environment, repository, logs (default: a new temporary directory)")
 	f.StringVar(&outDir, "out-dir", ".", "where bench.json and bench.svg are written")
 	f.BoolVar(&o.SkipBaselines, "skip-baselines", false, "measure gitstellar only, without kubectl and the raw limit (quicker; no ratios)")
+	f.StringArrayVar(&o.RunArgs, "run-arg", nil, "an argument added to the gitstellar run command line, e.g. --run-arg=--pprof-addr=127.0.0.1:6060 (repeatable)")
 	return cmd
 }

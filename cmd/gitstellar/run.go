@@ -43,6 +43,7 @@ type runOptions struct {
 	insecureIgnoreHostKey bool
 
 	metricsAddr    string
+	pprofAddr      string
 	statusBranch   string
 	statusInterval time.Duration
 	statusRepo     string
@@ -88,6 +89,7 @@ func newRunCommand() *cobra.Command {
 	addGitCredentialFlags(f, &o.creds, &o.insecureIgnoreHostKey)
 	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "address to serve /metrics, /healthz and /readyz on, e.g. :8080 (not with --once)")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "address to serve Go's profiles on (/debug/pprof/), e.g. 127.0.0.1:6060; off by default, as profiles show the process's memory")
 	f.StringVar(&o.statusBranch, "status-branch", report.DefaultStatusBranch, "branch the summarised status is committed to (\"\": none)")
 	f.DurationVar(&o.statusInterval, "status-interval", 10*time.Second, "at most one status branch commit per interval")
 	f.StringVar(&o.statusRepo, "status-repo", "", "repository of the status branch (default: --repo, with its credentials)")
@@ -308,6 +310,13 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		}
 		log.Info("metrics listening", "addr", srv.Addr(), "paths", "/metrics /healthz /readyz")
 		runOpts.OnSync = func(*controller.SyncResult) { srv.SetReady(true) }
+	}
+	if o.pprofAddr != "" {
+		addr, err := metrics.ServeProfiles(cmd.Context(), o.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		log.Info("profiles listening", "addr", addr, "path", "/debug/pprof/")
 	}
 	if o.schedule != "" {
 		if runOpts.Schedule, err = source.ParseSchedule(o.schedule); err != nil {

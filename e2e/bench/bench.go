@@ -55,6 +55,9 @@ type Options struct {
 	// SkipBaselines measures gitstellar only (quicker, for iterating; the
 	// ratios are then not computed).
 	SkipBaselines bool
+	// RunArgs are added to the `gitstellar run` command line (e.g.
+	// --pprof-addr, to profile it while it is measured).
+	RunArgs []string
 }
 
 // Sample is the number of objects applied across all WECs at a time since

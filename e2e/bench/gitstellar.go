@@ -86,9 +86,10 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		return err
 	}
 	defer logFile.Close()
-	run := exec.CommandContext(ctx, b.opts.Gitstellar, "run", "--repo", bare, "--kubeconfig", b.env.KubeconfigPath(), "--name", "bench",
+	args := append([]string{"run", "--repo", bare, "--kubeconfig", b.env.KubeconfigPath(), "--name", "bench",
 		"--cache-dir", filepath.Join(dir, "cache"), "--interval", "0", "--webhook-addr", addr, "--webhook-secret-file", secretFile,
-		"--status-interval", "1s", "--log-format", "json")
+		"--status-interval", "1s", "--log-format", "json"}, b.opts.RunArgs...)
+	run := exec.CommandContext(ctx, b.opts.Gitstellar, args...)
 	run.Stdout, run.Stderr = logFile, logFile
 	if err := run.Start(); err != nil {
 		return err
