@@ -102,8 +102,9 @@ type StatusBranchWriter struct {
 	auth   transport.AuthMethod
 	log    logr.Logger
 
-	mu   sync.Mutex
-	repo *git.Repository
+	mu    sync.Mutex
+	repo  *git.Repository
+	files yamlMemo // the YAML of the last commit's files
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -146,7 +147,7 @@ func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error
 // pushed. Since every Write pushes the whole state, a failed Write loses
 // nothing: the next one pushes it all.
 func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error) {
-	files, err := RenderStatusFiles(s)
+	files, err := w.files.render(s)
 	if err != nil {
 		return false, fmt.Errorf("status branch: %w", err)
 	}
@@ -189,7 +190,7 @@ func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bo
 			}
 		}
 		s.Errors = errs
-		rendered, err := RenderStatusFiles(s)
+		rendered, err := w.files.render(s)
 		if err != nil {
 			return s, plumbing.ZeroHash, fmt.Errorf("status branch: %w", err)
 		}
@@ -485,10 +486,17 @@ func (w *StatusBranchWriter) storeDir(dir *statusTree) (plumbing.Hash, error) {
 	if err := t.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	if w.repo.Storer.HasEncodedObject(obj.Hash()) == nil {
+		return obj.Hash(), nil // an unchanged directory
+	}
 	return w.repo.Storer.SetEncodedObject(obj)
 }
 
 func (w *StatusBranchWriter) storeObject(typ plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	hash := plumbing.ComputeHash(typ, content)
+	if w.repo.Storer.HasEncodedObject(hash) == nil {
+		return hash, nil // stored by an earlier commit: an unchanged file
+	}
 	obj := w.repo.Storer.NewEncodedObject()
 	obj.SetType(typ)
 	out, err := obj.Writer()

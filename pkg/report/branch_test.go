@@ -3,13 +3,18 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-logr/logr/testr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -306,4 +311,64 @@ func TestStatusBranchWriterKeepsSecretsOut(t *testing.T) {
 	assert.Contains(t, all, "db-password")
 	assert.NotContains(t, all, "PLANTED-SECRET-VALUE")
 	assert.NotContains(t, all, "PLANTED-REDACTED-TOKEN")
+}
+
+// TestStatusBranchWritesWhatChanged: a commit after one object's status
+// changed stores that object's file, the summary, the README and the
+// directories above them, not the files of every object again; and the
+// files are what RenderStatusFiles gives.
+func TestStatusBranchWritesWhatChanged(t *testing.T) {
+	srv := gittest.NewHTTPServer(t, nil)
+	repo := srv.NewRepo(t, "fleet")
+	repo.Write(t, map[string]string{"README.md": "fleet\n"})
+	repo.Commit(t, "init")
+	repo.Push(t, "main")
+	w := newTestBranchWriter(t, repo.URL, "test", source.Credentials{})
+	ctx := context.Background()
+	var names []string
+	for i := range 100 {
+		names = append(names, fmt.Sprintf("cm%03d", i))
+	}
+	s := branchTestSummary("0123456789012345678901234567890123456789", names...)
+	pushed, err := w.Write(ctx, s)
+	require.NoError(t, err)
+	require.True(t, pushed)
+	objects := func() int {
+		n := 0
+		_ = filepath.WalkDir(filepath.Join(w.dir, "objects"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && len(filepath.Base(filepath.Dir(p))) == 2 {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	before := objects()
+	// An unchanged file's blob, aged: a write that stored it again would
+	// touch it.
+	first, err := RenderStatusFiles(s)
+	require.NoError(t, err)
+	hash := plumbing.ComputeHash(plumbing.BlobObject, first["wds1/core/ConfigMap/default/cm007.yaml"]).String()
+	blob := filepath.Join(w.dir, "objects", hash[:2], hash[2:])
+	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, os.Chtimes(blob, old, old))
+	s.Spaces[0].Objects[42].WECs[0].Ready = false
+	pushed, err = w.Write(ctx, s)
+	require.NoError(t, err)
+	require.True(t, pushed)
+	added := objects() - before
+	// cm042's file, summary.yaml, README.md; the trees wds1/core/ConfigMap/default and the root; the commit.
+	assert.LessOrEqual(t, added, 9, "only what changed is stored")
+	assert.Greater(t, added, 2)
+	info, err := os.Stat(blob)
+	require.NoError(t, err)
+	assert.True(t, info.ModTime().Equal(old), "an unchanged file is not stored again")
+
+	branch := statusBranch{repo: repo}
+	head := branch.fetch(t)
+	want, err := RenderStatusFiles(s)
+	require.NoError(t, err)
+	for _, p := range []string{"summary.yaml", "wds1/core/ConfigMap/default/cm042.yaml", "wds1/core/ConfigMap/default/cm007.yaml"} {
+		assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
+	}
 }

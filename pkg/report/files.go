@@ -2,12 +2,14 @@ package report
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 
@@ -37,9 +39,51 @@ const (
 // and stripped of every JSONPath of ObjectSummary.Redact. Nothing of an
 // object is written but its identity, policies and reported state.
 func RenderStatusFiles(s Summary) (map[string][]byte, error) {
+	return (&yamlMemo{}).render(s)
+}
+
+// yamlMemo keeps the YAML of the status files of one render, by the hash
+// of their JSON, for the next: a file whose content did not change is not
+// converted to YAML again (the conversion, not the JSON, is what costs).
+// It holds the files of the last render only.
+type yamlMemo struct {
+	mu         sync.Mutex
+	prev, next map[[32]byte][]byte
+}
+
+func (m *yamlMemo) marshal(comment string, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256(append(j, comment...))
+	m.mu.Lock()
+	b, ok := m.prev[key]
+	m.mu.Unlock()
+	if !ok {
+		if b, err = marshalStatusYAML(comment, v); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	if m.next == nil {
+		m.next = map[[32]byte][]byte{}
+	}
+	m.next[key] = b
+	m.mu.Unlock()
+	return b, nil
+}
+
+// render is RenderStatusFiles, reusing the YAML of the previous render.
+func (m *yamlMemo) render(s Summary) (map[string][]byte, error) {
+	defer func() {
+		m.mu.Lock()
+		m.prev, m.next = m.next, nil
+		m.mu.Unlock()
+	}()
 	s = sortedSummary(s)
 	files := map[string][]byte{StatusReadmeFile: renderStatusReadme(s)}
-	b, err := marshalStatusYAML("the summary of every bound object; per-object details are in <wds>/<group>/<kind>/<namespace>/<name>.yaml", withoutReturnedStatus(s))
+	b, err := m.marshal("the summary of every bound object; per-object details are in <wds>/<group>/<kind>/<namespace>/<name>.yaml", withoutReturnedStatus(s))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", StatusSummaryFile, err)
 	}
@@ -56,7 +100,7 @@ func RenderStatusFiles(s Summary) (map[string][]byte, error) {
 			if _, dup := files[p]; dup {
 				return nil, fmt.Errorf("%s: two objects of WDS %q have the same file", p, space.Name)
 			}
-			if files[p], err = marshalStatusYAML("", redactedObject(o)); err != nil {
+			if files[p], err = m.marshal("", redactedObject(o)); err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 		}
