@@ -3,6 +3,7 @@ package propagate
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,17 @@ func EncodeEntries(entries []gitstellarv1alpha1.DeliveryEntry) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// entriesSum identifies entries by their content, cheaply next to
+// compressing them.
+func entriesSum(entries []gitstellarv1alpha1.DeliveryEntry) string {
+	h := sha256.New()
+	for _, e := range entries {
+		fmt.Fprintf(h, "%d %t%t%t%t\n", len(e.Object.Raw), e.CreateOnly, e.Adopt, e.Orphan, e.ReturnStatus)
+		h.Write(e.Object.Raw)
+	}
+	return string(h.Sum(nil))
 }
 
 // DecodeEntries expands a Delivery payload, refusing one that expands

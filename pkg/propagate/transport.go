@@ -85,6 +85,10 @@ type Transport struct {
 	// whose templates are expanded), the transformed object as JSON.
 	objects     memo.ByVersion[*unstructured.Unstructured]
 	transformed memo.ByVersion[transformedObject]
+	// payloads: per Delivery, the payload of the entries last encoded, by
+	// their hash, so that a part whose entries did not change is not
+	// compressed again.
+	payloads memo.ByVersion[[]byte]
 	// written: Delivery (namespace/name) → the spec the transport last
 	// wrote there, by hash, and the object it wrote it to.
 	written          map[string]writtenSpec
@@ -156,6 +160,7 @@ func (t *Transport) Run(ctx context.Context) error {
 				t.mu.Lock()
 				delete(t.generations, u.GetNamespace()+"/"+u.GetName()) // a new one starts at 1
 				delete(t.written, u.GetNamespace()+"/"+u.GetName())
+				t.payloads.Forget(u.GetNamespace() + "/" + u.GetName())
 				t.mu.Unlock()
 				t.delivered.Forget(memo.ObjectName(u))
 				t.deliveryProblems.Forget(memo.ObjectName(u))
@@ -576,7 +581,7 @@ type writtenSpec struct {
 func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding string, spec gitstellarv1alpha1.DeliverySpec, current *unstructured.Unstructured, seen time.Time) error {
 	key := ns + "/" + name
 	if len(spec.Entries) > 0 { // carried as one opaque payload
-		payload, err := EncodeEntries(spec.Entries)
+		payload, err := t.payloads.GetErr(key, entriesSum(spec.Entries), func() ([]byte, error) { return EncodeEntries(spec.Entries) })
 		if err != nil {
 			return err
 		}
