@@ -135,7 +135,10 @@ func (e *Environment) logFile(name string) string { return filepath.Join(e.dir, 
 func (e *Environment) pid(name string) int {
 	if v, ok := e.spawned.Load(name); ok { // started by this program: it is ours
 		pid := v.(int)
-		if _, exited := e.exits.Load(name); !exited && running(pid) {
+		// A process being killed can be neither running nor a zombie for a
+		// moment (its memory, command line included, already released):
+		// isOurs, which stop waits on, says it is gone, and so must this.
+		if _, exited := e.exits.Load(name); !exited && running(pid) && e.isOurs(pid) {
 			return pid
 		}
 		// It ended; another program may have started it again since.
