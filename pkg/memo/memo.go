@@ -24,20 +24,8 @@ type versioned[T any] struct {
 // Get returns the value for key at version, computing it when the memo
 // holds another version or none.
 func (m *ByVersion[T]) Get(key, version string, compute func() T) T {
-	m.mu.Lock()
-	v, ok := m.m[key]
-	m.mu.Unlock()
-	if ok && v.version == version {
-		return v.value
-	}
-	value := compute()
-	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[string]versioned[T]{}
-	}
-	m.m[key] = versioned[T]{version: version, value: value}
-	m.mu.Unlock()
-	return value
+	v, _ := m.GetErr(key, version, func() (T, error) { return compute(), nil })
+	return v
 }
 
 // GetErr is Get for a computation that can fail: a failure is returned
