@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"os"
@@ -104,7 +105,7 @@ type StatusBranchWriter struct {
 
 	mu    sync.Mutex
 	repo  *git.Repository
-	files yamlMemo // the YAML of the last commit's files
+	files statusMemo // what the last commit's files reuse
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -158,8 +159,10 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 	}
 	tree, err := w.storeTree(files)
 	if err != nil {
+		w.files.reset() // the next write renders and stores every file again
 		return false, fmt.Errorf("status branch: store the tree: %w", err)
 	}
+	w.files.keep()
 	return w.retry(ctx, func(*object.Commit) (Summary, plumbing.Hash, error) { return s, tree, nil })
 }
 
@@ -176,21 +179,21 @@ func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bo
 		return false, err
 	}
 	return w.retry(ctx, func(head *object.Commit) (Summary, plumbing.Hash, error) {
-		files := map[string][]byte{}
+		files := map[string]statusFile{}
 		var s Summary
 		if head != nil {
 			if err := w.readTree(head, files); err != nil {
 				return s, plumbing.ZeroHash, fmt.Errorf("status branch: read %s: %w", head.Hash.String()[:12], err)
 			}
-			if data, ok := files[StatusSummaryFile]; ok {
+			if f, ok := files[StatusSummaryFile]; ok {
 				var err error
-				if s, err = DecodeStatusSummary(data); err != nil {
+				if s, err = DecodeStatusSummary(f.data); err != nil {
 					return s, plumbing.ZeroHash, err
 				}
 			}
 		}
 		s.Errors = errs
-		rendered, err := w.files.render(s)
+		rendered, err := (&statusMemo{}).render(s)
 		if err != nil {
 			return s, plumbing.ZeroHash, fmt.Errorf("status branch: %w", err)
 		}
@@ -203,17 +206,48 @@ func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bo
 	})
 }
 
-// readTree reads every file of a commit.
-func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string][]byte) error {
-	files, err := c.Files()
+// readTree lists every file of a commit by its blob; only summary.yaml is
+// read.
+func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string]statusFile) error {
+	tree, err := c.Tree()
 	if err != nil {
 		return err
 	}
-	return files.ForEach(func(f *object.File) error {
-		content, err := f.Contents()
-		into[f.Name] = []byte(content)
-		return err
-	})
+	walker := object.NewTreeWalker(tree, true, nil)
+	defer walker.Close()
+	for {
+		name, entry, err := walker.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !entry.Mode.IsFile() {
+			continue
+		}
+		f := statusFile{hash: entry.Hash}
+		if name == StatusSummaryFile {
+			blob, err := w.repo.BlobObject(entry.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if f.data, err = readBlob(blob); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		into[name] = f
+	}
+}
+
+// readBlob reads a blob's content.
+func readBlob(blob *object.Blob) ([]byte, error) {
+	r, err := blob.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // content gives the summary and tree to commit on top of a head (nil: the
@@ -279,14 +313,9 @@ func (w *StatusBranchWriter) open() error {
 	if w.repo != nil {
 		return nil
 	}
-	repo, err := git.PlainOpen(w.dir)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if repo, err = git.PlainInit(w.dir, true); err == nil {
-			_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{w.remote}})
-		}
-	}
+	repo, err := source.OpenBareCache(w.dir, w.remote)
 	if err != nil {
-		return fmt.Errorf("status branch: cache %s: %w", w.dir, err)
+		return fmt.Errorf("status branch: %w", err)
 	}
 	w.repo = repo
 	return nil
@@ -430,12 +459,17 @@ type statusTree struct {
 }
 
 // storeTree writes the files as blobs and trees and returns the root tree.
-func (w *StatusBranchWriter) storeTree(files map[string][]byte) (plumbing.Hash, error) {
+func (w *StatusBranchWriter) storeTree(files map[string]statusFile) (plumbing.Hash, error) {
 	root := &statusTree{}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		blob, err := w.storeObject(plumbing.BlobObject, files[p])
-		if err != nil {
-			return plumbing.ZeroHash, err
+		blob := files[p].hash
+		if files[p].data != nil {
+			var err error
+			if blob, err = w.storeObject(plumbing.BlobObject, files[p].data); err != nil {
+				return plumbing.ZeroHash, err
+			}
+		} else if err := w.repo.Storer.HasEncodedObject(blob); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s: blob %s of an earlier commit: %w", p, blob, err)
 		}
 		dir, name := path.Split(p)
 		node := root

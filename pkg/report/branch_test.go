@@ -371,4 +371,18 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 	for _, p := range []string{"summary.yaml", "wds1/core/ConfigMap/default/cm042.yaml", "wds1/core/ConfigMap/default/cm007.yaml"} {
 		assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
 	}
+
+	// A blob of the cache lost: the write that needs it fails, naming the
+	// file, and the next one stores every file again.
+	require.NoError(t, os.Remove(blob))
+	s.Spaces[0].Objects[42].WECs[0].Ready = true
+	_, err = w.Write(ctx, s)
+	require.ErrorContains(t, err, "wds1/core/ConfigMap/default/cm007.yaml")
+	pushed, err = w.Write(ctx, s)
+	require.NoError(t, err)
+	require.True(t, pushed)
+	head = branch.fetch(t)
+	want, err = RenderStatusFiles(s)
+	require.NoError(t, err)
+	assert.Equal(t, string(want["wds1/core/ConfigMap/default/cm007.yaml"]), branch.git(t, "show", head+":wds1/core/ConfigMap/default/cm007.yaml")+"\n")
 }

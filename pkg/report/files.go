@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitstellar/gitstellar/pkg/propagate"
@@ -39,55 +41,194 @@ const (
 // and stripped of every JSONPath of ObjectSummary.Redact. Nothing of an
 // object is written but its identity, policies and reported state.
 func RenderStatusFiles(s Summary) (map[string][]byte, error) {
-	return (&yamlMemo{}).render(s)
-}
-
-// yamlMemo keeps the YAML of the status files of one render, by the hash
-// of their JSON, for the next: a file whose content did not change is not
-// converted to YAML again (the conversion, not the JSON, is what costs).
-// It holds the files of the last render only.
-type yamlMemo struct {
-	mu         sync.Mutex
-	prev, next map[[32]byte][]byte
-}
-
-func (m *yamlMemo) marshal(comment string, v any) ([]byte, error) {
-	j, err := json.Marshal(v)
+	rendered, err := (&statusMemo{}).render(s)
 	if err != nil {
 		return nil, err
 	}
-	key := sha256.Sum256(append(j, comment...))
+	files := make(map[string][]byte, len(rendered))
+	for p, f := range rendered {
+		files[p] = f.data
+	}
+	return files, nil
+}
+
+// statusFile is a rendered file of the status branch: the hash of its Git
+// blob, and its content, which is nil when the memo that rendered it knew
+// the blob from an earlier render that was stored.
+type statusFile struct {
+	hash plumbing.Hash
+	data []byte
+}
+
+func newStatusFile(data []byte) statusFile {
+	return statusFile{hash: plumbing.ComputeHash(plumbing.BlobObject, data), data: data}
+}
+
+// statusMemo carries what one render of the status files can reuse from
+// the previous: the blob of every file and the YAML of every object's
+// entry in summary.yaml, by the hash of their JSON. Converting to YAML is
+// what costs, not the JSON; and only blob hashes are kept, not the files,
+// whose content the repository already holds. A render's memo replaces the
+// previous one only when kept (its blobs stored).
+type statusMemo struct {
+	mu          sync.Mutex
+	blobs, next map[[32]byte]plumbing.Hash
+	items, more map[[32]byte][]byte
+}
+
+// key is the hash of v's JSON and a comment.
+func memoKey(comment string, v any) ([32]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(append(j, comment...)), nil
+}
+
+// file renders one file: YAML after an optional comment.
+func (m *statusMemo) file(comment string, v any) (statusFile, error) {
+	key, err := memoKey(comment, v)
+	if err != nil {
+		return statusFile{}, err
+	}
 	m.mu.Lock()
-	b, ok := m.prev[key]
+	hash, ok := m.blobs[key]
 	m.mu.Unlock()
+	f := statusFile{hash: hash}
 	if !ok {
-		if b, err = marshalStatusYAML(comment, v); err != nil {
-			return nil, err
+		b, err := marshalStatusYAML(comment, v)
+		if err != nil {
+			return statusFile{}, err
 		}
+		f = newStatusFile(b)
 	}
 	m.mu.Lock()
 	if m.next == nil {
-		m.next = map[[32]byte][]byte{}
+		m.next = map[[32]byte]plumbing.Hash{}
 	}
-	m.next[key] = b
+	m.next[key] = f.hash
+	m.mu.Unlock()
+	return f, nil
+}
+
+// item is the YAML of v as an element of a block sequence indented by
+// indent spaces.
+func (m *statusMemo) item(indent int, v any) ([]byte, error) {
+	key, err := memoKey(strings.Repeat(" ", indent), v)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	b, ok := m.items[key]
+	m.mu.Unlock()
+	if !ok {
+		if b, err = yaml.Marshal(v); err != nil {
+			return nil, err
+		}
+		b = sequenceItem(b, indent)
+	}
+	m.mu.Lock()
+	if m.more == nil {
+		m.more = map[[32]byte][]byte{}
+	}
+	m.more[key] = b
 	m.mu.Unlock()
 	return b, nil
 }
 
-// render is RenderStatusFiles, reusing the YAML of the previous render.
-func (m *yamlMemo) render(s Summary) (map[string][]byte, error) {
-	defer func() {
-		m.mu.Lock()
-		m.prev, m.next = m.next, nil
-		m.mu.Unlock()
-	}()
+// keep makes the last render's memo the one the next render reuses: its
+// blobs are in the repository.
+func (m *statusMemo) keep() {
+	m.mu.Lock()
+	m.blobs, m.next, m.items, m.more = m.next, nil, m.more, nil
+	m.mu.Unlock()
+}
+
+// reset forgets everything: the next render renders every file.
+func (m *statusMemo) reset() {
+	m.mu.Lock()
+	m.blobs, m.next, m.items, m.more = nil, nil, nil, nil
+	m.mu.Unlock()
+}
+
+// sequenceItem indents a YAML document as an element of a block sequence:
+// "- " before its first line, two spaces before the others, all after
+// indent spaces. Empty lines stay empty (inside a block scalar they are
+// empty lines either way).
+func sequenceItem(doc []byte, indent int) []byte {
+	pad := strings.Repeat(" ", indent)
+	var b bytes.Buffer
+	b.Grow(len(doc) + (indent+2)*bytes.Count(doc, []byte("\n")))
+	for i, line := range bytes.SplitAfter(bytes.TrimSuffix(doc, []byte("\n")), []byte("\n")) {
+		switch {
+		case i == 0:
+			b.WriteString(pad + "- ")
+		case len(bytes.TrimSpace(line)) > 0:
+			b.WriteString(pad + "  ")
+		}
+		b.Write(line)
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+const summaryComment = "the summary of every bound object; per-object details are in <wds>/<group>/<kind>/<namespace>/<name>.yaml"
+
+// summaryYAML renders summary.yaml: the YAML of withoutReturnedStatus(s),
+// assembled from the YAML of each object and each space's policies, so
+// that an object that did not change is not converted again.
+func (m *statusMemo) summaryYAML(s Summary) ([]byte, error) {
+	head, err := marshalStatusYAML(summaryComment, Summary{SourceCommit: s.SourceCommit, Errors: s.Errors})
+	if err != nil {
+		return nil, err
+	}
+	b := bytes.NewBuffer(head)
+	if len(s.Spaces) > 0 {
+		b.WriteString("spaces:\n")
+	}
+	for _, space := range withoutReturnedStatus(s).Spaces {
+		name, err := yaml.Marshal(struct {
+			Name string `json:"name"`
+		}{space.Name})
+		if err != nil {
+			return nil, err
+		}
+		b.Write(sequenceItem(name, 0))
+		if len(space.Objects) > 0 {
+			b.WriteString("  objects:\n")
+		}
+		for _, o := range space.Objects {
+			item, err := m.item(2, o)
+			if err != nil {
+				return nil, fmt.Errorf("object %q of WDS %q: %w", o.Key(), space.Name, err)
+			}
+			b.Write(item)
+		}
+		if len(space.Policies) > 0 {
+			b.WriteString("  policies:\n")
+		}
+		for _, p := range space.Policies {
+			item, err := m.item(2, p)
+			if err != nil {
+				return nil, fmt.Errorf("policy %q of WDS %q: %w", p.Name, space.Name, err)
+			}
+			b.Write(item)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// render renders the files of a Summary, reusing what the memo kept.
+func (m *statusMemo) render(s Summary) (map[string]statusFile, error) {
 	s = sortedSummary(s)
-	files := map[string][]byte{StatusReadmeFile: renderStatusReadme(s)}
-	b, err := m.marshal("the summary of every bound object; per-object details are in <wds>/<group>/<kind>/<namespace>/<name>.yaml", withoutReturnedStatus(s))
+	summary, err := m.summaryYAML(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", StatusSummaryFile, err)
 	}
-	files[StatusSummaryFile] = b
+	files := map[string]statusFile{
+		StatusReadmeFile:  newStatusFile(renderStatusReadme(s)),
+		StatusSummaryFile: newStatusFile(summary),
+	}
 	for _, space := range s.Spaces {
 		if space.Name == StatusReadmeFile || space.Name == StatusSummaryFile {
 			return nil, fmt.Errorf("WDS %q: the name of a file of the status branch", space.Name)
@@ -100,7 +241,7 @@ func (m *yamlMemo) render(s Summary) (map[string][]byte, error) {
 			if _, dup := files[p]; dup {
 				return nil, fmt.Errorf("%s: two objects of WDS %q have the same file", p, space.Name)
 			}
-			if files[p], err = m.marshal("", redactedObject(o)); err != nil {
+			if files[p], err = m.file("", redactedObject(o)); err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 		}

@@ -149,14 +149,9 @@ func (f *Fetcher) open() error {
 		return nil
 	}
 	path := filepath.Join(f.dir, "repo")
-	repo, err := git.PlainOpen(path)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if repo, err = git.PlainInit(path, true); err == nil {
-			_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{f.remote}})
-		}
-	}
+	repo, err := OpenBareCache(path, f.remote)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", path, err)
+		return err
 	}
 	// Earlier versions checked revisions out here.
 	_ = os.RemoveAll(filepath.Join(f.dir, "trees"))
