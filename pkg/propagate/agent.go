@@ -291,7 +291,7 @@ type wanted struct {
 	delivery *unstructured.Unstructured
 	index    int
 	entry    gitstellarv1alpha1.DeliveryEntry
-	object   *unstructured.Unstructured
+	object   *unstructured.Unstructured // its identity only (parsedSpec)
 	key      string
 	hash     string
 }
@@ -749,7 +749,11 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 			return a.withStatus(w, st, live.(*unstructured.Unstructured))
 		}
 	}
-	obj := w.object.DeepCopy()
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(w.entry.Object.Raw); err != nil { // decoded once by parseSpec: not expected
+		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, "the entry's object does not decode: "+err.Error()
+		return st
+	}
 	labels := obj.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -881,8 +885,12 @@ func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
 // where an entry does not decode), their keys and the hashes of the
 // entries.
 type parsedSpec struct {
-	err     error // the entries could not be read
-	spec    gitstellarv1alpha1.DeliverySpec
+	err  error // the entries could not be read
+	spec gitstellarv1alpha1.DeliverySpec
+	// objects are the identities of the entries' objects (nil where one
+	// does not decode): the full objects, in the entries' JSON, are
+	// decoded again for an apply, which takes far less memory than
+	// keeping them decoded.
 	objects []*unstructured.Unstructured
 	keys    []string
 	hashes  []string
@@ -906,10 +914,20 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 			continue
 		}
 		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
-		ps.objects[i], ps.keys[i], ps.hashes[i] = obj, objectKey(obj), hex.EncodeToString(sum[:8])
-		ps.spec.Entries[i].Object.Raw = nil // decoded: the object holds it
+		ps.objects[i], ps.keys[i], ps.hashes[i] = objectIdentity(obj), objectKey(obj), hex.EncodeToString(sum[:8])
 	}
 	return ps
+}
+
+// objectIdentity is an object reduced to its apiVersion, kind, namespace and
+// name.
+func objectIdentity(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	id := &unstructured.Unstructured{Object: map[string]any{}}
+	id.SetAPIVersion(obj.GetAPIVersion())
+	id.SetKind(obj.GetKind())
+	id.SetNamespace(obj.GetNamespace())
+	id.SetName(obj.GetName())
+	return id
 }
 
 // parsedDelivery is a Delivery of the mailbox with its entries' objects
