@@ -73,15 +73,21 @@ type Result struct {
 	WECs    int    `json:"wecs"`
 	Machine string `json:"machine"`
 	// Cold convergence, in seconds, for gitstellar and the baselines.
-	ColdSeconds        float64 `json:"coldSeconds"`
-	KubectlSeconds     float64 `json:"kubectlSeconds"`
-	RawSeconds         float64 `json:"rawSeconds"`
-	ColdRatio          float64 `json:"coldRatioToRaw"`
-	KubectlRatio       float64 `json:"kubectlRatioToRaw"`
-	WarmP50Seconds     float64 `json:"warmP50Seconds"`
-	WarmP95Seconds     float64 `json:"warmP95Seconds"`
-	WarmP50Ratio       float64 `json:"warmP50RatioToRaw"`
-	RawOneSeconds      float64 `json:"rawOneObjectSeconds"`
+	ColdSeconds    float64 `json:"coldSeconds"`
+	KubectlSeconds float64 `json:"kubectlSeconds"`
+	RawSeconds     float64 `json:"rawSeconds"`
+	ColdRatio      float64 `json:"coldRatioToRaw"`
+	KubectlRatio   float64 `json:"kubectlRatioToRaw"`
+	WarmP50Seconds float64 `json:"warmP50Seconds"`
+	WarmP95Seconds float64 `json:"warmP95Seconds"`
+	WarmP50Ratio   float64 `json:"warmP50RatioToRaw"`
+	RawOneSeconds  float64 `json:"rawOneObjectSeconds"`
+	// ReadySeconds: from every object present in every WEC to every
+	// Deployment there available (the status the WEC's controller, here
+	// the stub, writes). StatusLagSeconds is counted from the later of
+	// the two: the status branch cannot show a state before the WECs
+	// reach it.
+	ReadySeconds       float64 `json:"readySeconds"`
 	StatusLagSeconds   float64 `json:"statusLagSeconds"`
 	StatusInterval     float64 `json:"statusIntervalSeconds"`
 	PeakRSSMiB         float64 `json:"peakRSSMiB"`

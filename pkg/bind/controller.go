@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
@@ -29,6 +28,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 )
 
 // The resources the controller reads and writes.
@@ -50,7 +50,10 @@ type Options struct {
 	// DiscoveryInterval is how often new resources (from new CRDs) are
 	// looked for; default 15s. A CRD event also triggers a look.
 	DiscoveryInterval time.Duration
-	Log               logr.Logger
+	// WDSCache and ITSCache share the spaces' informers with the other
+	// components of the process; nil: the controller makes its own.
+	WDSCache, ITSCache *spacecache.Cache
+	Log                logr.Logger
 }
 
 // Controller keeps one Binding per BindingPolicy of a WDS, and each
@@ -136,37 +139,58 @@ func NewController(opts Options) (*Controller, error) {
 func (c *Controller) Run(ctx context.Context) error {
 	stop := ctx.Done()
 
-	policies := dynamicinformer.NewFilteredDynamicInformer(c.wds, BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
-	policiesReg, _ := policies.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { c.policyChanged(o) },
-		UpdateFunc: func(_, o any) { c.policyChanged(o) },
-		DeleteFunc: func(o any) { c.policyDeleted(ctx, o) },
-	})
-	wecs := dynamicinformer.NewFilteredDynamicInformer(c.its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
-	wecsReg, _ := wecs.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { c.clusterChanged(o, false) },
-		UpdateFunc: func(_, o any) { c.clusterChanged(o, false) },
-		DeleteFunc: func(o any) { c.clusterChanged(o, true) },
-	})
-	crdInformer := dynamicinformer.NewFilteredDynamicInformer(c.wds,
-		schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, "", 0, cache.Indexers{}, nil).Informer()
-	_, _ = crdInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	wdsCache, itsCache := c.opts.WDSCache, c.opts.ITSCache
+	if wdsCache == nil {
+		wdsCache = spacecache.NewForClient(c.wds)
+	}
+	if itsCache == nil {
+		itsCache = spacecache.NewForClient(c.its)
+	}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	rediscover := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.rediscover() },
 		UpdateFunc: func(any, any) { c.rediscover() },
 		DeleteFunc: func(any) { c.rediscover() },
-	})
-	// A Binding deleted by anyone but this controller is written again
-	// (the transport keeps its Deliveries meanwhile).
-	bindings := dynamicinformer.NewFilteredDynamicInformer(c.wds, Bindings, "", 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue
-	}).Informer()
-	_, _ = bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: c.bindingDeleted})
-	go policies.Run(stop)
-	go wecs.Run(stop)
-	go crdInformer.Run(stop)
-	go bindings.Run(stop)
+	}
+	var regs [4]cache.ResourceEventHandlerRegistration
+	for i, w := range []struct {
+		space   *spacecache.Cache
+		gvr     schema.GroupVersionResource
+		in      spacecache.Filter
+		handler cache.ResourceEventHandler
+	}{
+		{wdsCache, BindingPolicies, spacecache.Filter{}, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { c.policyChanged(o) },
+			UpdateFunc: func(_, o any) { c.policyChanged(o) },
+			DeleteFunc: func(o any) { c.policyDeleted(ctx, o) },
+		}},
+		{itsCache, WorkloadClusters, spacecache.Filter{}, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { c.clusterChanged(o, false) },
+			UpdateFunc: func(_, o any) { c.clusterChanged(o, false) },
+			DeleteFunc: func(o any) { c.clusterChanged(o, true) },
+		}},
+		{wdsCache, crds, spacecache.Filter{}, rediscover},
+		// A Binding deleted by anyone but this controller is written again
+		// (the transport keeps its Deliveries meanwhile).
+		{wdsCache, Bindings, spacecache.Filter{Labels: gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue},
+			cache.ResourceEventHandlerFuncs{DeleteFunc: c.bindingDeleted}},
+	} {
+		inf, err := w.space.Informer(w.gvr, w.in, nil)
+		if err == nil {
+			regs[i], err = spacecache.Handle(ctx, inf, w.handler)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	policiesReg, wecsReg, crdsReg := regs[0], regs[1], regs[2]
+	for _, own := range []*spacecache.Cache{wdsCache, itsCache} {
+		if own != c.opts.WDSCache && own != c.opts.ITSCache {
+			own.Start(ctx)
+		}
+	}
 	c.mu.Lock()
-	c.synced = append(c.synced, policiesReg.HasSynced, wecsReg.HasSynced, crdInformer.HasSynced)
+	c.synced = append(c.synced, policiesReg.HasSynced, wecsReg.HasSynced, crdsReg.HasSynced)
 	c.mu.Unlock()
 
 	if err := c.discoverResources(); err != nil {

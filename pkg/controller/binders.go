@@ -71,7 +71,7 @@ func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result
 		if _, running := c.monitors[its]; running || !ok {
 			continue
 		}
-		cm, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: its, ITSConfig: conn.config, Log: c.cfg.Log})
+		cm, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: its, ITSConfig: conn.config, ITSCache: conn.cache, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "cluster monitor", "its", its)
 			continue
@@ -112,17 +112,17 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 		if !ok1 || !ok2 {
 			continue // not reachable this time; the next sync tries again
 		}
-		ctl, err := bind.NewController(bind.Options{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, Groups: c.cfg.BindGroups, Log: c.cfg.Log})
+		ctl, err := bind.NewController(bind.Options{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, WDSCache: wdsConn.cache, ITSCache: itsConn.cache, Groups: c.cfg.BindGroups, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "bind controller", "wds", wds)
 			continue
 		}
-		tr, err := propagate.NewTransport(propagate.TransportOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, Log: c.cfg.Log})
+		tr, err := propagate.NewTransport(propagate.TransportOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, WDSCache: wdsConn.cache, ITSCache: itsConn.cache, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "transport", "wds", wds)
 			continue
 		}
-		st, err := report.NewStatusController(report.StatusOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, Log: c.cfg.Log})
+		st, err := report.NewStatusController(report.StatusOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, WDSCache: wdsConn.cache, ITSCache: itsConn.cache, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "status controller", "wds", wds)
 			continue
@@ -172,7 +172,7 @@ func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) 
 			c.cfg.Log.Error(err, "agent", "cluster", name)
 			continue
 		}
-		ag, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsConn.config, WECConfig: wecCfg, Log: c.cfg.Log})
+		ag, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsConn.config, WECConfig: wecCfg, ITSCache: itsConn.cache, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "agent", "cluster", name)
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -75,7 +76,10 @@ type spaceConn struct {
 	applier       *apply.Applier
 	crdsInstalled bool
 	events        *events.Emitter
-	stopWatching  context.CancelFunc // the applier's watches
+	// cache holds the informers that every component reading the space
+	// shares; it runs until stopWatching.
+	cache        *spacecache.Cache
+	stopWatching context.CancelFunc // the applier's watches and the cache
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -186,9 +190,14 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 	if err != nil {
 		return nil, err
 	}
+	shared, err := spacecache.New(spaces.Rated(cfg))
+	if err != nil {
+		return nil, err
+	}
 	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	applier.Watch(watchCtx)
-	conn := &spaceConn{config: cfg, applier: applier, events: emitter, stopWatching: stopWatching}
+	shared.Start(watchCtx)
+	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching}
 	c.spaces[sp.Name] = conn
 	return conn, nil
 }

@@ -57,17 +57,6 @@ func (q *Queue) work(ctx context.Context, sync func(context.Context, string) err
 	}
 }
 
-// StartInformers runs informers until ctx ends and waits until every one
-// has synced; false when ctx ended first.
-func StartInformers(ctx context.Context, informers ...cache.SharedIndexInformer) bool {
-	synced := make([]cache.InformerSynced, len(informers))
-	for i, inf := range informers {
-		go inf.Run(ctx.Done())
-		synced[i] = inf.HasSynced
-	}
-	return cache.WaitForCacheSync(ctx.Done(), synced...)
-}
-
 // Unstructured is the object an informer's event handler got, the last
 // known state of a deleted one included (cache.DeletedFinalStateUnknown).
 func Unstructured(o any) (*unstructured.Unstructured, bool) {

@@ -28,7 +28,6 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,6 +38,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/labelwatch"
 	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -61,7 +61,11 @@ type AgentOptions struct {
 	// Heartbeat is how often the agent renews its Lease in its mailbox;
 	// default 10s.
 	Heartbeat time.Duration
-	Log       logr.Logger
+	// ITSCache shares the ITS's informers with the other components of the
+	// process (an agent run by the controller); nil: the agent watches its
+	// mailbox alone.
+	ITSCache *spacecache.Cache
+	Log      logr.Logger
 }
 
 // Agent applies the Deliveries of one WEC's mailbox into the WEC, keeps an
@@ -72,7 +76,8 @@ type Agent struct {
 	its        dynamic.Interface
 	wec        client.Client
 	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
-	deliveries cache.SharedIndexInformer
+	deliveries cache.SharedIndexInformer          // the mailbox's, or the ITS's (ITSCache)
+	ownCache   *spacecache.Cache                  // started by Run
 	trigger    chan struct{}
 	watches    *labelwatch.Watches                               // the WEC objects it applied
 	events     *events.Emitter                                   // about its Deliveries, in its mailbox
@@ -148,7 +153,15 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
-	a.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, gitstellarv1alpha1.MailboxNamespace(opts.Cluster), 0, cache.Indexers{}, nil).Informer()
+	if opts.ITSCache != nil {
+		a.deliveries, err = DeliveriesInformer(opts.ITSCache)
+	} else {
+		a.ownCache = spacecache.NewForClient(its)
+		a.deliveries, err = a.ownCache.Informer(Deliveries, spacecache.Filter{Namespace: gitstellarv1alpha1.MailboxNamespace(opts.Cluster)}, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -161,7 +174,7 @@ func (a *Agent) kick() {
 
 // Run applies until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
-	_, _ = a.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, err := spacecache.Handle(ctx, a.deliveries, InNamespace(gitstellarv1alpha1.MailboxNamespace(a.opts.Cluster), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { a.kick() },
 		UpdateFunc: func(old, o any) { a.kickOnSpec(old, o) },
 		DeleteFunc: func(o any) {
@@ -174,9 +187,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			a.kick()
 		},
-	})
+	}))
+	if err != nil {
+		return err
+	}
 	a.watches.Start(ctx)
-	go a.deliveries.Run(ctx.Done())
+	if a.ownCache != nil {
+		a.ownCache.Start(ctx)
+	}
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()
@@ -268,6 +286,12 @@ func (a *Agent) Problems() []string {
 	return out
 }
 
+// mailbox lists the Deliveries of the agent's mailbox.
+func (a *Agent) mailbox() []any {
+	list, _ := a.deliveries.GetIndexer().ByIndex(cache.NamespaceIndex, gitstellarv1alpha1.MailboxNamespace(a.opts.Cluster))
+	return list
+}
+
 // Settled tells whether the agent has reported a result (applied, conflict
 // or error) for every Delivery in the mailbox as it is now.
 func (a *Agent) Settled() bool {
@@ -276,7 +300,7 @@ func (a *Agent) Settled() bool {
 	if !a.settled || a.reconciling || len(a.trigger) > 0 || !a.deliveries.HasSynced() {
 		return false
 	}
-	for _, o := range a.deliveries.GetStore().List() {
+	for _, o := range a.mailbox() {
 		u := o.(*unstructured.Unstructured)
 		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 		if observed != u.GetGeneration() {
@@ -317,7 +341,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		dup       = map[int]map[int]string{} // delivery index → entry → the other source
 		contested = map[string][]string{}    // object key → other WDSes' sources it was refused to
 	)
-	list := a.deliveries.GetStore().List()
+	list := a.mailbox()
 	slices.SortFunc(list, func(x, y any) int {
 		ux, uy := x.(*unstructured.Unstructured), y.(*unstructured.Unstructured)
 		if c := ux.GetCreationTimestamp().Compare(uy.GetCreationTimestamp().Time); c != 0 {

@@ -17,13 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -42,6 +42,8 @@ type ClusterMonitorOptions struct {
 	ITSConfig *rest.Config
 	// Interval is how often heartbeats are checked for expiry; default 5s.
 	Interval time.Duration
+	// ITSCache shares the ITS's informers; nil: the monitor makes its own.
+	ITSCache *spacecache.Cache
 	Log      logr.Logger
 }
 
@@ -58,6 +60,7 @@ type ClusterMonitor struct {
 	events *events.Emitter
 
 	wecs, leases cache.SharedIndexInformer
+	ownCache     *spacecache.Cache // started by Run
 	queue        *keyqueue.Queue
 
 	mailboxes mailboxSet
@@ -81,10 +84,17 @@ func NewClusterMonitor(opts ClusterMonitorOptions) (*ClusterMonitor, error) {
 		return nil, err
 	}
 	m := &ClusterMonitor{opts: opts, its: its, events: emitter, queue: keyqueue.New()}
-	m.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
-	m.leases = dynamicinformer.NewFilteredDynamicInformer(its, Leases, "", 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.FieldSelector = "metadata.name=" + gitstellarv1alpha1.AgentLeaseName
-	}).Informer()
+	shared := opts.ITSCache
+	if shared == nil {
+		m.ownCache = spacecache.NewForClient(its)
+		shared = m.ownCache
+	}
+	if m.wecs, err = shared.Informer(WorkloadClusters, spacecache.Filter{}, nil); err != nil {
+		return nil, err
+	}
+	if m.leases, err = shared.Informer(Leases, spacecache.Filter{Fields: "metadata.name=" + gitstellarv1alpha1.AgentLeaseName}, nil); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -100,9 +110,15 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 		}
 	}
 	handler := cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue}
-	_, _ = m.wecs.AddEventHandler(handler)
-	_, _ = m.leases.AddEventHandler(handler)
-	if !keyqueue.StartInformers(ctx, m.wecs, m.leases) {
+	for _, inf := range []cache.SharedIndexInformer{m.wecs, m.leases} {
+		if _, err := spacecache.Handle(ctx, inf, handler); err != nil {
+			return err
+		}
+	}
+	if m.ownCache != nil {
+		m.ownCache.Start(ctx)
+	}
+	if !spacecache.WaitForSync(ctx, m.wecs, m.leases) {
 		return ctx.Err()
 	}
 	m.queue.Run(ctx, 1, m.sync, func(key string, err error) {

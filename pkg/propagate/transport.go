@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -30,6 +29,7 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/memo"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -52,7 +52,10 @@ const PropertiesNamespace = "customization-properties"
 type TransportOptions struct {
 	WDS                  string
 	WDSConfig, ITSConfig *rest.Config
-	Log                  logr.Logger
+	// WDSCache and ITSCache share the spaces' informers with the other
+	// components of the process; nil: the transport makes its own.
+	WDSCache, ITSCache *spacecache.Cache
+	Log                logr.Logger
 }
 
 // Transport writes, for every Binding of a WDS and every WEC it names, the
@@ -65,6 +68,7 @@ type Transport struct {
 	queue *keyqueue.Queue
 
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
+	ownCaches                                     []*spacecache.Cache // started by Run
 
 	mu        sync.Mutex
 	problems  map[string][]string // Binding → transform problems of its last sync
@@ -113,13 +117,33 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 		queue:    keyqueue.New(),
 		problems: map[string][]string{}, seen: map[string]time.Time{},
 		generations: map[string]int64{}, written: map[string]writtenSpec{}}
-	t.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, Bindings, "", 0, cache.Indexers{}, nil).Informer()
-	t.transforms = dynamicinformer.NewFilteredDynamicInformer(wds, CustomTransforms, "", 0, cache.Indexers{}, nil).Informer()
-	t.wecs = dynamicinformer.NewFilteredDynamicInformer(its, WorkloadClusters, "", 0, cache.Indexers{}, nil).Informer()
-	t.props = dynamicinformer.NewFilteredDynamicInformer(its, configMaps, PropertiesNamespace, 0, cache.Indexers{}, nil).Informer()
-	t.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, Deliveries, "", 0, cache.Indexers{"binding": keyqueue.ByLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
-		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
-	}).Informer()
+	wdsCache, itsCache := opts.WDSCache, opts.ITSCache
+	if wdsCache == nil {
+		wdsCache = spacecache.NewForClient(wds)
+		t.ownCaches = append(t.ownCaches, wdsCache)
+	}
+	if itsCache == nil {
+		itsCache = spacecache.NewForClient(its)
+		t.ownCaches = append(t.ownCaches, itsCache)
+	}
+	for _, i := range []struct {
+		into  *cache.SharedIndexInformer
+		space *spacecache.Cache
+		gvr   schema.GroupVersionResource
+		in    spacecache.Filter
+	}{
+		{&t.bindings, wdsCache, Bindings, spacecache.Filter{}},
+		{&t.transforms, wdsCache, CustomTransforms, spacecache.Filter{}},
+		{&t.wecs, itsCache, WorkloadClusters, spacecache.Filter{}},
+		{&t.props, itsCache, configMaps, spacecache.Filter{Namespace: PropertiesNamespace}},
+	} {
+		if *i.into, err = i.space.Informer(i.gvr, i.in, nil); err != nil {
+			return nil, err
+		}
+	}
+	if t.deliveries, err = DeliveriesInformer(itsCache); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -142,11 +166,39 @@ func (t *Transport) Run(ctx context.Context) error {
 		UpdateFunc: func(old, o any) { t.enqueueAllIfChanged(old, o) },
 		DeleteFunc: func(any) { t.enqueueBindings() },
 	}
-	_, _ = t.bindings.AddEventHandler(enqueueBinding)
-	_, _ = t.transforms.AddEventHandler(t.transformHandler())
-	_, _ = t.wecs.AddEventHandler(all)
-	_, _ = t.props.AddEventHandler(all)
-	_, _ = t.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	for _, h := range []struct {
+		inf     cache.SharedIndexInformer
+		handler cache.ResourceEventHandler
+	}{
+		{t.bindings, enqueueBinding}, {t.transforms, t.transformHandler()}, {t.wecs, all}, {t.props, all},
+		{t.deliveries, OfWDS(t.opts.WDS, t.deliveryHandler())},
+	} {
+		if _, err := spacecache.Handle(ctx, h.inf, h.handler); err != nil {
+			return err
+		}
+	}
+	for _, c := range t.ownCaches {
+		c.Start(ctx)
+	}
+	if !spacecache.WaitForSync(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
+		return ctx.Err()
+	}
+	// Deliveries whose Binding is gone.
+	for _, key := range t.deliveries.GetIndexer().ListIndexFuncValues(DeliveriesByBinding) {
+		if b, ok := strings.CutPrefix(key, DeliveryBindingKey(t.opts.WDS, "")); ok {
+			t.queue.Add(b)
+		}
+	}
+	t.queue.Run(ctx, 2, t.syncKey, func(key string, err error) {
+		t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", key)
+	})
+	<-ctx.Done()
+	return nil
+}
+
+// deliveryHandler follows the WDS's Deliveries.
+func (t *Transport) deliveryHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) { t.enqueueStatus(o) },
 		UpdateFunc: func(_, o any) {
 			t.enqueueStatus(o)
@@ -167,19 +219,7 @@ func (t *Transport) Run(ctx context.Context) error {
 				t.queue.Add(u.GetLabels()[gitstellarv1alpha1.LabelBinding])
 			}
 		},
-	})
-	if !keyqueue.StartInformers(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
-		return ctx.Err()
 	}
-	// Deliveries whose Binding is gone.
-	for _, b := range t.deliveries.GetIndexer().ListIndexFuncValues("binding") {
-		t.queue.Add(b)
-	}
-	t.queue.Run(ctx, 2, t.syncKey, func(key string, err error) {
-		t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", key)
-	})
-	<-ctx.Done()
-	return nil
 }
 
 // Idle tells whether the transport has caught up.
@@ -341,7 +381,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 // existingParts are a Binding's Deliveries in the ITS, by WEC and part.
 func (t *Transport) existingParts(binding string) map[string]map[int]*unstructured.Unstructured {
 	out := map[string]map[int]*unstructured.Unstructured{}
-	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", binding)
+	objs, _ := t.deliveries.GetIndexer().ByIndex(DeliveriesByBinding, DeliveryBindingKey(t.opts.WDS, binding))
 	for _, o := range objs {
 		u := o.(*unstructured.Unstructured)
 		wec := u.GetLabels()[gitstellarv1alpha1.LabelCluster]
@@ -681,7 +721,7 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	t.mu.Lock()
 	problems := slices.Clone(t.problems[name])
 	t.mu.Unlock()
-	objs, _ := t.deliveries.GetIndexer().ByIndex("binding", name)
+	objs, _ := t.deliveries.GetIndexer().ByIndex(DeliveriesByBinding, DeliveryBindingKey(t.opts.WDS, name))
 	for _, o := range objs {
 		d := o.(*unstructured.Unstructured)
 		problems = append(problems, t.deliveryProblems.Get(memo.ObjectName(d), d.GetResourceVersion(), func() []string { return DeliveryProblems(d) })...)

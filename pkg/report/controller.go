@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
+	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
@@ -53,7 +53,10 @@ const AnnotationRedact = "gitstellar.io/redact"
 type StatusOptions struct {
 	WDS                  string
 	WDSConfig, ITSConfig *rest.Config
-	Log                  logr.Logger
+	// WDSCache and ITSCache share the spaces' informers with the other
+	// components of the process; nil: the controller makes its own.
+	WDSCache, ITSCache *spacecache.Cache
+	Log                logr.Logger
 }
 
 // StatusController returns, for one WDS, what its agents report from the
@@ -67,6 +70,7 @@ type StatusController struct {
 	queue *keyqueue.Queue
 
 	bindings, policies, collectors, combined, deliveries cache.SharedIndexInformer
+	ownCaches                                            []*spacecache.Cache // started by Run
 
 	mu         sync.Mutex
 	compiled   map[string]*Collector // StatusCollector name → compiled, current generation
@@ -116,15 +120,34 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
 		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
 	}
-	c.bindings = dynamicinformer.NewFilteredDynamicInformer(wds, bind.Bindings, "", 0, cache.Indexers{}, nil).Informer()
-	c.policies = dynamicinformer.NewFilteredDynamicInformer(wds, bind.BindingPolicies, "", 0, cache.Indexers{}, nil).Informer()
-	c.collectors = dynamicinformer.NewFilteredDynamicInformer(wds, collectorsGVR, "", 0, cache.Indexers{}, nil).Informer()
-	c.combined = dynamicinformer.NewFilteredDynamicInformer(wds, combinedStatusesGVR, "", 0, cache.Indexers{"policy": keyqueue.ByLabel(controlv1alpha1.LabelCombinedStatusBindingPolicy)}, func(o *metav1.ListOptions) {
-		o.LabelSelector = gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue
-	}).Informer()
-	c.deliveries = dynamicinformer.NewFilteredDynamicInformer(its, propagate.Deliveries, "", 0, cache.Indexers{"binding": keyqueue.ByLabel(gitstellarv1alpha1.LabelBinding)}, func(o *metav1.ListOptions) {
-		o.LabelSelector = gitstellarv1alpha1.LabelWDS + "=" + opts.WDS
-	}).Informer()
+	wdsCache, itsCache := opts.WDSCache, opts.ITSCache
+	if wdsCache == nil {
+		wdsCache = spacecache.NewForClient(wds)
+		c.ownCaches = append(c.ownCaches, wdsCache)
+	}
+	if itsCache == nil {
+		itsCache = spacecache.NewForClient(its)
+		c.ownCaches = append(c.ownCaches, itsCache)
+	}
+	for _, i := range []struct {
+		into     *cache.SharedIndexInformer
+		gvr      schema.GroupVersionResource
+		in       spacecache.Filter
+		indexers cache.Indexers
+	}{
+		{&c.bindings, bind.Bindings, spacecache.Filter{}, nil},
+		{&c.policies, bind.BindingPolicies, spacecache.Filter{}, nil},
+		{&c.collectors, collectorsGVR, spacecache.Filter{}, nil},
+		{&c.combined, combinedStatusesGVR, spacecache.Filter{Labels: gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue},
+			cache.Indexers{"policy": keyqueue.ByLabel(controlv1alpha1.LabelCombinedStatusBindingPolicy)}},
+	} {
+		if *i.into, err = wdsCache.Informer(i.gvr, i.in, i.indexers); err != nil {
+			return nil, err
+		}
+	}
+	if c.deliveries, err = propagate.DeliveriesInformer(itsCache); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -144,17 +167,29 @@ func (c *StatusController) Run(ctx context.Context) error {
 	handler := func(f func(any)) cache.ResourceEventHandlerFuncs {
 		return cache.ResourceEventHandlerFuncs{AddFunc: f, UpdateFunc: func(_, o any) { f(o) }, DeleteFunc: f}
 	}
-	_, _ = c.bindings.AddEventHandler(handler(byName("")))
-	_, _ = c.policies.AddEventHandler(handler(byName("")))
-	_, _ = c.deliveries.AddEventHandler(handler(byName(gitstellarv1alpha1.LabelBinding)))
-	_, _ = c.deliveries.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(o any) {
+	forget := cache.ResourceEventHandlerFuncs{DeleteFunc: func(o any) {
 		if u, ok := keyqueue.Unstructured(o); ok {
 			c.headers.Forget(memo.ObjectName(u))
 			c.statuses.Forget(memo.ObjectName(u))
 		}
-	}})
-	_, _ = c.collectors.AddEventHandler(handler(func(o any) { c.collectorChanged(ctx, o) }))
-	if !keyqueue.StartInformers(ctx, c.bindings, c.policies, c.collectors, c.combined, c.deliveries) {
+	}}
+	for _, h := range []struct {
+		inf     cache.SharedIndexInformer
+		handler cache.ResourceEventHandler
+	}{
+		{c.bindings, handler(byName(""))}, {c.policies, handler(byName(""))},
+		{c.deliveries, propagate.OfWDS(c.opts.WDS, handler(byName(gitstellarv1alpha1.LabelBinding)))},
+		{c.deliveries, propagate.OfWDS(c.opts.WDS, forget)},
+		{c.collectors, handler(func(o any) { c.collectorChanged(ctx, o) })},
+	} {
+		if _, err := spacecache.Handle(ctx, h.inf, h.handler); err != nil {
+			return err
+		}
+	}
+	for _, sc := range c.ownCaches {
+		sc.Start(ctx)
+	}
+	if !spacecache.WaitForSync(ctx, c.bindings, c.policies, c.collectors, c.combined, c.deliveries) {
 		return ctx.Err()
 	}
 	// CombinedStatuses of policies that are gone.
@@ -456,7 +491,7 @@ func entryKey(group, namespace, name string) string {
 // entriesOf reads a Binding's Deliveries: object → WEC → entry.
 func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEntry {
 	out := map[string]map[string]wecEntry{}
-	objs, _ := c.deliveries.GetIndexer().ByIndex("binding", binding)
+	objs, _ := c.deliveries.GetIndexer().ByIndex(propagate.DeliveriesByBinding, propagate.DeliveryBindingKey(c.opts.WDS, binding))
 	for _, o := range objs {
 		d := o.(*unstructured.Unstructured)
 		wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
