@@ -2,6 +2,10 @@ package labelwatch
 
 import (
 	"context"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -25,8 +29,11 @@ type Options struct {
 	Annotations []string
 	// Changed, when set, is told of every change to a watched object,
 	// the writer's own included: its kind, namespace, name and new
-	// resourceVersion ("" when it was deleted or lost the label).
-	Changed func(gvk schema.GroupVersionKind, namespace, name, resourceVersion string)
+	// resourceVersion ("" when it was deleted or lost the label), and
+	// whether only its status can have changed (the same generation,
+	// labels, annotations and deletion state: a controller's status
+	// write, which no apply of the writer needs to correct).
+	Changed func(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool)
 	Log     logr.Logger
 }
 
@@ -89,7 +96,7 @@ func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
 		}
 	})
 	if changed := w.opts.Changed; changed != nil {
-		tell := func(o any, deleted bool) {
+		tell := func(o any, deleted, statusOnly bool) {
 			if tomb, ok := o.(cache.DeletedFinalStateUnknown); ok {
 				o = tomb.Obj
 			}
@@ -98,13 +105,13 @@ func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
 				if deleted {
 					rv = ""
 				}
-				changed(gvk, m.Namespace, m.Name, rv)
+				changed(gvk, m.Namespace, m.Name, rv, statusOnly)
 			}
 		}
 		_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o any) { tell(o, false) },
-			UpdateFunc: func(_, o any) { tell(o, false) },
-			DeleteFunc: func(o any) { tell(o, true) },
+			AddFunc:    func(o any) { tell(o, false, false) },
+			UpdateFunc: func(old, o any) { tell(o, false, onlyStatusChanged(old, o)) },
+			DeleteFunc: func(o any) { tell(o, true, false) },
 		})
 	}
 	w.kinds[gvk] = wk
@@ -156,7 +163,40 @@ func (w *Watches) slim(o any) (any, error) {
 	for _, f := range m.ManagedFields {
 		slim.ManagedFields = append(slim.ManagedFields, metav1.ManagedFieldsEntry{Manager: f.Manager, Operation: f.Operation})
 	}
+	if len(m.Annotations) > 0 {
+		if slim.Annotations == nil {
+			slim.Annotations = map[string]string{}
+		}
+		slim.Annotations[AnnotationsSum] = annotationsSum(m.Annotations)
+	}
 	return slim, nil
+}
+
+// AnnotationsSum is the key under which the metadata Lookup gives holds a
+// hash of all the object's annotations (the others than Options.Annotations
+// are dropped): set here, never read from or sent to a cluster.
+const AnnotationsSum = "labelwatch.gitstellar.io/annotations-sum"
+
+func annotationsSum(annotations map[string]string) string {
+	h := fnv.New64a()
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		_, _ = h.Write([]byte(k))
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(annotations[k]))
+		_, _ = h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// onlyStatusChanged tells whether an update left everything but the status
+// as it was: generation (which a change of the spec bumps; 0 for kinds
+// without one, where any change counts), labels, annotations, deletion.
+func onlyStatusChanged(old, o any) bool {
+	x, ok1 := old.(*metav1.PartialObjectMetadata)
+	y, ok2 := o.(*metav1.PartialObjectMetadata)
+	return ok1 && ok2 && x.Generation > 0 && x.Generation == y.Generation &&
+		maps.Equal(x.Labels, y.Labels) && maps.Equal(x.Annotations, y.Annotations) &&
+		x.DeletionTimestamp.Equal(y.DeletionTimestamp)
 }
 
 // List reads the metadata of every object of a kind in the cluster,

@@ -98,8 +98,9 @@ type Agent struct {
 	// statusWritten: Delivery (namespace/name) → the status last written.
 	statusWritten map[string]writtenStatus
 	// dirty: watched objects changed by someone else since the last
-	// reconcile; each is applied again.
-	dirty    map[string]bool
+	// reconcile; each is applied again. restatus: those of which only the
+	// status changed (a controller in the WEC); each is read again.
+	dirty, restatus map[string]bool
 	wecError string // why the WEC could not be read at the last reconcile
 }
 
@@ -143,7 +144,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	}
 	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
 		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
-		seen: map[string]string{}, dirty: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
+		seen: map[string]string{}, dirty: map[string]bool{}, restatus: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
 	a.events, err = events.NewEmitter(itsCfg, "gitstellar.io/agent")
 	if err != nil {
 		return nil, err
@@ -239,11 +240,15 @@ func (a *Agent) Run(ctx context.Context) error {
 // the apply's response carries the object's new health and status. A kind
 // the agent may not watch across the WEC (an agent limited to some
 // namespaces) is read again at every resync instead.
-func (a *Agent) changedInWEC(gvk schema.GroupVersionKind, namespace, name, resourceVersion string) {
+func (a *Agent) changedInWEC(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool) {
 	key := strings.Join([]string{gvk.Group, gvk.Kind, namespace, name}, "/")
 	a.mu.Lock()
 	own := resourceVersion != "" && a.seen[key] == resourceVersion
-	if !own {
+	switch {
+	case own:
+	case statusOnly:
+		a.restatus[key] = true // its health or returned status: read, not applied again
+	default:
 		a.dirty[key] = true
 	}
 	a.mu.Unlock()
@@ -434,8 +439,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	var resultsMu sync.Mutex
 	watchedKeys := map[string]bool{} // entries whose kind is watched
 	a.mu.Lock()
-	dirty := a.dirty
-	a.dirty = map[string]bool{}
+	dirty, restatus := a.dirty, a.restatus
+	a.dirty, a.restatus = map[string]bool{}, map[string]bool{}
 	a.mu.Unlock()
 	var listed map[string]*metav1.PartialObjectMetadata // see prefetch
 	apply := func(w wanted) {
@@ -453,6 +458,12 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				// A change seen at the resourceVersion the agent's own
 				// apply returned is that apply.
 				res, unchanged = prev, live != nil && (!dirty[w.key] || live.ResourceVersion == prev.ResourceVersion)
+				if unchanged && restatus[w.key] && live.ResourceVersion != prev.ResourceVersion {
+					res = a.readStatus(ctx, w, prev)
+					a.mu.Lock()
+					a.seen[w.key] = res.ResourceVersion
+					a.mu.Unlock()
+				}
 			case full:
 				// Drift correction: re-apply only what changed in the WEC
 				// since it was last seen; a read costs far less than an
@@ -849,6 +860,12 @@ func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1al
 	if !w.entry.ReturnStatus && prev.Health == kstatus.CurrentStatus.String() {
 		return prev
 	}
+	return a.readStatus(ctx, w, prev)
+}
+
+// readStatus reads an entry's object to tell its health and returned
+// status (the previous ones when it cannot be read).
+func (a *Agent) readStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(w.object.GroupVersionKind())
 	if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err != nil {
