@@ -92,7 +92,9 @@ type Result struct {
 	StatusInterval     float64 `json:"statusIntervalSeconds"`
 	PeakRSSMiB         float64 `json:"peakRSSMiB"`
 	ITSWritesPerChange float64 `json:"itsWritesPerChange"`
-	WECWritesPerChange float64 `json:"wecWritesPerChange"`
+	// ITSWritesByRequest splits them by "resource[/subresource] VERB".
+	ITSWritesByRequest map[string]float64 `json:"itsWritesByRequest"`
+	WECWritesPerChange float64            `json:"wecWritesPerChange"`
 	// ColdCPUSeconds and WarmCPUSeconds: CPU time (user + system) of
 	// gitstellar run, etcd and each apiserver (the WECs' together) during
 	// the cold convergence and over all warm changes.

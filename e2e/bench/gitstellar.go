@@ -163,6 +163,7 @@ func (b *bench) gitstellar(ctx context.Context) error {
 	its := kubernetes.NewForConfigOrDie(itsCfg)
 	var latencies []float64
 	var itsWrites, wecWrites float64
+	b.res.ITSWritesByRequest = map[string]float64{}
 	warmCPU := map[string]float64{}
 	for i := range b.opts.Changes {
 		value := fmt.Sprintf("change-%d", i)
@@ -173,7 +174,7 @@ func (b *bench) gitstellar(ctx context.Context) error {
 			return err
 		}
 		time.Sleep(time.Second) // let the status writes of the last change land
-		itsBefore, wecBefore := writes(ctx, its), 0.0
+		itsBefore, wecBefore := writesBy(ctx, its), 0.0
 		for _, c := range clients {
 			wecBefore += writes(ctx, c)
 		}
@@ -192,7 +193,12 @@ func (b *bench) gitstellar(ctx context.Context) error {
 			warmCPU[name] += v
 		}
 		time.Sleep(2 * time.Second) // the agents' status writes
-		itsWrites += writes(ctx, its) - itsBefore
+		for k, v := range writesBy(ctx, its) {
+			if d := v - itsBefore[k]; d > 0 {
+				itsWrites += d
+				b.res.ITSWritesByRequest[k] += d / float64(b.opts.Changes)
+			}
+		}
 		wecAfter := 0.0
 		for _, c := range clients {
 			wecAfter += writes(ctx, c)
@@ -223,11 +229,20 @@ func percentile(sorted []float64, p int) float64 {
 // writes sums an apiserver's write requests so far (apiserver_request_total
 // for create, update, patch, apply and delete), leases and events aside.
 func writes(ctx context.Context, c *kubernetes.Clientset) float64 {
+	total := 0.0
+	for _, v := range writesBy(ctx, c) {
+		total += v
+	}
+	return total
+}
+
+// writesBy is writes by "resource[/subresource] VERB".
+func writesBy(ctx context.Context, c *kubernetes.Clientset) map[string]float64 {
+	out := map[string]float64{}
 	raw, err := c.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return 0
+		return out
 	}
-	total := 0.0
 	for _, line := range strings.Split(string(raw), "\n") {
 		if !strings.HasPrefix(line, "apiserver_request_total{") {
 			continue
@@ -239,14 +254,17 @@ func writes(ctx context.Context, c *kubernetes.Clientset) float64 {
 		verb := labelValue(labels, "verb")
 		resource := labelValue(labels, "resource")
 		switch {
-		case resource == "leases" || resource == "events":
-			continue
+		case resource == "leases" || resource == "events", labelValue(labels, "dry_run") != "":
+			continue // heartbeats, Events, and dry runs (which write nothing)
 		case verb == "POST" || verb == "PUT" || verb == "PATCH" || verb == "APPLY" || verb == "DELETE":
 			v, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			total += v
+			if sub := labelValue(labels, "subresource"); sub != "" {
+				resource += "/" + sub
+			}
+			out[resource+" "+verb] += v
 		}
 	}
-	return total
+	return out
 }
 
 func labelValue(labels, name string) string {

@@ -48,6 +48,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "\nOTHER\tVALUE\t\n")
 	fmt.Fprintf(tw, "peak RSS of gitstellar run\t%.0f MiB\t\n", r.PeakRSSMiB)
 	fmt.Fprintf(tw, "API writes per one-object change\tITS %.1f, WECs %.1f\t\n", r.ITSWritesPerChange, r.WECWritesPerChange)
+	for _, k := range slices.Sorted(maps.Keys(r.ITSWritesByRequest)) {
+		fmt.Fprintf(tw, "  ITS: %s\t%.1f\t\n", k, r.ITSWritesByRequest[k])
+	}
 	fmt.Fprintf(tw, "\nTARGET\tWANT\tGOT\tMET\n")
 	for _, t := range r.Targets() {
 		met := "yes"

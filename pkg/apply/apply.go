@@ -65,6 +65,17 @@ type Applier struct {
 type verifiedObject struct {
 	manifest        [32]byte
 	resourceVersion string
+	generation      int64
+	metadata        string // labelwatch.MetadataSum
+}
+
+// untouched tells whether an object whose metadata a watch shows is as
+// verified: the same resourceVersion, or only its status written since
+// (the same generation, labels and annotations: another controller's
+// status write, which no apply corrects).
+func (v verifiedObject) untouched(seen metav1.Object) bool {
+	return v.resourceVersion == seen.GetResourceVersion() ||
+		v.generation > 0 && v.generation == seen.GetGeneration() && v.metadata == labelwatch.MetadataSum(seen)
 }
 
 func objectID(u *unstructured.Unstructured) string {
@@ -78,14 +89,15 @@ func manifestHash(u *unstructured.Unstructured) [32]byte {
 
 // remember records that u is in place at a resourceVersion (nothing when
 // rv is empty).
-func (a *Applier) remember(u *unstructured.Unstructured, sum [32]byte, rv string) {
+func (a *Applier) remember(u *unstructured.Unstructured, sum [32]byte, live metav1.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if rv == "" {
+	if live == nil || live.GetResourceVersion() == "" {
 		delete(a.verified, objectID(u))
 		return
 	}
-	a.verified[objectID(u)] = verifiedObject{manifest: sum, resourceVersion: rv}
+	a.verified[objectID(u)] = verifiedObject{manifest: sum, resourceVersion: live.GetResourceVersion(),
+		generation: live.GetGeneration(), metadata: labelwatch.MetadataSum(live)}
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -245,7 +257,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		a.mu.Lock()
 		known, ok := a.verified[objectID(u)]
 		a.mu.Unlock()
-		if ok && known.manifest == sum && known.resourceVersion == seen.ResourceVersion {
+		if ok && known.manifest == sum && known.untouched(seen) {
 			e.Action = Unchanged // as verified before, and untouched since: no request
 			return e
 		}
@@ -260,13 +272,13 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		live = nil
 	}
 	if live == nil { // nothing to conflict with or compare to: create it
-		a.remember(u, sum, "")
+		a.remember(u, sum, nil)
 		return a.write(ctx, u, sum, force, e, false)
 	}
 	a.mu.Lock()
 	known, ok := a.verified[objectID(u)]
 	a.mu.Unlock()
-	if ok && known.manifest == sum && known.resourceVersion == live.GetResourceVersion() {
+	if ok && known.manifest == sum && known.untouched(live) {
 		e.Action = Unchanged // as verified before, and untouched since
 		return e
 	}
@@ -284,7 +296,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 	}
 	if !drifted(live, dryRun) {
 		e.Action = Unchanged
-		a.remember(u, sum, live.GetResourceVersion())
+		a.remember(u, sum, live)
 		return e
 	}
 	return a.write(ctx, u, sum, force, e, true)
@@ -322,7 +334,7 @@ func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, sum [
 		e.Action, e.Message = Failed, a.describe(u, err)
 		return e
 	}
-	a.remember(u, sum, written.GetResourceVersion())
+	a.remember(u, sum, written)
 	e.Action = Created
 	if existed {
 		e.Action = Configured

@@ -111,6 +111,20 @@ func TestApply(t *testing.T) {
 		_, err = w.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), counted.n.Load(), "verified again: nothing but the inventory")
+
+		// Its status written by a controller: no drift, nothing read.
+		dep, err = cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		require.NoError(t, err)
+		dep.Status.ObservedGeneration, dep.Status.Replicas = dep.Generation, 7
+		written, err := cs.AppsV1().Deployments("nginx").UpdateStatus(ctx, dep, metav1.UpdateOptions{FieldManager: "deployment-controller"})
+		require.NoError(t, err)
+		require.NotEqual(t, dep.ResourceVersion, written.ResourceVersion)
+		time.Sleep(time.Second) // its watch has seen the status
+		counted.n.Store(0)
+		res, err := w.Apply(ctx, example, "rev1")
+		require.NoError(t, err)
+		assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
+		assert.Equal(t, int64(1), counted.n.Load(), "a status write is no drift: nothing but the inventory")
 	})
 
 	t.Run("an unchanged re-sync writes nothing", func(t *testing.T) {

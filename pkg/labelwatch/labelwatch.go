@@ -2,6 +2,7 @@ package labelwatch
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"maps"
 	"slices"
@@ -189,14 +190,26 @@ func annotationsSum(annotations map[string]string) string {
 }
 
 // onlyStatusChanged tells whether an update left everything but the status
-// as it was: generation (which a change of the spec bumps; 0 for kinds
-// without one, where any change counts), labels, annotations, deletion.
+// as it was (MetadataSum).
 func onlyStatusChanged(old, o any) bool {
 	x, ok1 := old.(*metav1.PartialObjectMetadata)
 	y, ok2 := o.(*metav1.PartialObjectMetadata)
-	return ok1 && ok2 && x.Generation > 0 && x.Generation == y.Generation &&
-		maps.Equal(x.Labels, y.Labels) && maps.Equal(x.Annotations, y.Annotations) &&
-		x.DeletionTimestamp.Equal(y.DeletionTimestamp)
+	return ok1 && ok2 && x.Generation > 0 && MetadataSum(x) == MetadataSum(y)
+}
+
+// MetadataSum fingerprints what a change to an object other than to its
+// status changes: its generation (which a change of the spec bumps; 0 for
+// kinds without one, where nothing tells a status change apart), labels,
+// annotations and deletion. It reads the metadata Lookup gives as well as
+// a whole object: two equal sums at a generation above 0 mean that only the
+// status can have changed between them.
+func MetadataSum(o metav1.Object) string {
+	annotations, ok := o.GetAnnotations()[AnnotationsSum]
+	if !ok {
+		annotations = annotationsSum(o.GetAnnotations())
+	}
+	deleting := o.GetDeletionTimestamp() != nil
+	return fmt.Sprintf("%d/%s/%s/%t", o.GetGeneration(), annotationsSum(o.GetLabels()), annotations, deleting)
 }
 
 // List reads the metadata of every object of a kind in the cluster,

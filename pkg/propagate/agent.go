@@ -101,7 +101,7 @@ type Agent struct {
 	// reconcile; each is applied again. restatus: those of which only the
 	// status changed (a controller in the WEC); each is read again.
 	dirty, restatus map[string]bool
-	wecError string // why the WEC could not be read at the last reconcile
+	wecError        string // why the WEC could not be read at the last reconcile
 }
 
 // healthRecheck is how often the health of applied objects that are not
