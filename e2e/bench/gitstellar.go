@@ -153,7 +153,8 @@ func (b *bench) gitstellar(ctx context.Context) error {
 		return fmt.Errorf("status lag: %w", err)
 	}
 	b.res.StatusLagSeconds = max(0, lagAt.Sub(ready).Seconds())
-	b.logf("status lag: %.1fs (counted from every Deployment available in its WEC, %.1fs after every object arrived)", b.res.StatusLagSeconds, b.res.ReadySeconds)
+	b.logf("status lag: %.1fs (counted from every Deployment available in its WEC at %s, %.1fs after every object arrived)",
+		b.res.StatusLagSeconds, ready.UTC().Format("15:04:05.000"), b.res.ReadySeconds)
 
 	// Warm latency: one object changed, applied in every WEC.
 	itsCfg, err := b.config("its1")

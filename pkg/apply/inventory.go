@@ -93,19 +93,28 @@ func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
 		return err
 	}
 	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
-	ns := &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: InventoryNamespace, Labels: labels},
-	}
-	if err := c.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager)); err != nil { //nolint:staticcheck // typed apply of a built-in
-		return fmt.Errorf("namespace %s: %w", InventoryNamespace, err)
-	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: InventoryNamespace, Name: inventoryName(inv.Source), Labels: labels},
 		Data:       map[string]string{inventoryKey: string(data)},
 	}
-	if err := c.Patch(ctx, cm, client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply of a built-in
+	write := func() error {
+		return c.Patch(ctx, cm.DeepCopy(), client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager), client.ForceOwnership) //nolint:staticcheck // typed apply of a built-in
+	}
+	// The namespace is created with the first inventory, or when it went:
+	// not applied again at every revision.
+	err = write()
+	if apierrors.IsNotFound(err) {
+		ns := &corev1.Namespace{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: InventoryNamespace, Labels: labels},
+		}
+		if err := c.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager)); err != nil { //nolint:staticcheck // typed apply of a built-in
+			return fmt.Errorf("namespace %s: %w", InventoryNamespace, err)
+		}
+		err = write()
+	}
+	if err != nil {
 		return fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, inventoryName(inv.Source), err)
 	}
 	return nil
