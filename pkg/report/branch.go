@@ -103,9 +103,10 @@ type StatusBranchWriter struct {
 	auth   transport.AuthMethod
 	log    logr.Logger
 
-	mu    sync.Mutex
-	repo  *git.Repository
-	files statusMemo // what the last commit's files reuse
+	mu      sync.Mutex
+	started time.Time // when the write being made began
+	repo    *git.Repository
+	files   statusMemo // what the last commit's files reuse
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -148,6 +149,7 @@ func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error
 // pushed. Since every Write pushes the whole state, a failed Write loses
 // nothing: the next one pushes it all.
 func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error) {
+	start := time.Now()
 	files, err := w.files.render(s)
 	if err != nil {
 		return false, fmt.Errorf("status branch: %w", err)
@@ -163,6 +165,7 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 		return false, fmt.Errorf("status branch: store the tree: %w", err)
 	}
 	w.files.keep()
+	w.started = start
 	return w.retry(ctx, func(*object.Commit) (Summary, plumbing.Hash, error) { return s, tree, nil })
 }
 
@@ -175,6 +178,7 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.started = time.Now()
 	if err := w.open(); err != nil {
 		return false, err
 	}
@@ -304,7 +308,8 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	if err := w.push(ctx, commit); err != nil {
 		return false, err
 	}
-	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil)
+	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil,
+		"took", time.Since(w.started).Round(time.Millisecond))
 	return true, nil
 }
 
