@@ -22,8 +22,11 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-logr/logr"
 
 	"github.com/gitstellar/gitstellar/pkg/source"
@@ -305,7 +308,7 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	if w.beforePush != nil {
 		w.beforePush()
 	}
-	if err := w.push(ctx, commit); err != nil {
+	if err := w.push(ctx, commit, head); err != nil {
 		return false, err
 	}
 	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil,
@@ -442,19 +445,105 @@ func (w *StatusBranchWriter) storeCommit(s Summary, tree plumbing.Hash, parent *
 	return hash, w.repo.Storer.SetReference(ref)
 }
 
-// push pushes the local branch, never forced: the server refuses it when
-// the branch moved since it was fetched.
-func (w *StatusBranchWriter) push(ctx context.Context, commit plumbing.Hash) error {
-	branch := plumbing.NewBranchReferenceName(w.opts.Branch)
-	err := w.repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec(branch.String() + ":" + branch.String())},
-		Auth:       w.auth,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return w.remoteError("push "+commit.String()[:12]+" to", err)
+// push sends the commit, with the objects it adds to parent (every object
+// of it for an orphan), and moves the branch from parent to it, never
+// forced: the server refuses it when the branch moved since it was
+// fetched. go-git's Push would find what to send by walking every object
+// reachable from the remote's branches, at each push: a cost that grows
+// with the branch's history, where this one grows with what changed.
+func (w *StatusBranchWriter) push(ctx context.Context, commit plumbing.Hash, parent *object.Commit) error {
+	objects, err := w.objectsAdded(commit, parent)
+	if err != nil {
+		return fmt.Errorf("status branch: %w", err)
+	}
+	where := "push " + commit.String()[:12] + " to"
+	endpoint, err := transport.NewEndpoint(w.remote)
+	if err != nil {
+		return w.remoteError(where, err)
+	}
+	remote, err := client.NewClient(endpoint)
+	if err != nil {
+		return w.remoteError(where, err)
+	}
+	session, err := remote.NewReceivePackSession(endpoint, w.auth)
+	if err != nil {
+		return w.remoteError(where, err)
+	}
+	defer session.Close()
+	advertised, err := session.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return w.remoteError(where, err)
+	}
+	old := plumbing.ZeroHash
+	if parent != nil {
+		old = parent.Hash
+	}
+	req := packp.NewReferenceUpdateRequestFromCapabilities(advertised.Capabilities)
+	req.Commands = []*packp.Command{{Name: plumbing.NewBranchReferenceName(w.opts.Branch), Old: old, New: commit}}
+	pack, packed := io.Pipe()
+	go func() {
+		_, err := packfile.NewEncoder(packed, w.repo.Storer, false).Encode(objects, 0)
+		packed.CloseWithError(err)
+	}()
+	req.Packfile = pack
+	report, err := session.ReceivePack(ctx, req)
+	_ = pack.Close()
+	if err == nil && report != nil {
+		err = report.Error()
+	}
+	if err != nil {
+		return w.remoteError(where, err)
 	}
 	return nil
+}
+
+// objectsAdded lists the commit and the trees and blobs of its tree that
+// parent's tree does not hold at the same path: unchanged directories are
+// skipped whole.
+func (w *StatusBranchWriter) objectsAdded(commit plumbing.Hash, parent *object.Commit) ([]plumbing.Hash, error) {
+	c, err := w.repo.CommitObject(commit)
+	if err != nil {
+		return nil, err
+	}
+	had := plumbing.ZeroHash
+	if parent != nil {
+		had = parent.TreeHash
+	}
+	out := []plumbing.Hash{commit}
+	seen := map[plumbing.Hash]bool{commit: true}
+	var walk func(tree, had plumbing.Hash) error
+	walk = func(tree, had plumbing.Hash) error {
+		if tree == had || seen[tree] {
+			return nil
+		}
+		seen[tree] = true
+		out = append(out, tree)
+		t, err := w.repo.TreeObject(tree)
+		if err != nil {
+			return err
+		}
+		before := map[string]plumbing.Hash{}
+		if !had.IsZero() {
+			if old, err := w.repo.TreeObject(had); err == nil {
+				for _, e := range old.Entries {
+					before[e.Name] = e.Hash
+				}
+			}
+		}
+		for _, e := range t.Entries {
+			switch {
+			case e.Mode == filemode.Dir:
+				if err := walk(e.Hash, before[e.Name]); err != nil {
+					return err
+				}
+			case e.Hash != before[e.Name] && !seen[e.Hash]:
+				seen[e.Hash] = true
+				out = append(out, e.Hash)
+			}
+		}
+		return nil
+	}
+	return out, walk(c.TreeHash, had)
 }
 
 // statusTree is a directory of the tree being stored.

@@ -366,6 +366,15 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 
 	branch := statusBranch{repo: repo}
 	head := branch.fetch(t)
+	// What the push sent: the commit, the root, wds1, core, ConfigMap and
+	// default trees, cm042's file, summary.yaml and README.md.
+	c, err := w.repo.CommitObject(plumbing.NewHash(head))
+	require.NoError(t, err)
+	parent, err := c.Parent(0)
+	require.NoError(t, err)
+	sent, err := w.objectsAdded(c.Hash, parent)
+	require.NoError(t, err)
+	assert.Len(t, sent, 9, "a push sends what changed, not what the branch holds")
 	want, err := RenderStatusFiles(s)
 	require.NoError(t, err)
 	for _, p := range []string{"summary.yaml", "wds1/core/ConfigMap/default/cm042.yaml", "wds1/core/ConfigMap/default/cm007.yaml"} {
