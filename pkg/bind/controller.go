@@ -139,13 +139,8 @@ func NewController(opts Options) (*Controller, error) {
 func (c *Controller) Run(ctx context.Context) error {
 	stop := ctx.Done()
 
-	wdsCache, itsCache := c.opts.WDSCache, c.opts.ITSCache
-	if wdsCache == nil {
-		wdsCache = spacecache.NewForClient(c.wds)
-	}
-	if itsCache == nil {
-		itsCache = spacecache.NewForClient(c.its)
-	}
+	var caches spacecache.Caches
+	wdsCache, itsCache := caches.Use(c.opts.WDSCache, c.wds), caches.Use(c.opts.ITSCache, c.its)
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	rediscover := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.rediscover() },
@@ -184,11 +179,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	}
 	policiesReg, wecsReg, crdsReg := regs[0], regs[1], regs[2]
-	for _, own := range []*spacecache.Cache{wdsCache, itsCache} {
-		if own != c.opts.WDSCache && own != c.opts.ITSCache {
-			own.Start(ctx)
-		}
-	}
+	caches.Start(ctx)
 	c.mu.Lock()
 	c.synced = append(c.synced, policiesReg.HasSynced, wecsReg.HasSynced, crdsReg.HasSynced)
 	c.mu.Unlock()

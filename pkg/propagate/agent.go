@@ -77,7 +77,7 @@ type Agent struct {
 	wec        client.Client
 	discovery  discovery.CachedDiscoveryInterface // the WEC's, for bystanders
 	deliveries cache.SharedIndexInformer          // the mailbox's, or the ITS's (ITSCache)
-	ownCache   *spacecache.Cache                  // started by Run
+	caches     spacecache.Caches
 	trigger    chan struct{}
 	watches    *labelwatch.Watches                               // the WEC objects it applied
 	events     *events.Emitter                                   // about its Deliveries, in its mailbox
@@ -156,9 +156,8 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	}
 	if opts.ITSCache != nil {
 		a.deliveries, err = DeliveriesInformer(opts.ITSCache)
-	} else {
-		a.ownCache = spacecache.NewForClient(its)
-		a.deliveries, err = a.ownCache.Informer(Deliveries, spacecache.Filter{Namespace: gitstellarv1alpha1.MailboxNamespace(opts.Cluster)}, nil)
+	} else { // its mailbox only: an agent in a WEC may read no other namespace
+		a.deliveries, err = a.caches.Use(nil, its).Informer(Deliveries, spacecache.Filter{Namespace: gitstellarv1alpha1.MailboxNamespace(opts.Cluster)}, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -193,9 +192,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.watches.Start(ctx)
-	if a.ownCache != nil {
-		a.ownCache.Start(ctx)
-	}
+	a.caches.Start(ctx)
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()

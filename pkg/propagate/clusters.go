@@ -60,7 +60,7 @@ type ClusterMonitor struct {
 	events *events.Emitter
 
 	wecs, leases cache.SharedIndexInformer
-	ownCache     *spacecache.Cache // started by Run
+	caches       spacecache.Caches
 	queue        *keyqueue.Queue
 
 	mailboxes mailboxSet
@@ -84,11 +84,7 @@ func NewClusterMonitor(opts ClusterMonitorOptions) (*ClusterMonitor, error) {
 		return nil, err
 	}
 	m := &ClusterMonitor{opts: opts, its: its, events: emitter, queue: keyqueue.New()}
-	shared := opts.ITSCache
-	if shared == nil {
-		m.ownCache = spacecache.NewForClient(its)
-		shared = m.ownCache
-	}
+	shared := m.caches.Use(opts.ITSCache, its)
 	if m.wecs, err = shared.Informer(WorkloadClusters, spacecache.Filter{}, nil); err != nil {
 		return nil, err
 	}
@@ -115,9 +111,7 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if m.ownCache != nil {
-		m.ownCache.Start(ctx)
-	}
+	m.caches.Start(ctx)
 	if !spacecache.WaitForSync(ctx, m.wecs, m.leases) {
 		return ctx.Err()
 	}

@@ -68,7 +68,7 @@ type Transport struct {
 	queue *keyqueue.Queue
 
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
-	ownCaches                                     []*spacecache.Cache // started by Run
+	caches                                        spacecache.Caches
 
 	mu        sync.Mutex
 	problems  map[string][]string // Binding → transform problems of its last sync
@@ -117,15 +117,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 		queue:    keyqueue.New(),
 		problems: map[string][]string{}, seen: map[string]time.Time{},
 		generations: map[string]int64{}, written: map[string]writtenSpec{}}
-	wdsCache, itsCache := opts.WDSCache, opts.ITSCache
-	if wdsCache == nil {
-		wdsCache = spacecache.NewForClient(wds)
-		t.ownCaches = append(t.ownCaches, wdsCache)
-	}
-	if itsCache == nil {
-		itsCache = spacecache.NewForClient(its)
-		t.ownCaches = append(t.ownCaches, itsCache)
-	}
+	wdsCache, itsCache := t.caches.Use(opts.WDSCache, wds), t.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
 		into  *cache.SharedIndexInformer
 		space *spacecache.Cache
@@ -177,9 +169,7 @@ func (t *Transport) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, c := range t.ownCaches {
-		c.Start(ctx)
-	}
+	t.caches.Start(ctx)
 	if !spacecache.WaitForSync(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
 		return ctx.Err()
 	}

@@ -70,7 +70,7 @@ type StatusController struct {
 	queue *keyqueue.Queue
 
 	bindings, policies, collectors, combined, deliveries cache.SharedIndexInformer
-	ownCaches                                            []*spacecache.Cache // started by Run
+	caches                                               spacecache.Caches
 
 	mu         sync.Mutex
 	compiled   map[string]*Collector // StatusCollector name → compiled, current generation
@@ -120,15 +120,7 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
 		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
 	}
-	wdsCache, itsCache := opts.WDSCache, opts.ITSCache
-	if wdsCache == nil {
-		wdsCache = spacecache.NewForClient(wds)
-		c.ownCaches = append(c.ownCaches, wdsCache)
-	}
-	if itsCache == nil {
-		itsCache = spacecache.NewForClient(its)
-		c.ownCaches = append(c.ownCaches, itsCache)
-	}
+	wdsCache, itsCache := c.caches.Use(opts.WDSCache, wds), c.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
 		into     *cache.SharedIndexInformer
 		gvr      schema.GroupVersionResource
@@ -186,9 +178,7 @@ func (c *StatusController) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, sc := range c.ownCaches {
-		sc.Start(ctx)
-	}
+	c.caches.Start(ctx)
 	if !spacecache.WaitForSync(ctx, c.bindings, c.policies, c.collectors, c.combined, c.deliveries) {
 		return ctx.Err()
 	}

@@ -128,3 +128,25 @@ func WaitForSync(ctx context.Context, informers ...cache.SharedIndexInformer) bo
 	}
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
+
+// Caches gives a component the caches of the spaces it reads: the shared
+// ones it was given, or caches of its own, which Start runs with the
+// component's context.
+type Caches struct{ own []*Cache }
+
+// Use is shared when set, else a new Cache of client that Start runs.
+func (cs *Caches) Use(shared *Cache, client dynamic.Interface) *Cache {
+	if shared != nil {
+		return shared
+	}
+	c := NewForClient(client)
+	cs.own = append(cs.own, c)
+	return c
+}
+
+// Start runs the component's own caches until ctx ends.
+func (cs *Caches) Start(ctx context.Context) {
+	for _, c := range cs.own {
+		c.Start(ctx)
+	}
+}

@@ -86,3 +86,15 @@ func TestSharedInformers(t *testing.T) {
 	require.Eventually(t, a.IsStopped, 10*time.Second, 10*time.Millisecond, "the informers end with the Cache's context")
 	assert.True(t, late.IsStopped())
 }
+
+// TestCaches: a component uses the shared cache it was given, and makes
+// its own only without one.
+func TestCaches(t *testing.T) {
+	var caches spacecache.Caches
+	shared := spacecache.NewForClient(nil)
+	assert.Same(t, shared, caches.Use(shared, nil))
+	own := caches.Use(nil, nil)
+	require.NotNil(t, own)
+	assert.NotSame(t, shared, own)
+	assert.NotSame(t, own, caches.Use(nil, nil), "one per space")
+}
