@@ -76,7 +76,7 @@ type statusMemo struct {
 	items, more map[[32]byte][]byte
 }
 
-// key is the hash of v's JSON and a comment.
+// memoKey is the hash of v's JSON and a comment.
 func memoKey(comment string, v any) ([32]byte, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
@@ -85,30 +85,41 @@ func memoKey(comment string, v any) ([32]byte, error) {
 	return sha256.Sum256(append(j, comment...)), nil
 }
 
-// file renders one file: YAML after an optional comment.
+// reuse gives the value the kept render had for key, or computes it, and
+// records it for the render being made.
+func reuse[V any](mu *sync.Mutex, kept map[[32]byte]V, next *map[[32]byte]V, key [32]byte, compute func() (V, error)) (V, error) {
+	mu.Lock()
+	v, ok := kept[key]
+	mu.Unlock()
+	if !ok {
+		var err error
+		if v, err = compute(); err != nil {
+			return v, err
+		}
+	}
+	mu.Lock()
+	if *next == nil {
+		*next = map[[32]byte]V{}
+	}
+	(*next)[key] = v
+	mu.Unlock()
+	return v, nil
+}
+
+// file renders one file: YAML after an optional comment. Its content is
+// nil when the kept render had it.
 func (m *statusMemo) file(comment string, v any) (statusFile, error) {
 	key, err := memoKey(comment, v)
 	if err != nil {
 		return statusFile{}, err
 	}
-	m.mu.Lock()
-	hash, ok := m.blobs[key]
-	m.mu.Unlock()
-	f := statusFile{hash: hash}
-	if !ok {
+	var data []byte
+	hash, err := reuse(&m.mu, m.blobs, &m.next, key, func() (plumbing.Hash, error) {
 		b, err := marshalStatusYAML(comment, v)
-		if err != nil {
-			return statusFile{}, err
-		}
-		f = newStatusFile(b)
-	}
-	m.mu.Lock()
-	if m.next == nil {
-		m.next = map[[32]byte]plumbing.Hash{}
-	}
-	m.next[key] = f.hash
-	m.mu.Unlock()
-	return f, nil
+		data = b
+		return newStatusFile(b).hash, err
+	})
+	return statusFile{hash: hash, data: data}, err
 }
 
 // item is the YAML of v as an element of a block sequence indented by
@@ -118,22 +129,10 @@ func (m *statusMemo) item(indent int, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	b, ok := m.items[key]
-	m.mu.Unlock()
-	if !ok {
-		if b, err = yaml.Marshal(v); err != nil {
-			return nil, err
-		}
-		b = sequenceItem(b, indent)
-	}
-	m.mu.Lock()
-	if m.more == nil {
-		m.more = map[[32]byte][]byte{}
-	}
-	m.more[key] = b
-	m.mu.Unlock()
-	return b, nil
+	return reuse(&m.mu, m.items, &m.more, key, func() ([]byte, error) {
+		b, err := yaml.Marshal(v)
+		return sequenceItem(b, indent), err
+	})
 }
 
 // keep makes the last render's memo the one the next render reuses: its
