@@ -17,12 +17,15 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/devenv"
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/report"
@@ -150,6 +153,17 @@ func (f *flow) push(message string, files map[string]string, remove ...string) s
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	postHook(f.t, f.hook, body, "X-Hub-Signature-256", source.Sign(f.secret, body))
 	return f.lastHead
+}
+
+// spaceStatus reads the status of a space's own Space object.
+func (f *flow) spaceStatus(space string) gitstellarv1alpha1.SpaceStatus {
+	f.t.Helper()
+	u, err := dynamic.NewForConfigOrDie(f.env.Config(space)).Resource(schema.GroupVersionResource{Group: "gitstellar.io", Version: "v1alpha1", Resource: "spaces"}).
+		Get(context.Background(), space, metav1.GetOptions{})
+	require.NoError(f.t, err)
+	var sp gitstellarv1alpha1.Space
+	require.NoError(f.t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sp))
+	return sp.Status
 }
 
 func (f *flow) waitStatus(what string, ok func(report.Summary) bool) report.Summary {
@@ -422,15 +436,32 @@ spec:
 		before, err := f.wecs["cluster1"].AppsV1().Deployments("nginx").Get(ctx, "nginx", metav1.GetOptions{})
 		require.NoError(t, err)
 		f.push("broken", map[string]string{"wds1/nginx/deployment.yaml": strings.Replace(nginxDeployment, "replicas: 2", "replicas: [3", 1)})
+		itsBefore := f.spaceStatus("its1")
 		s := f.waitStatus("the broken revision's error, with file:line", func(s report.Summary) bool {
 			return len(s.Errors) > 0 && strings.Contains(s.Errors[0], "wds1/nginx/deployment.yaml:")
 		})
 		assert.Equal(t, good, s.SourceCommit, "the spaces still hold the good revision")
+		broken := f.lastHead
+		for _, space := range []string{"wds1", "its1"} {
+			require.Eventually(t, func() bool {
+				synced := meta.FindStatusCondition(f.spaceStatus(space).Conditions, "Synced")
+				return synced != nil && synced.Status == metav1.ConditionFalse && synced.Reason == "RenderFailed" && strings.Contains(synced.Message, broken[:7])
+			}, time.Minute, 200*time.Millisecond, "Space %s says the revision does not render: %+v", space, f.spaceStatus(space))
+		}
+		assert.Equal(t, good, f.spaceStatus("wds1").LastAppliedRevision, "the WDS still holds the good revision")
 		after, err := f.wecs["cluster1"].AppsV1().Deployments("nginx").Get(ctx, "nginx", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, before.Generation, after.Generation, "nothing changed in the WEC")
 		f.push("fixed: 3 replicas", map[string]string{"wds1/nginx/deployment.yaml": strings.Replace(nginxDeployment, "replicas: 2", "replicas: 3", 1)})
 		f.waitStatus("recovered", func(s report.Summary) bool { return len(s.Errors) == 0 && s.SourceCommit == f.lastHead })
+		wds := f.spaceStatus("wds1")
+		assert.Equal(t, f.lastHead, wds.LastAppliedRevision, "the WDS holds the fix")
+		assert.True(t, meta.IsStatusConditionTrue(wds.Conditions, "Synced"), "%+v", wds)
+		assert.True(t, meta.IsStatusConditionTrue(wds.Conditions, "Ready"), "%+v", wds)
+		assert.NotZero(t, wds.ObservedGeneration)
+		its := f.spaceStatus("its1")
+		assert.True(t, meta.IsStatusConditionTrue(its.Conditions, "Synced"), "%+v", its)
+		assert.Equal(t, itsBefore.LastAppliedRevision, its.LastAppliedRevision, "revisions that change nothing in the ITS are not written into it")
 		require.Eventually(t, func() bool {
 			d, err := f.wecs["cluster2"].AppsV1().Deployments("nginx").Get(ctx, "nginx", metav1.GetOptions{})
 			return err == nil && *d.Spec.Replicas == 3

@@ -25,7 +25,10 @@ const inventoryKey = "inventory.json"
 
 // Inventory is what one source applied into one space.
 type Inventory struct {
-	Source   string           `json:"source"`
+	Source string `json:"source"`
+	// Revision is the revision that last changed the entries: a revision
+	// that leaves the set of objects as it was does not write the
+	// inventory again (one write less per commit in every space).
 	Revision string           `json:"revision,omitempty"`
 	Entries  []InventoryEntry `json:"entries"`
 }
@@ -54,9 +57,9 @@ func (e InventoryEntry) gvk() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: k.Group, Version: e.Version, Kind: k.Kind}
 }
 
-// sameAs tells whether two inventories hold the same revision and entries.
+// sameAs tells whether two inventories hold the same entries.
 func (inv *Inventory) sameAs(o *Inventory) bool {
-	if inv.Source != o.Source || inv.Revision != o.Revision || len(inv.Entries) != len(o.Entries) {
+	if inv.Source != o.Source || len(inv.Entries) != len(o.Entries) {
 		return false
 	}
 	a, b := slices.Clone(inv.Entries), slices.Clone(o.Entries)

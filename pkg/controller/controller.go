@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
@@ -67,6 +69,7 @@ type Controller struct {
 		commit  string
 		last    *SyncResult
 		binders map[string]*binder
+		syncs   uint64 // counts the syncs recorded
 	}
 }
 
@@ -80,6 +83,8 @@ type spaceConn struct {
 	// shares; it runs until stopWatching.
 	cache        *spacecache.Cache
 	stopWatching context.CancelFunc // the applier's watches and the cache
+	// status keeps the Space's status in the space.
+	status *spaceStatusWriter
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -162,13 +167,24 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 		conn.crdsInstalled = true
 	}
 	out.Apply, out.Err = conn.applier.Apply(ctx, sp.Objects, rev.Commit)
+	outcome := spaceOutcome{revision: rev.Commit, changed: out.Apply != nil && out.Apply.Changed()}
 	switch {
 	case out.Err != nil:
-		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, "ApplyFailed", fmt.Sprintf("revision %s: %v", rev.Short(), out.Err))
+		msg := fmt.Sprintf("revision %s: %v", rev.Short(), out.Err)
+		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, reasonApplyFailed, msg)
+		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionFalse, Reason: reasonApplyFailed, Message: msg}
 	case len(out.Apply.Problems()) > 0:
-		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, "ApplyProblems", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		msg := fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary())
+		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, reasonApplyProblems, msg)
+		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionFalse, Reason: reasonApplyProblems, Message: msg}
 	default:
 		conn.events.Emit(ctx, spaceRef(sp.Name), events.Normal, "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		// No revision in the message: a revision that changes nothing
+		// here does not write the status again.
+		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionTrue, Reason: reasonApplied, Message: "every object of the revision is applied"}
+	}
+	if err := conn.status.update(ctx, outcome); err != nil {
+		c.cfg.Log.Error(err, "space status", "space", sp.Name)
 	}
 	return out
 }
@@ -197,7 +213,13 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 	watchCtx, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	applier.Watch(watchCtx)
 	shared.Start(watchCtx)
-	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching}
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		stopWatching()
+		return nil, err
+	}
+	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching,
+		status: newSpaceStatusWriter(client, sp.Name)}
 	c.spaces[sp.Name] = conn
 	return conn, nil
 }
@@ -207,7 +229,11 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 func (c *Controller) reportRenderErrors(ctx context.Context, res *SyncResult) {
 	msg := fmt.Sprintf("revision %s does not render, nothing applied; first error: %s", res.Revision.Short(), res.RenderErrors[0])
 	for name, conn := range c.spaces {
-		conn.events.Emit(ctx, spaceRef(name), events.Warning, "RenderFailed", msg)
+		conn.events.Emit(ctx, spaceRef(name), events.Warning, reasonRenderFailed, msg)
+		synced := metav1.Condition{Type: conditionSynced, Status: metav1.ConditionFalse, Reason: reasonRenderFailed, Message: msg}
+		if err := conn.status.update(ctx, spaceOutcome{synced: synced}); err != nil {
+			c.cfg.Log.Error(err, "space status", "space", name)
+		}
 	}
 }
 
@@ -235,6 +261,7 @@ func (c *Controller) record(res *SyncResult) {
 	c.observe(res)
 	c.reported.Lock()
 	c.reported.commit, c.reported.last, c.reported.binders = c.appliedCommit, res, maps.Clone(c.binders)
+	c.reported.syncs++
 	c.reported.Unlock()
 }
 

@@ -4,6 +4,9 @@ package controller
 // +kubebuilder:rbac:groups=gitstellar.io,resources=spaces;workloadclusters,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindingpolicies;customtransforms;statuscollectors,verbs=get;list;watch;create;patch;delete
 
+// Each space's own Space object's status: Ready, Synced, lastAppliedRevision, observedGeneration.
+// +kubebuilder:rbac:groups=gitstellar.io,resources=spaces/status,verbs=patch
+
 // Namespace gitstellar-system (the inventories) and Namespaces from Git, applied first and waited for (kstatus lists them).
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gitstellar/gitstellar/pkg/metrics"
@@ -25,6 +26,20 @@ func (c *Controller) Summary() report.Summary {
 		out.Spaces = append(out.Spaces, binders[name].status.Summary())
 	}
 	return out
+}
+
+// summaryVersion changes whenever Summary may: at every sync recorded,
+// and whenever a status controller reports a Binding again. Two equal
+// versions, read one after the other, have the same Summary.
+func (c *Controller) summaryVersion() string {
+	c.reported.Lock()
+	version := strconv.FormatUint(c.reported.syncs, 10)
+	binders := c.reported.binders
+	c.reported.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(binders)) {
+		version += "/" + name + "@" + strconv.FormatUint(binders[name].status.Version(), 10)
+	}
+	return version
 }
 
 // errorLines lists a sync's errors, one line each, render errors as
@@ -110,6 +125,7 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 		interval = 10 * time.Second
 	}
 	var written []byte
+	writtenVersion := ""
 	lastErr := ""
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -119,12 +135,23 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 			return
 		case <-tick.C:
 		}
+		// Nothing changed since the last write: not even a summary to
+		// make (at 10,000 placements, making and comparing one costs
+		// tens of milliseconds every interval).
+		version := c.summaryVersion()
+		if version == writtenVersion {
+			continue
+		}
 		s := c.Summary()
 		if s.SourceCommit == "" && len(s.Errors) == 0 {
 			continue // nothing synced yet
 		}
 		content, err := json.Marshal(s)
-		if err != nil || string(content) == string(written) {
+		if err != nil {
+			continue
+		}
+		if string(content) == string(written) {
+			writtenVersion = version
 			continue
 		}
 		if _, err := WriteStatus(ctx, w, s); err != nil {
@@ -137,7 +164,7 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 		if lastErr != "" {
 			c.cfg.Log.Info("status branch written again")
 		}
-		written, lastErr = content, ""
+		written, writtenVersion, lastErr = content, version, ""
 	}
 }
 

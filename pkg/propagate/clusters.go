@@ -133,6 +133,11 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 }
 
 // sync writes one WorkloadCluster's status when it changed.
+// heartbeatReportPeriod is how stale status.lastHeartbeatTime may get
+// while the agent's Lease is renewed and Ready does not change (a
+// kubelet's nodeStatusReportFrequency is also 5 minutes).
+const heartbeatReportPeriod = 5 * time.Minute
+
 func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 	if name == "" {
 		return nil
@@ -169,9 +174,11 @@ func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 		want.AgentVersion = lease.Annotations[gitstellarv1alpha1.AnnotationAgentVersion]
 		if lease.Spec.RenewTime != nil {
 			beat := metav1.NewTime(lease.Spec.RenewTime.UTC().Truncate(time.Second))
-			// The heartbeat is written at most once a minute, and on
-			// changes of Ready: a Lease renewal is not a status write.
-			if old := wec.Status.LastHeartbeatTime; old == nil || beat.Sub(old.Time) >= time.Minute || !apiequality.Semantic.DeepEqual(wec.Status.Conditions, want.Conditions) {
+			// The Lease is the heartbeat. Its time is copied into the
+			// status at most every heartbeatReportPeriod, and on changes
+			// of Ready, as a kubelet reports node status: a Lease
+			// renewal is not a status write.
+			if old := wec.Status.LastHeartbeatTime; old == nil || beat.Sub(old.Time) >= heartbeatReportPeriod || !apiequality.Semantic.DeepEqual(wec.Status.Conditions, want.Conditions) {
 				want.LastHeartbeatTime = &beat
 			}
 		}

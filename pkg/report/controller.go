@@ -72,9 +72,12 @@ type StatusController struct {
 	bindings, policies, collectors, combined, deliveries cache.SharedIndexInformer
 	caches                                               spacecache.Caches
 
-	mu         sync.Mutex
-	compiled   map[string]*Collector // StatusCollector name → compiled, current generation
-	summaries  map[string]*bindingSummary
+	mu        sync.Mutex
+	compiled  map[string]*Collector // StatusCollector name → compiled, current generation
+	summaries map[string]*bindingSummary
+	// version counts the changes of summaries: a reader whose last
+	// Summary had this version needs no new one.
+	version    uint64
 	statusMemo map[string]string               // object ref → hash of the reported state last written
 	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
 	// objects: WDS objects read, at their last resourceVersion; headers
@@ -82,7 +85,17 @@ type StatusController struct {
 	// once per version.
 	objects  memo.ByVersion[*unstructured.Unstructured]
 	headers  memo.ByVersion[[]entryHeader]
-	statuses memo.ByVersion[gitstellarv1alpha1.DeliveryStatus]
+	statuses memo.ByVersion[deliveryStatus]
+	decoded  memo.ByVersion[*controlv1alpha1.Binding]
+}
+
+// deliveryStatus is a Delivery's status, decoded, with each entry's
+// returned status decoded too (nil where there is none): once per version
+// of the Delivery, not at every report of its Binding. The maps are
+// shared and read only.
+type deliveryStatus struct {
+	gitstellarv1alpha1.DeliveryStatus
+	returned []map[string]any
 }
 
 // objectRef names a WDS object.
@@ -262,8 +275,10 @@ type wecEntry struct {
 	kind    string
 	version string
 	status  gitstellarv1alpha1.DeliveryEntryStatus
-	current bool // the Delivery's status reflects its spec
-	seen    bool // the agent has reported on the entry
+	// returned is status.ReturnedStatus decoded (shared: read only).
+	returned map[string]any
+	current  bool // the Delivery's status reflects its spec
+	seen     bool // the agent has reported on the entry
 }
 
 // sync reports one Binding's objects.
@@ -273,8 +288,12 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		return err
 	}
 	if !found {
+		c.decoded.Forget(name)
 		c.mu.Lock()
-		delete(c.summaries, name)
+		if _, had := c.summaries[name]; had {
+			delete(c.summaries, name)
+			c.version++
+		}
 		written := c.singletons[name]
 		delete(c.singletons, name)
 		c.mu.Unlock()
@@ -285,8 +304,14 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		}
 		return c.pruneCombined(ctx, name, nil)
 	}
-	var b controlv1alpha1.Binding
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
+	// Decoded once per version: every Delivery status reported reports
+	// its Binding again.
+	b, err := c.decoded.GetErr(name, raw.(*unstructured.Unstructured).GetResourceVersion(), func() (*controlv1alpha1.Binding, error) {
+		var b controlv1alpha1.Binding
+		err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b)
+		return &b, err
+	})
+	if err != nil {
 		return err
 	}
 	entries := c.entriesOf(name) // object key (group/resource-less) → WEC entries
@@ -314,7 +339,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	for _, o := range b.Spec.Workload.NamespaceScope {
 		objects = append(objects, boundObject{objectRef{GVR: schema.GroupVersionResource(o.GroupVersionResource), Namespace: o.Namespace, Name: o.Name}, o.DownsyncModulation, o.ResourceVersion})
 	}
-	policyUID := policyUIDOf(&b)
+	policyUID := policyUIDOf(b)
 	reported := map[string]objectRef{}
 	keepCombined := map[string]bool{}
 	var errs []error
@@ -353,8 +378,8 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				st.Message = string(e.status.Result) + ": " + e.status.Message
 			}
 			var status map[string]any
-			if ok && e.status.ReturnedStatus != nil {
-				_ = json.Unmarshal(e.status.ReturnedStatus.Raw, &status)
+			if ok {
+				status = e.returned
 				st.Status = status
 			}
 			returned[w] = status
@@ -436,6 +461,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	slices.Sort(sum.policy.Objects)
 	c.mu.Lock()
 	c.summaries[name] = sum
+	c.version++
 	before := c.singletons[name]
 	c.singletons[name] = reported
 	c.mu.Unlock()
@@ -486,10 +512,16 @@ func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEn
 		d := o.(*unstructured.Unstructured)
 		wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
 		headers := c.headers.Get(memo.ObjectName(d), memo.SpecVersion(d), func() []entryHeader { return headersOf(d) })
-		status := c.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
-			var status gitstellarv1alpha1.DeliveryStatus
+		status := c.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() deliveryStatus {
+			var status deliveryStatus
 			if s, ok := d.Object["status"].(map[string]any); ok {
-				_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
+				_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status.DeliveryStatus)
+			}
+			status.returned = make([]map[string]any, len(status.Entries))
+			for i, e := range status.Entries {
+				if e.ReturnedStatus != nil {
+					_ = json.Unmarshal(e.ReturnedStatus.Raw, &status.returned[i])
+				}
 			}
 			return status
 		})
@@ -499,7 +531,7 @@ func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEn
 			if i < len(status.Entries) {
 				se := status.Entries[i]
 				if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
-					e.status, e.seen = se, true
+					e.status, e.returned, e.seen = se, status.returned[i], true
 				}
 			}
 			key := entryKey(h.Group, h.Namespace, h.Name)
@@ -672,6 +704,13 @@ func (c *StatusController) pruneCombined(ctx context.Context, policy string, kee
 		}
 	}
 	return nil
+}
+
+// Version changes whenever Summary may: a Binding reported again or gone.
+func (c *StatusController) Version() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
 }
 
 // Summary is the WDS's part of the status branch: every policy and every

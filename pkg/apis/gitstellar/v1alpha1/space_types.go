@@ -59,8 +59,10 @@ type SpaceSpec struct {
 
 // SpaceStatus is the observed state of a Space.
 type SpaceStatus struct {
-	// Conditions: Ready (reachable, CRDs installed) and Synced (the last
-	// revision applied).
+	// Conditions: Ready (reachable, CRDs installed) and Synced (True,
+	// reason Applied, when every object of the revision is applied; False
+	// with reason ApplyProblems, ApplyFailed or RenderFailed and the
+	// revision in the message otherwise).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -68,7 +70,11 @@ type SpaceStatus struct {
 	// ObservedGeneration is the generation the status reflects.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// LastAppliedRevision is the source commit last applied to the space.
+	// LastAppliedRevision is the source commit last applied to the space:
+	// the newest one that changed what the space holds (or the first a
+	// controller applied after it started). A commit that renders the
+	// space exactly as the one before writes nothing into the space, this
+	// status included.
 	// +optional
 	LastAppliedRevision string `json:"lastAppliedRevision,omitempty"`
 }

@@ -48,7 +48,10 @@ type WorkloadClusterStatus struct {
 	// AgentVersion is the version of the agent serving the WEC.
 	// +optional
 	AgentVersion string `json:"agentVersion,omitempty"`
-	// LastHeartbeatTime is when the agent last reported.
+	// LastHeartbeatTime is when the agent last renewed its Lease, as of
+	// the last status write: refreshed at least every 5 minutes and
+	// whenever Ready changes. The Lease gitstellar-agent in the mailbox
+	// has the latest renewal.
 	// +optional
 	LastHeartbeatTime *metav1.Time `json:"lastHeartbeatTime,omitempty"`
 }
