@@ -65,5 +65,10 @@ func ObjectName(u *unstructured.Unstructured) string {
 // SpecVersion identifies an object's spec: a new object (uid) or a new
 // generation is another version; a status write is not.
 func SpecVersion(u *unstructured.Unstructured) string {
-	return string(u.GetUID()) + "/" + strconv.FormatInt(u.GetGeneration(), 10)
+	return SpecVersionAt(u, u.GetGeneration())
+}
+
+// SpecVersionAt is the SpecVersion the object had at another generation.
+func SpecVersionAt(u *unstructured.Unstructured, generation int64) string {
+	return string(u.GetUID()) + "/" + strconv.FormatInt(generation, 10)
 }

@@ -556,14 +556,15 @@ type statusTree struct {
 func (w *StatusBranchWriter) storeTree(files map[string]statusFile) (plumbing.Hash, error) {
 	root := &statusTree{}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
+		// A file without data is one the memo kept: its blob was stored by
+		// an earlier write (looking each up again cost a file system
+		// lookup per file and write).
 		blob := files[p].hash
 		if files[p].data != nil {
 			var err error
 			if blob, err = w.storeObject(plumbing.BlobObject, files[p].data); err != nil {
 				return plumbing.ZeroHash, err
 			}
-		} else if err := w.repo.Storer.HasEncodedObject(blob); err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("%s: blob %s of an earlier commit: %w", p, blob, err)
 		}
 		dir, name := path.Split(p)
 		node := root

@@ -80,22 +80,16 @@ type StatusController struct {
 	version    uint64
 	statusMemo map[string]string               // object ref → hash of the reported state last written
 	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
-	// objects: WDS objects read, at their last resourceVersion; headers
-	// and statuses: per Delivery, what it carries and its status, decoded
-	// once per version.
-	objects  memo.ByVersion[*unstructured.Unstructured]
-	headers  memo.ByVersion[[]entryHeader]
-	statuses memo.ByVersion[deliveryStatus]
-	decoded  memo.ByVersion[*controlv1alpha1.Binding]
-}
-
-// deliveryStatus is a Delivery's status, decoded, with each entry's
-// returned status decoded too (nil where there is none): once per version
-// of the Delivery, not at every report of its Binding. The maps are
-// shared and read only.
-type deliveryStatus struct {
-	gitstellarv1alpha1.DeliveryStatus
-	returned []map[string]any
+	// objects: WDS objects read, at their last resourceVersion; headers:
+	// per Delivery, the objects it carries, once per generation; views:
+	// per Delivery, its entries and what its agent reports of them, once
+	// per resourceVersion (shared, read only); decoded: Bindings, once
+	// per resourceVersion.
+	objects memo.ByVersion[*unstructured.Unstructured]
+	headers memo.ByVersion[[]entryHeader]
+	views   memo.ByVersion[map[string]*wecEntry]
+	history specHistory
+	decoded memo.ByVersion[*controlv1alpha1.Binding]
 }
 
 // objectRef names a WDS object.
@@ -175,7 +169,8 @@ func (c *StatusController) Run(ctx context.Context) error {
 	forget := cache.ResourceEventHandlerFuncs{DeleteFunc: func(o any) {
 		if u, ok := keyqueue.Unstructured(o); ok {
 			c.headers.Forget(memo.ObjectName(u))
-			c.statuses.Forget(memo.ObjectName(u))
+			c.views.Forget(memo.ObjectName(u))
+			c.history.forget(memo.ObjectName(u))
 		}
 	}}
 	for _, h := range []struct {
@@ -274,11 +269,13 @@ type wecEntry struct {
 	wec     string
 	kind    string
 	version string
-	status  gitstellarv1alpha1.DeliveryEntryStatus
+	status  *gitstellarv1alpha1.DeliveryEntryStatus // nil until seen
 	// returned is status.ReturnedStatus decoded (shared: read only).
 	returned map[string]any
-	current  bool // the Delivery's status reflects its spec
-	seen     bool // the agent has reported on the entry
+	// current: the agent reported on the entry as it is (at the
+	// Delivery's generation, or at an earlier one holding the same entry)
+	current bool
+	seen    bool // the agent has reported on the entry
 }
 
 // sync reports one Binding's objects.
@@ -344,11 +341,14 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	keepCombined := map[string]bool{}
 	var errs []error
 	for _, o := range objects {
-		byWEC := entries[entryKey(o.ref.GVR.Group, o.ref.Namespace, o.ref.Name)]
+		key := entryKey(o.ref.GVR.Group, o.ref.Namespace, o.ref.Name)
 		kind, version := "", o.ref.GVR.Version
-		for _, e := range byWEC {
-			kind, version = e.kind, e.version
-			break
+		byWEC := make([]*wecEntry, len(wecs))
+		for i, w := range wecs {
+			byWEC[i] = entries.entry(w, key)
+			if byWEC[i] != nil && kind == "" {
+				kind, version = byWEC[i].kind, byWEC[i].version
+			}
 		}
 		o.ref.Kind = kind
 		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name}}
@@ -357,8 +357,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		}
 		returned := map[string]map[string]any{}
 		var reports []WECReport
-		for _, w := range wecs {
-			e, ok := byWEC[w]
+		for i, w := range wecs {
+			e := byWEC[i]
+			ok := e != nil
 			st := WECObjectStatus{WEC: w}
 			switch {
 			case !ok || !e.seen:
@@ -384,7 +385,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			}
 			returned[w] = status
 			var last time.Time
-			if ok && e.status.LastUpdateTime != nil {
+			if ok && e.seen && e.status.LastUpdateTime != nil {
 				last = e.status.LastUpdateTime.Time
 			}
 			if ok && status != nil {
@@ -504,49 +505,74 @@ func entryKey(group, namespace, name string) string {
 	return group + "/" + namespace + "/" + name
 }
 
-// entriesOf reads a Binding's Deliveries: object → WEC → entry.
-func (c *StatusController) entriesOf(binding string) map[string]map[string]wecEntry {
-	out := map[string]map[string]wecEntry{}
+// bindingEntries is what a Binding's Deliveries say of its objects: per
+// WEC, the entries of each of its Deliveries (parts) by entryKey.
+type bindingEntries map[string][]map[string]*wecEntry
+
+// entry is what a WEC's Deliveries say of an object, nil when none holds it.
+func (b bindingEntries) entry(wec, key string) *wecEntry {
+	for _, part := range b[wec] {
+		if e := part[key]; e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// entriesOf reads a Binding's Deliveries. Each Delivery is read once per
+// resourceVersion: a Delivery status written by one WEC's agent reads
+// only that Delivery again, not every entry of every WEC.
+func (c *StatusController) entriesOf(binding string) bindingEntries {
+	out := bindingEntries{}
 	objs, _ := c.deliveries.GetIndexer().ByIndex(propagate.DeliveriesByBinding, propagate.DeliveryBindingKey(c.opts.WDS, binding))
 	for _, o := range objs {
 		d := o.(*unstructured.Unstructured)
 		wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
-		headers := c.headers.Get(memo.ObjectName(d), memo.SpecVersion(d), func() []entryHeader { return headersOf(d) })
-		status := c.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() deliveryStatus {
-			var status deliveryStatus
-			if s, ok := d.Object["status"].(map[string]any); ok {
-				_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status.DeliveryStatus)
-			}
-			status.returned = make([]map[string]any, len(status.Entries))
-			for i, e := range status.Entries {
-				if e.ReturnedStatus != nil {
-					_ = json.Unmarshal(e.ReturnedStatus.Raw, &status.returned[i])
-				}
-			}
-			return status
-		})
-		current := status.ObservedGeneration == d.GetGeneration()
-		for i, h := range headers {
-			e := wecEntry{wec: wec, kind: h.Kind, version: h.Version, current: current}
-			if i < len(status.Entries) {
-				se := status.Entries[i]
-				if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
-					e.status, e.returned, e.seen = se, status.returned[i], true
-				}
-			}
-			key := entryKey(h.Group, h.Namespace, h.Name)
-			if out[key] == nil {
-				out[key] = map[string]wecEntry{}
-			}
-			out[key][wec] = e
-		}
+		out[wec] = append(out[wec], c.views.Get(memo.ObjectName(d), d.GetResourceVersion(), func() map[string]*wecEntry { return c.viewOf(d, wec) }))
 	}
 	return out
 }
 
-// entryHeader names the object of a Delivery entry.
+// viewOf is one Delivery's entries by entryKey.
+func (c *StatusController) viewOf(d *unstructured.Unstructured, wec string) map[string]*wecEntry {
+	headers := c.headers.Get(memo.ObjectName(d), memo.SpecVersion(d), func() []entryHeader {
+		h := headersOf(d)
+		c.history.record(memo.ObjectName(d), memo.SpecVersion(d), h)
+		return h
+	})
+	var status gitstellarv1alpha1.DeliveryStatus
+	if s, ok := d.Object["status"].(map[string]any); ok {
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
+	}
+	current := status.ObservedGeneration == d.GetGeneration()
+	var observed map[string][sha256.Size]byte // the entries as the agent last saw them
+	if !current {
+		observed = c.history.digests(memo.ObjectName(d), memo.SpecVersionAt(d, status.ObservedGeneration))
+	}
+	out := make(map[string]*wecEntry, len(headers))
+	for i, h := range headers {
+		key := entryKey(h.Group, h.Namespace, h.Name)
+		was, kept := observed[key]
+		e := &wecEntry{wec: wec, kind: h.Kind, version: h.Version, current: current || (kept && was == h.digest)}
+		if i < len(status.Entries) {
+			se := &status.Entries[i]
+			if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
+				e.status, e.seen = se, true
+				if se.ReturnedStatus != nil {
+					_ = json.Unmarshal(se.ReturnedStatus.Raw, &e.returned)
+				}
+			}
+		}
+		out[key] = e
+	}
+	return out
+}
+
+// entryHeader names the object of a Delivery entry, with a digest of
+// the entry (object and flags).
 type entryHeader struct {
 	Group, Version, Kind, Namespace, Name string
+	digest                                [sha256.Size]byte
 }
 
 // headersOf names the objects a Delivery carries, in order.
@@ -557,9 +583,66 @@ func headersOf(d *unstructured.Unstructured) []entryHeader {
 		var u unstructured.Unstructured
 		_ = u.UnmarshalJSON(e.Object.Raw)
 		gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
-		out = append(out, entryHeader{Group: gv.Group, Version: gv.Version, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()})
+		flags := fmt.Sprintf("\x00%t%t%t%t", e.CreateOnly, e.Adopt, e.Orphan, e.ReturnStatus)
+		out = append(out, entryHeader{Group: gv.Group, Version: gv.Version, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(),
+			digest: sha256.Sum256(append(slices.Clip(e.Object.Raw), flags...))})
 	}
 	return out
+}
+
+// specHistory keeps, per Delivery, the entry digests of its last few
+// generations, so that an entry the agent applied at an older generation
+// and that did not change since counts as current: a Delivery written
+// again for one changed object does not make every other object of it
+// pending until the agent reports.
+type specHistory struct {
+	mu sync.Mutex
+	// by Delivery (namespace/name), then memo.SpecVersion
+	versions map[string][]specDigests
+}
+
+type specDigests struct {
+	version string
+	digests map[string][sha256.Size]byte // entryKey → digest
+}
+
+// specHistoryLength is how many generations of a Delivery are kept.
+const specHistoryLength = 4
+
+func (h *specHistory) record(delivery, version string, headers []entryHeader) {
+	digests := make(map[string][sha256.Size]byte, len(headers))
+	for _, e := range headers {
+		digests[entryKey(e.Group, e.Namespace, e.Name)] = e.digest
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.versions == nil {
+		h.versions = map[string][]specDigests{}
+	}
+	list := h.versions[delivery]
+	if len(list) >= specHistoryLength {
+		list = slices.Delete(list, 0, len(list)-specHistoryLength+1)
+	}
+	h.versions[delivery] = append(list, specDigests{version: version, digests: digests})
+}
+
+// digests are the entry digests of a Delivery at a version, nil when
+// not kept.
+func (h *specHistory) digests(delivery, version string) map[string][sha256.Size]byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, v := range h.versions[delivery] {
+		if v.version == version {
+			return v.digests
+		}
+	}
+	return nil
+}
+
+func (h *specHistory) forget(delivery string) {
+	h.mu.Lock()
+	delete(h.versions, delivery)
+	h.mu.Unlock()
 }
 
 // object reads a WDS object, once per resourceVersion; nil when gone.

@@ -462,13 +462,17 @@ type policyView struct {
 	health health
 }
 
-func viewPolicy(space SpaceSummary, p PolicySummary) policyView {
+func viewPolicy(space SpaceSummary, byKey map[string]int, p PolicySummary) policyView {
 	v := policyView{PolicySummary: p, perWEC: map[string]struct{ n, m int }{}}
 	if len(p.Errors) > 0 {
 		v.health = healthRed
 	}
 	for _, key := range p.Objects {
-		o, found := findStatusObject(space, key)
+		var o ObjectSummary
+		i, found := byKey[key]
+		if found {
+			o = space.Objects[i]
+		}
 		label := statusObjectLabel(o)
 		if !found {
 			label = keyLabel(key)
@@ -493,13 +497,15 @@ func viewPolicy(space SpaceSummary, p PolicySummary) policyView {
 	return v
 }
 
-func findStatusObject(space SpaceSummary, key string) (ObjectSummary, bool) {
-	for _, o := range space.Objects {
-		if o.Key() == key {
-			return o, true
+// objectIndex maps each object's key to its index in space.Objects.
+func objectIndex(space SpaceSummary) map[string]int {
+	out := make(map[string]int, len(space.Objects))
+	for i, o := range space.Objects {
+		if _, dup := out[o.Key()]; !dup {
+			out[o.Key()] = i
 		}
 	}
-	return ObjectSummary{}, false
+	return out
 }
 
 func findWECStatus(o ObjectSummary, wec string) *WECObjectStatus {
@@ -558,8 +564,9 @@ func renderStatusReadme(s Summary) []byte {
 			b.WriteString("\nNo BindingPolicy.\n")
 		}
 		var spaceViews []policyView
+		byKey := objectIndex(space)
 		for _, p := range space.Policies {
-			v := viewPolicy(space, p)
+			v := viewPolicy(space, byKey, p)
 			writePolicyTable(&b, v)
 			spaceViews = append(spaceViews, v)
 		}
