@@ -86,7 +86,7 @@ type Agent struct {
 
 	mu          sync.Mutex
 	applied     map[string]string // object key → hash of the entry last applied
-	results     map[string]gitstellarv1alpha1.DeliveryEntryStatus
+	results     entryResults
 	converged   bool            // the last reconcile applied every entry
 	settled     bool            // the last reconcile reported on every entry
 	kept        map[string]bool // objects in no Delivery, not removed: said once
@@ -143,7 +143,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
 	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
-		applied: map[string]string{}, results: map[string]gitstellarv1alpha1.DeliveryEntryStatus{},
+		applied: map[string]string{}, results: entryResults{},
 		seen: map[string]string{}, dirty: map[string]bool{}, restatus: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
 	a.events, err = events.NewEmitter(itsCfg, "gitstellar.io/agent")
 	if err != nil {
@@ -414,10 +414,10 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	metrics.AgentWECReachable.WithLabelValues(a.opts.Cluster).Set(reachable)
 	if err != nil {
 		// The WEC cannot be read: change nothing, say so in every entry.
-		unreachable := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
+		unreachable := entryResults{}
 		for _, w := range desired {
 			gvk := w.object.GroupVersionKind()
-			unreachable[w.key] = gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
+			unreachable[w.key] = &gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 				Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryError,
 				Message: "the WEC cannot be reached: " + err.Error()}
 		}
@@ -432,7 +432,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	// CRDs and Namespaces first, so that what lives in them can be applied.
 	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object) - stage(y.object) })
-	results := map[string]gitstellarv1alpha1.DeliveryEntryStatus{}
+	results := entryResults{}
 	var resultsMu sync.Mutex
 	watchedKeys := map[string]bool{} // entries whose kind is watched
 	a.mu.Lock()
@@ -442,7 +442,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	var listed map[string]*metav1.PartialObjectMetadata // see prefetch
 	apply := func(w wanted) {
 		a.mu.Lock()
-		last, prev := a.applied[w.key], a.results[w.key]
+		last := a.applied[w.key]
+		var prev gitstellarv1alpha1.DeliveryEntryStatus
+		if p := a.results[w.key]; p != nil {
+			prev = *p
+		}
 		a.mu.Unlock()
 		var res gitstellarv1alpha1.DeliveryEntryStatus
 		var unchanged bool
@@ -494,7 +498,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			a.mu.Unlock()
 		}
 		resultsMu.Lock()
-		results[w.key] = res
+		results[w.key] = &res
 		if watched {
 			watchedKeys[w.key] = true
 		}
@@ -541,7 +545,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		if i == 1 && len(group) > 0 {
 			var crds []wanted // the CRDs that could be applied
 			for _, w := range desired[:split] {
-				if results[w.key].Result == gitstellarv1alpha1.DeliveryApplied {
+				if r := results[w.key]; r != nil && r.Result == gitstellarv1alpha1.DeliveryApplied {
 					crds = append(crds, w)
 				}
 			}
@@ -979,9 +983,14 @@ type parsedDelivery struct {
 	err      error // its entries could not be read
 }
 
+// entryResults are the outcomes of a pass, by object key. The statuses
+// are not changed once in the map: the status flush of a running pass
+// copies the map many times a second, and copies only pointers.
+type entryResults map[string]*gitstellarv1alpha1.DeliveryEntryStatus
+
 // report is what one reconcile found, for the Deliveries' status.
 type report struct {
-	results map[string]gitstellarv1alpha1.DeliveryEntryStatus // object key → result
+	results entryResults
 	// dup: delivery index → entry index → the source that keeps the object
 	// (another WDS delivered it first).
 	dup map[int]map[int]string
@@ -996,7 +1005,7 @@ type report struct {
 const statusBatch = 250 * time.Millisecond
 
 // complete tells whether every entry of a Delivery has a result.
-func complete(pd parsedDelivery, results map[string]gitstellarv1alpha1.DeliveryEntryStatus, dup map[int]string) bool {
+func complete(pd parsedDelivery, results entryResults, dup map[int]string) bool {
 	for ei, obj := range pd.objects {
 		if obj == nil {
 			continue
@@ -1054,7 +1063,11 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 			obj = &unstructured.Unstructured{Object: map[string]any{}}
 		}
 		key := objectKey(obj)
-		st, ok := rep.results[key]
+		var st gitstellarv1alpha1.DeliveryEntryStatus
+		r, ok := rep.results[key]
+		if ok {
+			st = *r
+		}
 		if ok && len(rep.contested[key]) > 0 {
 			st.ContestedBy = slices.Sorted(slices.Values(rep.contested[key]))
 		}
