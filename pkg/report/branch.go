@@ -108,8 +108,11 @@ type StatusBranchWriter struct {
 
 	mu      sync.Mutex
 	started time.Time // when the write being made began
-	repo    *git.Repository
-	files   statusMemo // what the last commit's files reuse
+	// rendered and stored: how long the write being made took to render
+	// its files and to store them (for its log line)
+	rendered, stored time.Duration
+	repo             *git.Repository
+	files            statusMemo // what the last commit's files reuse
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -157,18 +160,20 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("status branch: %w", err)
 	}
+	rendered := time.Since(start)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.open(); err != nil {
 		return false, err
 	}
+	storing := time.Now()
 	tree, err := w.storeTree(files)
 	if err != nil {
 		w.files.reset() // the next write renders and stores every file again
 		return false, fmt.Errorf("status branch: store the tree: %w", err)
 	}
 	w.files.keep()
-	w.started = start
+	w.started, w.rendered, w.stored = start, rendered, time.Since(storing)
 	return w.retry(ctx, func(*object.Commit) (Summary, plumbing.Hash, error) { return s, tree, nil })
 }
 
@@ -181,7 +186,7 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.started = time.Now()
+	w.started, w.rendered, w.stored = time.Now(), 0, 0
 	if err := w.open(); err != nil {
 		return false, err
 	}
@@ -285,10 +290,12 @@ func (w *StatusBranchWriter) retry(ctx context.Context, next content) (bool, err
 // attempt brings the remote's head, and commits and pushes on top of it
 // when the tree differs.
 func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, error) {
+	fetching := time.Now()
 	head, err := w.fetchHead(ctx)
 	if err != nil {
 		return false, err
 	}
+	fetched := time.Since(fetching)
 	if head != nil {
 		if err := w.checkLease(head); err != nil {
 			return false, err
@@ -308,11 +315,13 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	if w.beforePush != nil {
 		w.beforePush()
 	}
+	pushing := time.Now()
 	if err := w.push(ctx, commit, head); err != nil {
 		return false, err
 	}
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil,
-		"took", time.Since(w.started).Round(time.Millisecond))
+		"took", ms(time.Since(w.started)), "render", ms(w.rendered), "store", ms(w.stored), "fetch", ms(fetched), "push", ms(time.Since(pushing)))
 	return true, nil
 }
 

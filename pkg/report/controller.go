@@ -317,7 +317,8 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		wecs = append(wecs, d.ClusterId)
 	}
 	slices.Sort(wecs)
-	sum := &bindingSummary{policy: PolicySummary{Name: name, WECs: wecs}, objects: map[string]*ObjectSummary{}}
+	sum := &bindingSummary{policy: PolicySummary{Name: name, WECs: wecs},
+		objects: make(map[string]*ObjectSummary, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))}
 	if p, ok, _ := c.policies.GetStore().GetByKey(name); ok {
 		errs, _, _ := unstructured.NestedStringSlice(p.(*unstructured.Unstructured).Object, "status", "errors")
 		sum.policy.Errors = append(sum.policy.Errors, errs...)
@@ -329,7 +330,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		mod controlv1alpha1.DownsyncModulation
 		rv  string
 	}
-	var objects []boundObject
+	objects := make([]boundObject, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
 	for _, o := range b.Spec.Workload.ClusterScope {
 		objects = append(objects, boundObject{objectRef{GVR: schema.GroupVersionResource(o.GroupVersionResource), Name: o.Name}, o.DownsyncModulation, o.ResourceVersion})
 	}
@@ -351,11 +352,17 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			}
 		}
 		o.ref.Kind = kind
-		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name}}
+		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name},
+			WECs: make([]WECObjectStatus, 0, len(wecs))}
 		if kind == "" {
 			objSum.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
 		}
-		returned := map[string]map[string]any{}
+		// Returned statuses by WEC, only for what reads them: the
+		// reported state and StatusCollectors.
+		var returned map[string]map[string]any
+		if o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState {
+			returned = make(map[string]map[string]any, len(wecs))
+		}
 		var reports []WECReport
 		for i, w := range wecs {
 			e := byWEC[i]
@@ -383,7 +390,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				status = e.returned
 				st.Status = status
 			}
-			returned[w] = status
+			if returned != nil {
+				returned[w] = status
+			}
 			var last time.Time
 			if ok && e.seen && e.status.LastUpdateTime != nil {
 				last = e.status.LastUpdateTime.Time
@@ -456,8 +465,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		}
 		sum.objects[objSum.Key()] = objSum
 	}
-	for _, o := range sum.objects {
-		sum.policy.Objects = append(sum.policy.Objects, o.Key())
+	sum.policy.Objects = make([]string, 0, len(sum.objects))
+	for key := range sum.objects {
+		sum.policy.Objects = append(sum.policy.Objects, key)
 	}
 	slices.Sort(sum.policy.Objects)
 	c.mu.Lock()

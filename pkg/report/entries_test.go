@@ -40,7 +40,7 @@ func TestEntriesCurrentAcrossGenerations(t *testing.T) {
 			"apiVersion": "gitstellar.io/v1alpha1", "kind": "Delivery",
 			"metadata": map[string]any{"name": "wds1-app-0", "namespace": "mailbox-c1", "uid": "u1", "generation": generation,
 				"resourceVersion": fmt.Sprint(generation*10 + observed),
-				"labels": map[string]any{gitstellarv1alpha1.LabelWDS: "wds1", gitstellarv1alpha1.LabelBinding: "app", gitstellarv1alpha1.LabelCluster: "c1"}},
+				"labels":          map[string]any{gitstellarv1alpha1.LabelWDS: "wds1", gitstellarv1alpha1.LabelBinding: "app", gitstellarv1alpha1.LabelCluster: "c1"}},
 			"spec":   map[string]any{"payload": base64.StdEncoding.EncodeToString(payload)},
 			"status": map[string]any{"observedGeneration": observed, "entries": statusEntries},
 		}}
