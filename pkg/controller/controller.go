@@ -83,8 +83,10 @@ type spaceConn struct {
 	// shares; it runs until stopWatching.
 	cache        *spacecache.Cache
 	stopWatching context.CancelFunc // the applier's watches and the cache
-	// status keeps the Space's status in the space.
-	status *spaceStatusWriter
+	// status keeps the Space's status in the space; statusErr is its
+	// last failure.
+	status    *spaceStatusWriter
+	statusErr string
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -183,10 +185,23 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 		// here does not write the status again.
 		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionTrue, Reason: reasonApplied, Message: "every object of the revision is applied"}
 	}
-	if err := conn.status.update(ctx, outcome); err != nil {
-		c.cfg.Log.Error(err, "space status", "space", sp.Name)
-	}
+	c.updateSpaceStatus(ctx, sp.Name, conn, outcome)
 	return out
+}
+
+// updateSpaceStatus writes a space's Space.status; a failure is logged
+// when it differs from the last one (an unreachable space fails at every
+// sync, and its sync error is logged already).
+func (c *Controller) updateSpaceStatus(ctx context.Context, name string, conn *spaceConn, out spaceOutcome) {
+	err := conn.status.update(ctx, out)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != "" && msg != conn.statusErr {
+		c.cfg.Log.Error(err, "space status", "space", name)
+	}
+	conn.statusErr = msg
 }
 
 // connect reaches a space once, as its Space object says.
@@ -231,9 +246,7 @@ func (c *Controller) reportRenderErrors(ctx context.Context, res *SyncResult) {
 	for name, conn := range c.spaces {
 		conn.events.Emit(ctx, spaceRef(name), events.Warning, reasonRenderFailed, msg)
 		synced := metav1.Condition{Type: conditionSynced, Status: metav1.ConditionFalse, Reason: reasonRenderFailed, Message: msg}
-		if err := conn.status.update(ctx, spaceOutcome{synced: synced}); err != nil {
-			c.cfg.Log.Error(err, "space status", "space", name)
-		}
+		c.updateSpaceStatus(ctx, name, conn, spaceOutcome{synced: synced})
 	}
 }
 

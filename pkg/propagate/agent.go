@@ -316,7 +316,8 @@ func (a *Agent) Settled() bool {
 type wanted struct {
 	delivery *unstructured.Unstructured
 	index    int
-	entry    gitstellarv1alpha1.DeliveryEntry
+	entry    gitstellarv1alpha1.DeliveryEntry // its flags; its object is in source
+	source   *entrySource
 	object   *unstructured.Unstructured // its identity only (parsedSpec)
 	key      string
 	hash     string
@@ -375,6 +376,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		parsed = append(parsed, pd)
 		source := ps.spec.Source.WDS + "/" + ps.spec.Source.Binding
+		objects := &entrySource{delivery: d}
 		for ei, e := range ps.spec.Entries {
 			obj := ps.objects[ei]
 			if obj == nil {
@@ -396,7 +398,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 			seen[key] = source
 			a.watches.Ensure(obj.GroupVersionKind())
-			desired = append(desired, wanted{delivery: d, index: ei, entry: e, object: obj, key: key, hash: ps.hashes[ei]})
+			desired = append(desired, wanted{delivery: d, index: ei, entry: e, source: objects, object: obj, key: key, hash: ps.hashes[ei]})
 		}
 	}
 	// Reading the inventory also tells whether the WEC can be reached.
@@ -785,8 +787,13 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 			return a.withStatus(w, st, live.(*unstructured.Unstructured))
 		}
 	}
+	raw, err := w.source.object(w.index)
+	if err != nil { // read once by parseSpec: not expected
+		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, "the Delivery's entries cannot be read: "+err.Error()
+		return st
+	}
 	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(w.entry.Object.Raw); err != nil { // decoded once by parseSpec: not expected
+	if err := obj.UnmarshalJSON(raw); err != nil { // decoded once by parseSpec: not expected
 		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, "the entry's object does not decode: "+err.Error()
 		return st
 	}
@@ -930,9 +937,10 @@ type parsedSpec struct {
 	err  error // the entries could not be read
 	spec gitstellarv1alpha1.DeliverySpec
 	// objects are the identities of the entries' objects (nil where one
-	// does not decode): the full objects, in the entries' JSON, are
-	// decoded again for an apply, which takes far less memory than
-	// keeping them decoded.
+	// does not decode). The entries keep their flags, not their objects:
+	// an apply reads the object from the Delivery's payload again
+	// (entrySource), which takes far less memory than keeping every
+	// entry's JSON, let alone the decoded objects.
 	objects []*unstructured.Unstructured
 	keys    []string
 	hashes  []string
@@ -957,8 +965,31 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 		}
 		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
 		ps.objects[i], ps.keys[i], ps.hashes[i] = objectIdentity(obj), objectKey(obj), hex.EncodeToString(sum[:8])
+		ps.spec.Entries[i].Object.Raw = nil
 	}
 	return ps
+}
+
+// entrySource reads the objects of one Delivery's entries for the applies
+// of one pass: its payload is decoded at the first apply that needs it,
+// and dropped with the pass.
+type entrySource struct {
+	delivery *unstructured.Unstructured
+	once     sync.Once
+	entries  []gitstellarv1alpha1.DeliveryEntry
+	err      error
+}
+
+// object is the JSON of entry i's object.
+func (s *entrySource) object(i int) ([]byte, error) {
+	s.once.Do(func() { s.entries, s.err = DeliveryEntries(s.delivery) })
+	switch {
+	case s.err != nil:
+		return nil, s.err
+	case i >= len(s.entries):
+		return nil, fmt.Errorf("entry %d of %d", i, len(s.entries))
+	}
+	return s.entries[i].Object.Raw, nil
 }
 
 // objectIdentity is an object reduced to its apiVersion, kind, namespace and

@@ -504,7 +504,10 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 // transformedObject is a bound object transformed for a WEC, as JSON.
 type transformedObject struct {
 	raw []byte
-	err error
+	// identity is the object's apiVersion, kind, namespace and name, for
+	// Pack: one per version, shared by every WEC's entries (read only).
+	identity *unstructured.Unstructured
+	err      error
 }
 
 // deliveriesFor transforms the objects for one WEC and packs them.
@@ -527,17 +530,17 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 				return transformedObject{err: err}
 			}
 			raw, err := json.Marshal(out.Object)
-			return transformedObject{raw: raw, err: err}
+			id := &unstructured.Unstructured{}
+			id.SetGroupVersionKind(o.object.GroupVersionKind())
+			id.SetNamespace(o.object.GetNamespace())
+			id.SetName(o.object.GetName())
+			return transformedObject{raw: raw, identity: id, err: err}
 		})
 		if tr.err != nil {
 			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), tr.err)
 		}
-		var out unstructured.Unstructured
-		out.SetGroupVersionKind(o.object.GroupVersionKind())
-		out.SetNamespace(o.object.GetNamespace())
-		out.SetName(o.object.GetName())
 		entries = append(entries, Entry{
-			Object:       &out,
+			Object:       tr.identity,
 			Raw:          tr.raw,
 			CreateOnly:   o.mod.CreateOnly,
 			Adopt:        ann[gitstellarv1alpha1.AnnotationAdopt] == "true",

@@ -570,6 +570,7 @@ func (c *StatusController) viewOf(d *unstructured.Unstructured, wec string) map[
 				e.status, e.seen = se, true
 				if se.ReturnedStatus != nil {
 					_ = json.Unmarshal(se.ReturnedStatus.Raw, &e.returned)
+					se.ReturnedStatus = nil // kept decoded only
 				}
 			}
 		}
