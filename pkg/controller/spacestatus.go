@@ -86,11 +86,9 @@ func (w *spaceStatusWriter) update(ctx context.Context, out spaceOutcome) error 
 		{Type: conditionReady, Status: metav1.ConditionTrue, Reason: reasonConnected, Message: "reachable, gitstellar's CRDs installed"},
 		out.synced,
 	} {
+		// The transition time moves only when the status does.
 		c.ObservedGeneration, c.LastTransitionTime = sp.Generation, now
-		if old := meta.FindStatusCondition(want.Conditions, c.Type); old != nil && old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-		want.Conditions = setCondition(want.Conditions, c)
+		meta.SetStatusCondition(&want.Conditions, c)
 	}
 	if apiequality.Semantic.DeepEqual(&sp.Status, want) {
 		w.written = want
@@ -113,17 +111,6 @@ func (w *spaceStatusWriter) update(ctx context.Context, out spaceOutcome) error 
 	}
 	w.written = want
 	return nil
-}
-
-// setCondition replaces the condition of c's type, or appends c.
-func setCondition(conds []metav1.Condition, c metav1.Condition) []metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == c.Type {
-			conds[i] = c
-			return conds
-		}
-	}
-	return append(conds, c)
 }
 
 // sameConditions tells whether the Synced condition an outcome calls for

@@ -959,13 +959,13 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 	n := len(ps.spec.Entries)
 	ps.objects, ps.keys, ps.hashes = make([]*unstructured.Unstructured, n), make([]string, n), make([]string, n)
 	for i, e := range ps.spec.Entries {
+		ps.spec.Entries[i].Object.Raw = nil // read again from the payload to apply (entrySource)
 		obj := &unstructured.Unstructured{}
 		if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
 			continue
 		}
 		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
 		ps.objects[i], ps.keys[i], ps.hashes[i] = objectIdentity(obj), objectKey(obj), hex.EncodeToString(sum[:8])
-		ps.spec.Entries[i].Object.Raw = nil
 	}
 	return ps
 }

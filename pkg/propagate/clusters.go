@@ -132,12 +132,12 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 	}
 }
 
-// sync writes one WorkloadCluster's status when it changed.
 // heartbeatReportPeriod is how stale status.lastHeartbeatTime may get
 // while the agent's Lease is renewed and Ready does not change (a
 // kubelet's nodeStatusReportFrequency is also 5 minutes).
 const heartbeatReportPeriod = 5 * time.Minute
 
+// sync writes one WorkloadCluster's status when it changed.
 func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 	if name == "" {
 		return nil

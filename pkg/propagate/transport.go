@@ -530,11 +530,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 				return transformedObject{err: err}
 			}
 			raw, err := json.Marshal(out.Object)
-			id := &unstructured.Unstructured{}
-			id.SetGroupVersionKind(o.object.GroupVersionKind())
-			id.SetNamespace(o.object.GetNamespace())
-			id.SetName(o.object.GetName())
-			return transformedObject{raw: raw, identity: id, err: err}
+			return transformedObject{raw: raw, identity: objectIdentity(o.object), err: err}
 		})
 		if tr.err != nil {
 			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), tr.err)

@@ -387,22 +387,21 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 	// the branch, which holds that blob. Then a change of that file is
 	// stored and pushed as any other.
 	require.NoError(t, os.Remove(blob))
-	s.Spaces[0].Objects[42].WECs[0].Ready = true
-	pushed, err = w.Write(ctx, s)
-	require.NoError(t, err)
-	require.True(t, pushed)
-	head = branch.fetch(t)
-	want, err = RenderStatusFiles(s)
-	require.NoError(t, err)
-	for _, p := range []string{"wds1/core/ConfigMap/default/cm007.yaml", "wds1/core/ConfigMap/default/cm042.yaml"} {
-		assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
+	// writeAndCheck writes s and checks that the branch holds its files.
+	writeAndCheck := func(paths ...string) {
+		t.Helper()
+		pushed, err := w.Write(ctx, s)
+		require.NoError(t, err)
+		require.True(t, pushed)
+		head := branch.fetch(t)
+		want, err := RenderStatusFiles(s)
+		require.NoError(t, err)
+		for _, p := range paths {
+			assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
+		}
 	}
+	s.Spaces[0].Objects[42].WECs[0].Ready = true
+	writeAndCheck("wds1/core/ConfigMap/default/cm007.yaml", "wds1/core/ConfigMap/default/cm042.yaml")
 	s.Spaces[0].Objects[7].WECs[0].Ready = false
-	pushed, err = w.Write(ctx, s)
-	require.NoError(t, err)
-	require.True(t, pushed)
-	head = branch.fetch(t)
-	want, err = RenderStatusFiles(s)
-	require.NoError(t, err)
-	assert.Equal(t, string(want["wds1/core/ConfigMap/default/cm007.yaml"]), branch.git(t, "show", head+":wds1/core/ConfigMap/default/cm007.yaml")+"\n")
+	writeAndCheck("wds1/core/ConfigMap/default/cm007.yaml")
 }

@@ -269,13 +269,13 @@ type wecEntry struct {
 	wec     string
 	kind    string
 	version string
-	status  *gitstellarv1alpha1.DeliveryEntryStatus // nil until seen
+	// status is what the agent reported of the entry, nil until it has.
+	status *gitstellarv1alpha1.DeliveryEntryStatus
 	// returned is status.ReturnedStatus decoded (shared: read only).
 	returned map[string]any
 	// current: the agent reported on the entry as it is (at the
 	// Delivery's generation, or at an earlier one holding the same entry)
 	current bool
-	seen    bool // the agent has reported on the entry
 }
 
 // sync reports one Binding's objects.
@@ -358,7 +358,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			objSum.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
 		}
 		// Returned statuses by WEC, only for what reads them: the
-		// reported state and StatusCollectors.
+		// reported state (StatusCollectors read reports).
 		var returned map[string]map[string]any
 		if o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState {
 			returned = make(map[string]map[string]any, len(wecs))
@@ -369,7 +369,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			ok := e != nil
 			st := WECObjectStatus{WEC: w}
 			switch {
-			case !ok || !e.seen:
+			case !ok || e.status == nil:
 				st.Message = "pending: not reported by the WEC's agent yet"
 			case e.status.Result == gitstellarv1alpha1.DeliveryApplied:
 				st.Synced = e.current
@@ -394,7 +394,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				returned[w] = status
 			}
 			var last time.Time
-			if ok && e.seen && e.status.LastUpdateTime != nil {
+			if ok && e.status != nil && e.status.LastUpdateTime != nil {
 				last = e.status.LastUpdateTime.Time
 			}
 			if ok && status != nil {
@@ -567,7 +567,7 @@ func (c *StatusController) viewOf(d *unstructured.Unstructured, wec string) map[
 		if i < len(status.Entries) {
 			se := &status.Entries[i]
 			if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
-				e.status, e.seen = se, true
+				e.status = se
 				if se.ReturnedStatus != nil {
 					_ = json.Unmarshal(se.ReturnedStatus.Raw, &e.returned)
 					se.ReturnedStatus = nil // kept decoded only
