@@ -84,10 +84,10 @@ type Transport struct {
 	// delivered and problems: per Delivery, the objects its spec carries
 	// and the problems its status reports, decoded once per version.
 	delivered memo.ByVersion[map[string]gitstellarv1alpha1.DeliveryRemoval]
-	// objects: bound WDS objects read, per object, at their last
-	// resourceVersion. transformed: per object (and WEC, for objects
-	// whose templates are expanded), the transformed object as JSON.
-	objects     memo.ByVersion[*unstructured.Unstructured]
+	// objects: bound WDS objects read and transformed, per object, at
+	// their last resourceVersion. transformed: per object and WEC, objects
+	// whose templates are expanded with the WEC's properties.
+	objects     memo.ByVersion[*boundObject]
 	transformed memo.ByVersion[transformedObject]
 	// payloads: per Delivery, the payload of the entries last encoded, by
 	// their hash, so that a part whose entries did not change is not
@@ -278,7 +278,7 @@ func (t *Transport) enqueueAllIfChanged(old, o any) {
 	t.enqueueBindings()
 }
 
-func (t *Transport) transformsNow() *Transforms {
+func (t *Transport) transformsNow() (*Transforms, string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.compiled == nil {
@@ -292,7 +292,7 @@ func (t *Transport) transformsNow() *Transforms {
 		t.compiled = CompileTransforms(cts)
 		t.transformsVersion++
 	}
-	return t.compiled
+	return t.compiled, strconv.Itoa(t.transformsVersion)
 }
 
 // sync makes the Deliveries of one Binding what it asks for.
@@ -319,7 +319,8 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
 		return err
 	}
-	objects, err := t.boundObjects(ctx, &b)
+	transforms, version := t.transformsNow()
+	objects, err := t.boundObjects(ctx, &b, transforms, version)
 	if err != nil {
 		return err
 	}
@@ -328,7 +329,6 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 			objects[i].orphan = true
 		}
 	}
-	transforms := t.transformsNow()
 	var (
 		problems []string
 		handled  = map[string]bool{} // WECs whose Deliveries were written or kept as they are
@@ -461,23 +461,45 @@ func (t *Transport) deleteParts(ctx context.Context, parts map[int]*unstructured
 
 // bound is a bound WDS object and its modulation.
 type bound struct {
-	object *unstructured.Unstructured
+	*boundObject
 	gr     schema.GroupResource
 	mod    controlv1alpha1.DownsyncModulation
 	orphan bool // the policy keeps the WEC copies on removal
 }
 
-// boundObjects reads the Binding's objects from the WDS (once per
-// resourceVersion).
-func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding) ([]bound, error) {
-	var out []bound
+// boundObject is what the transport keeps of a bound WDS object at one
+// resourceVersion: not the object, but its identity, the annotations that
+// modulate its delivery and its transformed JSON, the same for every WEC.
+// Only an object whose templates are expanded for each WEC is kept whole.
+type boundObject struct {
+	identity *unstructured.Unstructured // shared by every WEC's entries (read only)
+	// version: the resourceVersion read (the Binding's, or a newer one)
+	// and the CustomTransforms' count it was transformed with.
+	version       string
+	adopt, orphan bool
+	transformed   transformedObject
+	expand        *unstructured.Unstructured // the object, when its templates are expanded per WEC
+}
+
+// boundObjects reads the Binding's objects from the WDS and transforms
+// them, once per resourceVersion and CustomTransform change.
+func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding, transforms *Transforms, version string) ([]bound, error) {
+	out := make([]bound, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
 	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
-		u, err := t.objects.GetErr(gvr.Group+"/"+gvr.Resource+"/"+ns+"/"+name, rv, func() (*unstructured.Unstructured, error) {
+		gr := schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}
+		o, err := t.objects.GetErr(gr.String()+"/"+ns+"/"+name, rv+"/"+version, func() (*boundObject, error) {
 			r := t.wds.Resource(schema.GroupVersionResource(gvr))
+			var u *unstructured.Unstructured
+			var err error
 			if ns != "" {
-				return r.Namespace(ns).Get(ctx, name, metav1.GetOptions{}) // this version, or a newer one
+				u, err = r.Namespace(ns).Get(ctx, name, metav1.GetOptions{}) // this version, or a newer one
+			} else {
+				u, err = r.Get(ctx, name, metav1.GetOptions{})
 			}
-			return r.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return newBoundObject(u, gr, transforms, version), nil
 		})
 		if apierrors.IsNotFound(err) {
 			return nil // gone since; the next Binding will not list it
@@ -485,7 +507,7 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 		if err != nil {
 			return err
 		}
-		out = append(out, bound{object: u, gr: schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}, mod: mod})
+		out = append(out, bound{boundObject: o, gr: gr, mod: mod})
 		return nil
 	}
 	for _, o := range b.Spec.Workload.ClusterScope {
@@ -501,46 +523,62 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 	return out, nil
 }
 
+// newBoundObject keeps what delivering u takes.
+func newBoundObject(u *unstructured.Unstructured, gr schema.GroupResource, transforms *Transforms, transformsVersion string) *boundObject {
+	ann := u.GetAnnotations()
+	o := &boundObject{identity: objectIdentity(u), version: u.GetResourceVersion() + "/" + transformsVersion,
+		adopt:  ann[gitstellarv1alpha1.AnnotationAdopt] == "true",
+		orphan: ann[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan}
+	if ann[controlv1alpha1.AnnotationExpandTemplates] == "true" {
+		o.expand = u
+	} else {
+		o.transformed = transformObject(u, gr, transforms, Properties{})
+	}
+	return o
+}
+
+// transformObject transforms u for a WEC of the given properties.
+func transformObject(u *unstructured.Unstructured, gr schema.GroupResource, transforms *Transforms, props Properties) transformedObject {
+	out, err := transforms.Transform(u, gr, props)
+	if err != nil {
+		return transformedObject{err: err}
+	}
+	raw, err := json.Marshal(out.Object)
+	return transformedObject{raw: raw, err: err}
+}
+
 // transformedObject is a bound object transformed for a WEC, as JSON.
 type transformedObject struct {
 	raw []byte
-	// identity is the object's apiVersion, kind, namespace and name, for
-	// Pack: one per version, shared by every WEC's entries (read only).
-	identity *unstructured.Unstructured
-	err      error
+	err error
 }
 
-// deliveriesFor transforms the objects for one WEC and packs them.
+// deliveriesFor packs the transformed objects for one WEC, expanding the
+// templates of those that ask for it with the WEC's properties.
 func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, objects []bound, transforms *Transforms, previous map[string]int) ([]gitstellarv1alpha1.DeliverySpec, error) {
-	props := t.properties(wec)
-	t.mu.Lock()
-	version := strconv.Itoa(t.transformsVersion)
-	t.mu.Unlock()
+	var props *Properties
 	entries := make([]Entry, 0, len(objects))
 	for _, o := range objects {
-		ann := o.object.GetAnnotations()
-		key, at := o.gr.String()+"/"+o.object.GetNamespace()+"/"+o.object.GetName(), o.object.GetResourceVersion()+"/"+version
-		if ann[controlv1alpha1.AnnotationExpandTemplates] == "true" {
-			key += "@" + wec // its templates read the WEC's properties
-			at += "/" + props.fingerprint()
-		}
-		tr := t.transformed.Get(key, at, func() transformedObject {
-			out, err := transforms.Transform(o.object, o.gr, props)
-			if err != nil {
-				return transformedObject{err: err}
+		tr := o.transformed
+		if o.expand != nil { // its templates read the WEC's properties
+			if props == nil {
+				p := t.properties(wec)
+				props = &p
 			}
-			raw, err := json.Marshal(out.Object)
-			return transformedObject{raw: raw, identity: objectIdentity(o.object), err: err}
-		})
+			key := o.gr.String() + "/" + o.identity.GetNamespace() + "/" + o.identity.GetName() + "@" + wec
+			tr = t.transformed.Get(key, o.version+"/"+props.fingerprint(), func() transformedObject {
+				return transformObject(o.expand, o.gr, transforms, *props)
+			})
+		}
 		if tr.err != nil {
-			return nil, fmt.Errorf("%s %s/%s: %w", o.object.GetKind(), o.object.GetNamespace(), o.object.GetName(), tr.err)
+			return nil, fmt.Errorf("%s %s/%s: %w", o.identity.GetKind(), o.identity.GetNamespace(), o.identity.GetName(), tr.err)
 		}
 		entries = append(entries, Entry{
-			Object:       tr.identity,
+			Object:       o.identity,
 			Raw:          tr.raw,
 			CreateOnly:   o.mod.CreateOnly,
-			Adopt:        ann[gitstellarv1alpha1.AnnotationAdopt] == "true",
-			Orphan:       o.orphan || ann[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan,
+			Adopt:        o.adopt,
+			Orphan:       o.orphan || o.boundObject.orphan,
 			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}

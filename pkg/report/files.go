@@ -76,13 +76,13 @@ type statusMemo struct {
 	items, more map[[32]byte][]byte
 }
 
-// memoKey is the hash of v's JSON and a comment.
-func memoKey(comment string, v any) ([32]byte, error) {
+// memoKey is the hash of v's JSON and a comment, and that JSON.
+func memoKey(comment string, v any) ([32]byte, []byte, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
-		return [32]byte{}, err
+		return [32]byte{}, nil, err
 	}
-	return sha256.Sum256(append(j, comment...)), nil
+	return sha256.Sum256(append(j[:len(j):len(j)], comment...)), j, nil
 }
 
 // reuse gives the value the kept render had for key, or computes it, and
@@ -109,14 +109,14 @@ func reuse[V any](mu *sync.Mutex, kept map[[32]byte]V, next *map[[32]byte]V, key
 // file renders one file: YAML after an optional comment. Its content is
 // nil when the kept render had it.
 func (m *statusMemo) file(comment string, v any) (statusFile, error) {
-	key, err := memoKey(comment, v)
+	key, j, err := memoKey(comment, v)
 	if err != nil {
 		return statusFile{}, err
 	}
 	var data []byte
 	hash, err := reuse(&m.mu, m.blobs, &m.next, key, func() (plumbing.Hash, error) {
-		b, err := marshalStatusYAML(comment, v)
-		data = b
+		b, err := jsonToYAML(j)
+		data = withComment(comment, b)
 		return newStatusFile(b).hash, err
 	})
 	return statusFile{hash: hash, data: data}, err
@@ -125,12 +125,12 @@ func (m *statusMemo) file(comment string, v any) (statusFile, error) {
 // item is the YAML of v as an element of a block sequence indented by
 // indent spaces.
 func (m *statusMemo) item(indent int, v any) ([]byte, error) {
-	key, err := memoKey(strings.Repeat(" ", indent), v)
+	key, j, err := memoKey(strings.Repeat(" ", indent), v)
 	if err != nil {
 		return nil, err
 	}
 	return reuse(&m.mu, m.items, &m.more, key, func() ([]byte, error) {
-		b, err := yaml.Marshal(v)
+		b, err := jsonToYAML(j)
 		return sequenceItem(b, indent), err
 	})
 }
@@ -186,7 +186,7 @@ func (m *statusMemo) summaryYAML(s Summary) ([]byte, error) {
 		b.WriteString("spaces:\n")
 	}
 	for _, space := range withoutReturnedStatus(s).Spaces {
-		name, err := yaml.Marshal(struct {
+		name, err := statusYAML(struct {
 			Name string `json:"name"`
 		}{space.Name})
 		if err != nil {
@@ -390,14 +390,16 @@ func sortedStrings(ss []string) []string {
 
 // marshalStatusYAML is YAML (keys sorted) after an optional comment.
 func marshalStatusYAML(comment string, v any) ([]byte, error) {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return nil, err
+	b, err := statusYAML(v)
+	return withComment(comment, b), err
+}
+
+// withComment puts an optional comment line before a YAML document.
+func withComment(comment string, doc []byte) []byte {
+	if comment == "" || doc == nil {
+		return doc
 	}
-	if comment == "" {
-		return b, nil
-	}
-	return append([]byte("# Written by gitstellar: "+comment+".\n"), b...), nil
+	return append([]byte("# Written by gitstellar: "+comment+".\n"), doc...)
 }
 
 // placement is the state of one object in one WEC, as README.md shows it.
