@@ -85,29 +85,22 @@ func ptr[T any](v T) *T { return &v }
 // writeStatus sets the policy's status when it differs from what it says:
 // Synced and Ready, observedGeneration, errors.
 func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.BindingPolicy, valid bool, errs []string, cause error) error {
-	want := controlv1alpha1.BindingPolicyStatus{ObservedGeneration: bp.Generation, Errors: errs}
+	want := controlv1alpha1.BindingPolicyStatus{ObservedGeneration: bp.Generation, Errors: errs, Conditions: bp.Status.Conditions}
 	status, reason, message := corev1.ConditionTrue, controlv1alpha1.ReasonReconcileSuccess, "Binding "+bp.Name+" is up to date"
 	if !valid || cause != nil {
 		status, reason, message = corev1.ConditionFalse, controlv1alpha1.ReasonReconcileError, strings.Join(errs, "; ")
 	}
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
+	changed := false
 	for _, t := range []controlv1alpha1.ConditionType{controlv1alpha1.TypeSynced, controlv1alpha1.TypeReady} {
-		cond := controlv1alpha1.BindingPolicyCondition{Type: t, Status: status, Reason: reason, Message: message, LastUpdateTime: now, LastTransitionTime: now}
-		if old := findCondition(bp.Status.Conditions, t); old != nil {
-			if old.Status == status {
-				cond.LastTransitionTime = old.LastTransitionTime
-			}
-			if old.Status == status && old.Reason == reason && old.Message == message {
-				cond.LastUpdateTime = old.LastUpdateTime
-			}
-		}
-		want.Conditions = append(want.Conditions, cond)
+		var c bool
+		want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, controlv1alpha1.BindingPolicyCondition{Type: t, Status: status, Reason: reason, Message: message}, now)
+		changed = changed || c
 	}
 	if status == corev1.ConditionFalse {
 		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Warning, "BindingFailed", message)
 	}
-	if bp.Status.ObservedGeneration == want.ObservedGeneration && slices.Equal(bp.Status.Errors, want.Errors) &&
-		slices.EqualFunc(bp.Status.Conditions, want.Conditions, sameCondition) {
+	if !changed && bp.Status.ObservedGeneration == want.ObservedGeneration && slices.Equal(bp.Status.Errors, want.Errors) {
 		return cause
 	}
 	statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&want)
@@ -124,20 +117,6 @@ func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.Bindin
 		return err
 	}
 	return cause
-}
-
-func findCondition(conds []controlv1alpha1.BindingPolicyCondition, t controlv1alpha1.ConditionType) *controlv1alpha1.BindingPolicyCondition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
-}
-
-func sameCondition(a, b controlv1alpha1.BindingPolicyCondition) bool {
-	return a.Type == b.Type && a.Status == b.Status && a.Reason == b.Reason && a.Message == b.Message &&
-		a.LastTransitionTime.Equal(&b.LastTransitionTime)
 }
 
 // policyRef names a BindingPolicy in Events.

@@ -2,7 +2,9 @@ package keyqueue
 
 import (
 	"context"
-	"sync/atomic"
+	"maps"
+	"slices"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
@@ -11,20 +13,46 @@ import (
 
 // Queue is a queue of keys and the workers that sync them.
 type Queue struct {
-	q    workqueue.TypedRateLimitingInterface[string]
-	busy atomic.Int32
+	q workqueue.TypedRateLimitingInterface[string]
+
+	mu sync.Mutex
+	// pending: per key added and not synced since, how many times it was
+	// added; failing: the pending keys whose last sync failed and that
+	// nothing added since (they wait for their retry).
+	pending map[string]int
+	failing map[string]bool
 }
 
 // New returns an empty queue.
 func New() *Queue {
-	return &Queue{q: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())}
+	return &Queue{q: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		pending: map[string]int{}, failing: map[string]bool{}}
 }
 
 // Add queues a key; a key already waiting is not queued twice.
-func (q *Queue) Add(key string) { q.q.Add(key) }
+func (q *Queue) Add(key string) {
+	q.mu.Lock()
+	q.pending[key]++
+	delete(q.failing, key)
+	q.mu.Unlock()
+	q.q.Add(key)
+}
 
-// Idle tells whether no key waits and none is being synced.
-func (q *Queue) Idle() bool { return q.q.Len() == 0 && q.busy.Load() == 0 }
+// Idle tells whether every key added has been synced since, but for keys
+// whose last sync failed (they wait for a retry, and are Failing): no key
+// waits or is being synced because something asked for it.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending) == len(q.failing)
+}
+
+// Failing lists the keys whose last sync failed, sorted.
+func (q *Queue) Failing() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Sorted(maps.Keys(q.failing))
+}
 
 // Run starts workers that sync keys until ctx ends, then shuts the queue
 // down. A sync that fails is retried with backoff, after onError is told.
@@ -44,9 +72,19 @@ func (q *Queue) work(ctx context.Context, sync func(context.Context, string) err
 		if shutdown {
 			return
 		}
-		q.busy.Add(1)
+		q.mu.Lock()
+		adds := q.pending[key]
+		q.mu.Unlock()
 		err := sync(ctx, key)
-		q.busy.Add(-1)
+		q.mu.Lock()
+		switch {
+		case err == nil && q.pending[key] == adds: // not added again meanwhile
+			delete(q.pending, key)
+			delete(q.failing, key)
+		case err != nil && q.pending[key] == adds:
+			q.failing[key] = true
+		}
+		q.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			onError(key, err)
 			q.q.AddRateLimited(key)

@@ -318,7 +318,7 @@ type wanted struct {
 	index    int
 	entry    gitstellarv1alpha1.DeliveryEntry // its flags; its object is in source
 	source   *entrySource
-	object   *unstructured.Unstructured // its identity only (parsedSpec)
+	object   *objectID
 	key      string
 	hash     string
 }
@@ -382,7 +382,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			if obj == nil {
 				continue
 			}
-			key := ps.keys[ei]
+			key := obj.key
 			if first, ok := seen[key]; ok && !strings.HasPrefix(first, ps.spec.Source.WDS+"/") {
 				if dup[di] == nil {
 					dup[di] = map[int]string{}
@@ -625,7 +625,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	return err
 }
 
-func stage(u *unstructured.Unstructured) int {
+func stage(u interface{ GroupVersionKind() schema.GroupVersionKind }) int {
 	switch gvk := u.GroupVersionKind(); {
 	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition", gvk.Group == "" && gvk.Kind == "Namespace":
 		return 0
@@ -643,7 +643,7 @@ func (a *Agent) waitForCRDs(ctx context.Context, desired []wanted) {
 		for time.Now().Before(deadline) {
 			live := &unstructured.Unstructured{}
 			live.SetGroupVersionKind(w.object.GroupVersionKind())
-			if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err == nil && established(live) {
+			if err := a.wec.Get(ctx, w.object.clientKey(), live); err == nil && established(live) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -755,7 +755,7 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 	} else {
 		read := &unstructured.Unstructured{}
 		read.SetGroupVersionKind(gvk)
-		err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), read)
+		err := a.wec.Get(ctx, w.object.clientKey(), read)
 		if err != nil && !apierrors.IsNotFound(err) {
 			st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
 			return st
@@ -844,7 +844,7 @@ func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, 
 func (a *Agent) untouched(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) (gitstellarv1alpha1.DeliveryEntryStatus, bool) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(w.object.GroupVersionKind())
-	if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err != nil || live.GetResourceVersion() != prev.ResourceVersion {
+	if err := a.wec.Get(ctx, w.object.clientKey(), live); err != nil || live.GetResourceVersion() != prev.ResourceVersion {
 		return prev, false
 	}
 	return a.withStatus(w, prev, live), true
@@ -876,7 +876,7 @@ func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1al
 func (a *Agent) readStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(w.object.GroupVersionKind())
-	if err := a.wec.Get(ctx, client.ObjectKeyFromObject(w.object), live); err != nil {
+	if err := a.wec.Get(ctx, w.object.clientKey(), live); err != nil {
 		return prev
 	}
 	prev.ResourceVersion = live.GetResourceVersion()
@@ -941,9 +941,45 @@ type parsedSpec struct {
 	// an apply reads the object from the Delivery's payload again
 	// (entrySource), which takes far less memory than keeping every
 	// entry's JSON, let alone the decoded objects.
-	objects []*unstructured.Unstructured
-	keys    []string
+	objects []*objectID
 	hashes  []string
+}
+
+// objectID is what the agent keeps of a delivered object between passes:
+// its group, version, kind, namespace and name, and their key (objectKey).
+type objectID struct {
+	gvk             schema.GroupVersionKind
+	namespace, name string
+	key             string
+}
+
+// decodeObjectID reads an object's identity from its JSON; nil when the
+// JSON is not an object of a kind.
+func decodeObjectID(raw []byte) *objectID {
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil || head.Kind == "" {
+		return nil
+	}
+	id := &objectID{gvk: schema.FromAPIVersionAndKind(head.APIVersion, head.Kind), namespace: head.Metadata.Namespace, name: head.Metadata.Name}
+	id.key = strings.Join([]string{id.gvk.Group, id.gvk.Kind, id.namespace, id.name}, "/")
+	return id
+}
+
+func (o *objectID) GroupVersionKind() schema.GroupVersionKind { return o.gvk }
+func (o *objectID) GetKind() string                           { return o.gvk.Kind }
+func (o *objectID) GetNamespace() string                      { return o.namespace }
+func (o *objectID) GetName() string                           { return o.name }
+
+// clientKey is the object's key for a controller-runtime client.
+func (o *objectID) clientKey() client.ObjectKey {
+	return client.ObjectKey{Namespace: o.namespace, Name: o.name}
 }
 
 func parseSpec(d *unstructured.Unstructured) *parsedSpec {
@@ -957,15 +993,14 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 	}
 	ps.spec.Entries, ps.spec.Payload = entries, nil
 	n := len(ps.spec.Entries)
-	ps.objects, ps.keys, ps.hashes = make([]*unstructured.Unstructured, n), make([]string, n), make([]string, n)
+	ps.objects, ps.hashes = make([]*objectID, n), make([]string, n)
 	for i, e := range ps.spec.Entries {
 		ps.spec.Entries[i].Object.Raw = nil // read again from the payload to apply (entrySource)
-		obj := &unstructured.Unstructured{}
-		if err := obj.UnmarshalJSON(e.Object.Raw); err != nil {
+		if ps.objects[i] = decodeObjectID(e.Object.Raw); ps.objects[i] == nil {
 			continue
 		}
 		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
-		ps.objects[i], ps.keys[i], ps.hashes[i] = objectIdentity(obj), objectKey(obj), hex.EncodeToString(sum[:8])
+		ps.hashes[i] = hex.EncodeToString(sum[:8])
 	}
 	return ps
 }
@@ -1007,7 +1042,7 @@ func objectIdentity(obj *unstructured.Unstructured) *unstructured.Unstructured {
 // decoded once (nil where an entry does not decode).
 type parsedDelivery struct {
 	delivery *unstructured.Unstructured
-	objects  []*unstructured.Unstructured
+	objects  []*objectID
 	// removals: it lists removals not acknowledged yet, which its status
 	// acknowledges only once they are done.
 	removals bool
@@ -1044,7 +1079,7 @@ func complete(pd parsedDelivery, results entryResults, dup map[int]string) bool 
 		if _, isDup := dup[ei]; isDup {
 			continue
 		}
-		if _, ok := results[objectKey(obj)]; !ok {
+		if _, ok := results[obj.key]; !ok {
 			return false
 		}
 	}
@@ -1091,9 +1126,9 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	applied := true
 	for ei, obj := range pd.objects {
 		if obj == nil {
-			obj = &unstructured.Unstructured{Object: map[string]any{}}
+			obj = &objectID{}
 		}
-		key := objectKey(obj)
+		key := obj.key
 		var st gitstellarv1alpha1.DeliveryEntryStatus
 		r, ok := rep.results[key]
 		if ok {

@@ -51,3 +51,41 @@ type BindingPolicyCondition struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// ReasonWaitingForWECs says a Binding's Deliveries are written and not
+// every WEC has applied them yet (a gitstellar reason: KubeStellar's
+// Binding has no Ready condition to give one).
+const ReasonWaitingForWECs ConditionReason = "WaitingForWECs"
+
+// NewConditions is conds with c set in place of the condition of its type,
+// as KubeStellar keeps them: the last transition time moves only when the
+// status does, the last update time only when status, reason or message
+// do. The second result tells whether anything changed.
+func NewConditions(conds []BindingPolicyCondition, c BindingPolicyCondition, now metav1.Time) ([]BindingPolicyCondition, bool) {
+	c.LastUpdateTime, c.LastTransitionTime = now, now
+	for i, old := range conds {
+		if old.Type != c.Type {
+			continue
+		}
+		if old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+			if old.Reason == c.Reason && old.Message == c.Message {
+				return conds, false
+			}
+		}
+		out := append([]BindingPolicyCondition(nil), conds...)
+		out[i] = c
+		return out, true
+	}
+	return append(append([]BindingPolicyCondition(nil), conds...), c), true
+}
+
+// FindCondition is the condition of a type in conds, or nil.
+func FindCondition(conds []BindingPolicyCondition, t ConditionType) *BindingPolicyCondition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
