@@ -14,9 +14,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/crds"
 	"github.com/gitstellar/gitstellar/pkg/devenv"
@@ -156,6 +158,8 @@ func TestUnreachableWEC(t *testing.T) {
 		_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
 		return err == nil && agent.Converged()
 	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+	require.Eventually(t, func() bool { return bindingConditions(t, wds, "kept") == "Synced=True Ready=True" },
+		10*time.Second, 50*time.Millisecond, "the Binding says it is applied: %s", bindingConditions(t, wds, "kept"))
 
 	cm, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "a", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -194,10 +198,46 @@ func TestUnreachableWEC(t *testing.T) {
 		errs := bindingErrors(t, wds, "kept")
 		return len(errs) == 1 && strings.HasPrefix(errs[0], "cluster1: unreachable: the WEC cannot be reached: ")
 	}, time.Minute, 100*time.Millisecond, "the Binding says its WEC is unreachable, once: %v", bindingErrors(t, wds, "kept"))
+	assert.Equal(t, "Synced=True Ready=False", bindingConditions(t, wds, "kept"), "not ready: a WEC could not apply")
 	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 && agent.Converged() }, time.Minute, 100*time.Millisecond,
 		"back and caught up: %v", bindingErrors(t, wds, "kept"))
+	require.Eventually(t, func() bool { return bindingConditions(t, wds, "kept") == "Synced=True Ready=True" },
+		10*time.Second, 50*time.Millisecond, "ready again: %s", bindingConditions(t, wds, "kept"))
+
+	// A new generation of the Binding: observed, and ready again once
+	// applied.
+	_, err = kubernetes.NewForConfigOrDie(env.Config("wds1")).CoreV1().ConfigMaps("app").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"policy": "kept"}}, Data: map[string]string{"from": "wds1"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		b, err := wds.Resource(bind.Bindings).Get(ctx, "kept", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		observed, _, _ := unstructured.NestedInt64(b.Object, "status", "observedGeneration")
+		_, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
+		return observed == b.GetGeneration() && bindingConditions(t, wds, "kept") == "Synced=True Ready=True" && err == nil
+	}, 30*time.Second, 50*time.Millisecond, "the new generation is observed and ready once applied: %s", bindingConditions(t, wds, "kept"))
+}
+
+// bindingConditions is "Synced=S Ready=R" of a Binding's status.
+func bindingConditions(t *testing.T, wds dynamic.Interface, name string) string {
+	t.Helper()
+	b, err := wds.Resource(bind.Bindings).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return "no Binding: " + err.Error()
+	}
+	var b2 controlv1alpha1.Binding
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(b.Object, &b2))
+	var parts []string
+	for _, ty := range []controlv1alpha1.ConditionType{controlv1alpha1.TypeSynced, controlv1alpha1.TypeReady} {
+		if c := controlv1alpha1.FindCondition(b2.Status.Conditions, ty); c != nil {
+			parts = append(parts, string(ty)+"="+string(c.Status))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // startHub installs the CRDs, declares WorkloadCluster cluster1 (site:

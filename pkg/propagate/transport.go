@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +71,7 @@ type Transport struct {
 
 	mu        sync.Mutex
 	problems  map[string][]string // Binding → transform problems of its last sync
+	synced    map[string]int64    // Binding → the generation whose Deliveries the last sync wrote
 	compiled  *Transforms
 	mailboxes mailboxSet
 	// transformsVersion counts the CustomTransform changes: a transformed
@@ -115,7 +115,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:    keyqueue.New(),
-		problems: map[string][]string{}, seen: map[string]time.Time{},
+		problems: map[string][]string{}, synced: map[string]int64{}, seen: map[string]time.Time{},
 		generations: map[string]int64{}, written: map[string]writtenSpec{}}
 	wdsCache, itsCache := t.caches.Use(opts.WDSCache, wds), t.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
@@ -312,6 +312,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	if !found {
 		t.mu.Lock()
 		delete(t.problems, name)
+		delete(t.synced, name)
 		t.mu.Unlock()
 		return t.bindingGone(ctx, name, existing)
 	}
@@ -364,6 +365,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	}
 	t.mu.Lock()
 	t.problems[name] = problems
+	t.synced[name] = b.Generation
 	t.mu.Unlock()
 	return t.writeBindingStatus(ctx, name)
 }
@@ -730,84 +732,3 @@ func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstru
 	return nil
 }
 
-// maxBindingErrors bounds the problems listed in a Binding's status.
-const maxBindingErrors = 20
-
-// writeBindingStatus puts into the Binding's status what went wrong on its
-// way to the WECs: transform problems, unreachable WECs, entries the agents
-// could not apply, and objects another WDS also delivers.
-func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
-	raw, found, err := t.bindings.GetStore().GetByKey(name)
-	if err != nil || !found {
-		return err
-	}
-	var b controlv1alpha1.Binding
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
-		return err
-	}
-	t.mu.Lock()
-	problems := slices.Clone(t.problems[name])
-	t.mu.Unlock()
-	objs, _ := t.deliveries.GetIndexer().ByIndex(DeliveriesByBinding, DeliveryBindingKey(t.opts.WDS, name))
-	for _, o := range objs {
-		d := o.(*unstructured.Unstructured)
-		problems = append(problems, t.deliveryProblems.Get(memo.ObjectName(d), d.GetResourceVersion(), func() []string { return DeliveryProblems(d) })...)
-	}
-	slices.Sort(problems)
-	problems = slices.Compact(problems)
-	if len(problems) > maxBindingErrors {
-		problems = append(problems[:maxBindingErrors], fmt.Sprintf("... and %d more", len(problems)-maxBindingErrors))
-	}
-	if slices.Equal(b.Status.Errors, problems) {
-		return nil
-	}
-	status := map[string]any{"observedGeneration": b.Generation, "conditions": []any{}}
-	if len(problems) > 0 {
-		errs := make([]any, len(problems))
-		for i, p := range problems {
-			errs[i] = p
-		}
-		status["errors"] = errs
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": controlv1alpha1.GroupVersion.String(), "kind": "Binding",
-		"metadata": map[string]any{"name": b.Name}, "status": status,
-	}}
-	_, err = t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-// DeliveryProblems lists, as "WEC: problem", what a Delivery's status says
-// went wrong: the WEC unreachable (once), entries in conflict or in error,
-// and entries another WDS also delivers. A status older than the spec says
-// nothing yet.
-func DeliveryProblems(d *unstructured.Unstructured) []string {
-	var status gitstellarv1alpha1.DeliveryStatus
-	if s, ok := d.Object["status"].(map[string]any); ok {
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
-	}
-	if status.ObservedGeneration != d.GetGeneration() {
-		return nil
-	}
-	wec := d.GetLabels()[gitstellarv1alpha1.LabelCluster]
-	for _, c := range status.Conditions {
-		if c.Type == "Applied" && c.Reason == gitstellarv1alpha1.ReasonUnreachable {
-			return []string{wec + ": unreachable: " + c.Message}
-		}
-	}
-	var out []string
-	for _, e := range status.Entries {
-		what := fmt.Sprintf("%s: %s %s", wec, e.Kind, path.Join(e.Namespace, e.Name))
-		switch e.Result {
-		case gitstellarv1alpha1.DeliveryConflict, gitstellarv1alpha1.DeliveryError:
-			out = append(out, fmt.Sprintf("%s: %s: %s", what, e.Result, e.Message))
-		}
-		if len(e.ContestedBy) > 0 {
-			out = append(out, fmt.Sprintf("%s: also delivered by %s; kept from this Binding (first writer)", what, strings.Join(e.ContestedBy, ", ")))
-		}
-	}
-	return out
-}
