@@ -76,7 +76,6 @@ func TestQueueIdleIsExact(t *testing.T) {
 	release <- nil
 	require.Eventually(t, q.Idle, time.Second, time.Millisecond)
 
-
 	// A key that keeps failing: idle between retries, and listed.
 	q2 := New()
 	var fixed atomic.Bool

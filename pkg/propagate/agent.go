@@ -625,7 +625,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	return err
 }
 
-func stage(u interface{ GroupVersionKind() schema.GroupVersionKind }) int {
+func stage(u interface {
+	GroupVersionKind() schema.GroupVersionKind
+}) int {
 	switch gvk := u.GroupVersionKind(); {
 	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition", gvk.Group == "" && gvk.Kind == "Namespace":
 		return 0

@@ -731,4 +731,3 @@ func (t *Transport) deleteAll(ctx context.Context, deliveries map[string]*unstru
 	}
 	return nil
 }
-
