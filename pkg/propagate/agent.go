@@ -433,7 +433,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		return err
 	}
 	// CRDs and Namespaces first, so that what lives in them can be applied.
-	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object) - stage(y.object) })
+	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object.gvk) - stage(y.object.gvk) })
 	results := entryResults{}
 	var resultsMu sync.Mutex
 	watchedKeys := map[string]bool{} // entries whose kind is watched
@@ -508,7 +508,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	// Stage 0 (CRDs, Namespaces), wait for the CRDs, then the rest; within
 	// a stage, several objects at a time.
-	split := slices.IndexFunc(desired, func(w wanted) bool { return stage(w.object) > 0 })
+	split := slices.IndexFunc(desired, func(w wanted) bool { return stage(w.object.gvk) > 0 })
 	if split < 0 {
 		split = len(desired)
 	}
@@ -625,10 +625,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	return err
 }
 
-func stage(u interface {
-	GroupVersionKind() schema.GroupVersionKind
-}) int {
-	switch gvk := u.GroupVersionKind(); {
+func stage(gvk schema.GroupVersionKind) int {
+	switch {
 	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition", gvk.Group == "" && gvk.Kind == "Namespace":
 		return 0
 	}
