@@ -264,21 +264,13 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 		res := c.Sync(ctx, true)
 		defer c.Stop()
 		printSync(cmd.OutOrStdout(), res)
-		bindings, berr := c.WaitBound(ctx)
+		bindings, berr := c.WaitBound(ctx, res)
 		printBindings(cmd.OutOrStdout(), bindings)
 		var derr error
-		if berr == nil {
-			var converged, total int
-			converged, total, derr = c.WaitDelivered(ctx)
-			if total > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "WECs converged: %d/%d\n", converged, total)
-			}
-			problems := c.DeliveryProblems()
-			for _, wec := range slices.Sorted(maps.Keys(problems)) {
-				for _, p := range problems[wec] {
-					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %s\n", wec, p)
-				}
-			}
+		if berr == nil && res.Err() == nil {
+			var delivered controller.Delivered
+			delivered, derr = c.WaitDelivered(ctx)
+			printDelivered(cmd.OutOrStdout(), delivered)
 		}
 		var rerr error
 		if writer != nil {
@@ -459,6 +451,23 @@ func printBindings(w io.Writer, bindings map[string][]bind.PolicySummary) {
 			}
 			fmt.Fprintf(w, "%s: binding %s: %d objects → %s\n", wds, p.Policy, p.Objects, dest)
 		}
+	}
+}
+
+// printDelivered writes where the WECs stand, for people: how many
+// applied everything, what the Bindings say went wrong, and the WECs whose
+// agent does not report (not waited for).
+func printDelivered(w io.Writer, d controller.Delivered) {
+	if total := len(d.Applied) + len(d.Failed) + len(d.NotConnected); total > 0 {
+		fmt.Fprintf(w, "WECs converged: %d/%d\n", len(d.Applied), total)
+	}
+	for _, b := range slices.Sorted(maps.Keys(d.Problems)) {
+		for _, p := range d.Problems[b] {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	}
+	for _, wec := range d.NotConnected {
+		fmt.Fprintf(w, "  %s: no agent reports from it (none installed, or not running); not waited for\n", wec)
 	}
 }
 

@@ -258,7 +258,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		known, ok := a.verified[objectID(u)]
 		a.mu.Unlock()
 		if ok && known.manifest == sum && known.untouched(seen) {
-			e.Action = Unchanged // as verified before, and untouched since: no request
+			e.Action, e.ResourceVersion = Unchanged, seen.GetResourceVersion() // as verified before, and untouched since: no request
 			return e
 		}
 	}
@@ -279,7 +279,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 	known, ok := a.verified[objectID(u)]
 	a.mu.Unlock()
 	if ok && known.manifest == sum && known.untouched(live) {
-		e.Action = Unchanged // as verified before, and untouched since
+		e.Action, e.ResourceVersion = Unchanged, live.GetResourceVersion() // as verified before, and untouched since
 		return e
 	}
 	dryRun := u.DeepCopy()
@@ -295,7 +295,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) En
 		return e
 	}
 	if !drifted(live, dryRun) {
-		e.Action = Unchanged
+		e.Action, e.ResourceVersion = Unchanged, live.GetResourceVersion()
 		a.remember(u, sum, live)
 		return e
 	}
@@ -335,7 +335,7 @@ func (a *Applier) write(ctx context.Context, u *unstructured.Unstructured, sum [
 		return e
 	}
 	a.remember(u, sum, written)
-	e.Action = Created
+	e.Action, e.ResourceVersion = Created, written.GetResourceVersion()
 	if existed {
 		e.Action = Configured
 	}

@@ -32,6 +32,9 @@ type Entry struct {
 	// Source is where the object was read (empty for a pruned object).
 	Source render.Location
 	Action Action
+	// ResourceVersion is the object's as applied, or as found unchanged
+	// (empty when not known: deleted, skipped, refused).
+	ResourceVersion string
 	// Message explains a conflict, a failure or a skip.
 	Message string
 	// Managers are the field managers an object conflicts with.

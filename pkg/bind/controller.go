@@ -76,6 +76,9 @@ type Controller struct {
 	policies  map[string]*policyState
 	clusters  map[string]Cluster
 	synced    []cache.InformerSynced
+	// kinds: every kind the WDS served at the last discovery, and the
+	// resource the controller watches it by (none: never bound).
+	kinds map[schema.GroupKind]*schema.GroupVersionResource
 }
 
 type watchedResource struct {
@@ -278,23 +281,29 @@ func (c *Controller) discoverResources() error {
 		return err
 	}
 	want := map[schema.GroupVersionResource]bool{}
+	kinds := map[schema.GroupKind]*schema.GroupVersionResource{}
 	for _, l := range lists {
 		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
 		if perr != nil {
 			continue
 		}
-		if len(c.opts.Groups) > 0 && !slices.Contains(c.opts.Groups, gv.Group) {
-			continue
-		}
 		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") {
+				continue
+			}
+			gk := schema.GroupKind{Group: gv.Group, Kind: r.Kind}
+			kinds[gk] = nil
 			gvr := gv.WithResource(r.Name)
-			if slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") && !strings.Contains(r.Name, "/") && !NeverPropagated(gvr.GroupResource()) {
+			if (len(c.opts.Groups) == 0 || slices.Contains(c.opts.Groups, gv.Group)) &&
+				slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") && !NeverPropagated(gvr.GroupResource()) {
 				want[gvr] = true
+				kinds[gk] = &gvr
 			}
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.kinds = kinds
 	for gvr := range want {
 		if _, ok := c.informers[gvr]; !ok {
 			c.watch(gvr)

@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -179,98 +176,6 @@ func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) 
 		}
 		c.agents[name] = &agent{running: start(ctx, ag.Run), its: d.its, agent: ag}
 	}
-}
-
-// WaitBound waits until every bind controller has seen everything and
-// written every Binding, and returns what each WDS binds.
-func (c *Controller) WaitBound(ctx context.Context) (map[string][]bind.PolicySummary, error) {
-	c.mu.Lock()
-	binders := make(map[string]*binder, len(c.binders))
-	for k, v := range c.binders {
-		binders[k] = v
-	}
-	c.mu.Unlock()
-	// Idle twice in a row, a little apart: a write can cause another event.
-	stable := 0
-	for stable < 2 {
-		idle := true
-		for _, b := range binders {
-			idle = idle && b.ctl.Idle() && b.transport.Idle()
-		}
-		if idle {
-			stable++
-		} else {
-			stable = 0
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for Bindings: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	out := map[string][]bind.PolicySummary{}
-	names := make([]string, 0, len(binders))
-	for name := range binders {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		out[name] = binders[name].ctl.Summaries()
-	}
-	return out, nil
-}
-
-// WaitDelivered waits until every agent run by this controller has reported
-// on everything in its mailbox, and returns how many WECs converged (every
-// object applied) of how many. It fails when not every WEC converged.
-func (c *Controller) WaitDelivered(ctx context.Context) (converged, total int, err error) {
-	c.mu.Lock()
-	agents := make([]*agent, 0, len(c.agents))
-	for _, a := range c.agents {
-		agents = append(agents, a)
-	}
-	c.mu.Unlock()
-	stable := 0
-	for {
-		converged, settled := 0, 0
-		for _, a := range agents {
-			if a.agent.Settled() {
-				settled++
-			}
-			if a.agent.Converged() {
-				converged++
-			}
-		}
-		if settled == len(agents) {
-			stable++
-		} else {
-			stable = 0
-		}
-		if stable >= 2 { // settled twice in a row: no event in flight
-			if converged < len(agents) {
-				return converged, len(agents), fmt.Errorf("%d of %d WECs hold objects they could not apply (see the Deliveries' status)", len(agents)-converged, len(agents))
-			}
-			return converged, len(agents), nil
-		}
-		select {
-		case <-ctx.Done():
-			return converged, len(agents), fmt.Errorf("waiting for the WECs: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// DeliveryProblems lists, per WEC, what its agent could not apply.
-func (c *Controller) DeliveryProblems() map[string][]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string][]string{}
-	for name, a := range c.agents {
-		if p := a.agent.Problems(); len(p) > 0 {
-			out[name] = p
-		}
-	}
-	return out
 }
 
 // Stop stops the bind controllers, transports and agents.
