@@ -214,6 +214,33 @@ spec:
 		assert.Equal(t, before.Spec, wds.binding("widgets").Spec)
 	})
 
+	t.Run("CaughtUp tells when the Bindings reflect writes", func(t *testing.T) {
+		configMaps := wds.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("nginx")
+		cm, err := configMaps.Apply(ctx, "seen", mustUnstructured(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: seen, namespace: nginx, labels: {app.kubernetes.io/name: nginx}}}`),
+			metav1.ApplyOptions{FieldManager: "kubectl"})
+		require.NoError(t, err)
+		written := bind.WrittenObject{Kind: "ConfigMap", Namespace: "nginx", Name: "seen", ResourceVersion: cm.GetResourceVersion()}
+		eventually(t, "caught up with the write", func() bool { ok, _, _ := c.CaughtUp([]bind.WrittenObject{written}); return ok })
+		assert.Contains(t, bound(wds.binding("nginx-bpolicy")), "configmaps/nginx/seen", "caught up: the Binding holds the object")
+
+		later := written
+		later.ResourceVersion = "999999999999"
+		ok, waiting, _ := c.CaughtUp([]bind.WrittenObject{later})
+		assert.False(t, ok, "a version not seen yet")
+		assert.Equal(t, "the write of ConfigMap nginx/seen to be seen", waiting)
+		ok, waiting, _ = c.CaughtUp([]bind.WrittenObject{{Group: "example.com", Kind: "Gadget", Name: "g", ResourceVersion: "1"}})
+		assert.False(t, ok, "a kind the WDS does not serve (yet)")
+		assert.Equal(t, "discovery to serve the kind of example.com/Gadget g", waiting)
+		ok, _, _ = c.CaughtUp([]bind.WrittenObject{{Group: "control.kubestellar.io", Kind: "BindingPolicy", Name: "x", ResourceVersion: "999999999999"}})
+		assert.True(t, ok, "a kind that is never bound counts as seen")
+
+		require.NoError(t, configMaps.Delete(ctx, "seen", metav1.DeleteOptions{}))
+		gone := written
+		gone.ResourceVersion = ""
+		eventually(t, "caught up with the deletion", func() bool { ok, _, _ := c.CaughtUp([]bind.WrittenObject{gone}); return ok })
+		assert.NotContains(t, bound(wds.binding("nginx-bpolicy")), "configmaps/nginx/seen")
+	})
+
 	t.Run("a deleted policy takes its Binding", func(t *testing.T) {
 		require.NoError(t, wds.dyn.Resource(bind.BindingPolicies).Delete(ctx, "widgets", metav1.DeleteOptions{}))
 		eventually(t, "the Binding is gone", func() bool { return wds.binding("widgets") == nil })
