@@ -16,6 +16,7 @@ func newAgentCommand() *cobra.Command {
 		itsKubeconfig, wecKubeconfig, cluster, logFormat string
 		inventoryNamespace, metricsAddr                  string
 		resync                                           = propagate.AgentOptions{}.Resync
+		gcPercent                                        int
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --cluster NAME --its-kubeconfig FILE [--wec-kubeconfig FILE]",
@@ -31,6 +32,9 @@ func newAgentCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cluster == "" || itsKubeconfig == "" {
 				return errors.New("--cluster and --its-kubeconfig are required")
+			}
+			if err := setGCPercent(cmd.Flags(), gcPercent); err != nil {
+				return err
 			}
 			log, err := (&runOptions{logFormat: logFormat}).logger(cmd.ErrOrStderr())
 			if err != nil {
@@ -70,5 +74,6 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&metricsAddr, "metrics-addr", "", "address to serve /metrics, /healthz and /readyz on, e.g. :8080")
 	f.DurationVar(&resync, "resync", 0, "how often everything is applied again, correcting drift (default 30s)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	addGCFlag(f, &gcPercent)
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +91,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "address to serve /metrics, /healthz and /readyz on, e.g. :8080 (not with --once)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "address to serve Go's profiles on (/debug/pprof/), e.g. 127.0.0.1:6060; off by default, as profiles show the process's memory")
-	f.IntVar(&o.gcPercent, "gc-percent", 0, "how far the heap grows past the live heap before Go collects, in percent (GOGC): lower takes less memory for more CPU (0: $GOGC, else Go's 100)")
+	addGCFlag(f, &o.gcPercent)
 	f.StringVar(&o.statusBranch, "status-branch", report.DefaultStatusBranch, "branch the summarised status is committed to (\"\": none)")
 	f.DurationVar(&o.statusInterval, "status-interval", 10*time.Second, "at most one status branch commit per interval")
 	f.StringVar(&o.statusRepo, "status-repo", "", "repository of the status branch (default: --repo, with its credentials)")
@@ -240,11 +239,8 @@ func (o *runOptions) run(cmd *cobra.Command) error {
 	if o.once && (o.leaderElect || o.metricsAddr != "") {
 		return &exitError{code: 2, err: errors.New("--once syncs once and exits: it takes neither --leader-elect nor --metrics-addr")}
 	}
-	if o.gcPercent < 0 {
-		return &exitError{code: 2, err: errors.New("--gc-percent: must be positive (0: $GOGC, else Go's 100)")}
-	}
-	if o.gcPercent > 0 {
-		debug.SetGCPercent(o.gcPercent)
+	if err := setGCPercent(cmd.Flags(), o.gcPercent); err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	if o.once && o.logFormat == "text" {
 		// The summary on stdout says it all, for people.
