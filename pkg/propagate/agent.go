@@ -84,14 +84,11 @@ type Agent struct {
 	specs      memo.ByVersion[*parsedSpec]                       // per Delivery, its spec decoded
 	statuses   memo.ByVersion[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
 
-	mu          sync.Mutex
-	applied     map[string]string // object key → hash of the entry last applied
-	results     entryResults
-	converged   bool            // the last reconcile applied every entry
-	settled     bool            // the last reconcile reported on every entry
-	kept        map[string]bool // objects in no Delivery, not removed: said once
-	reconciling bool
-	unhealthy   bool // some applied object of a kind not watched is not healthy (kstatus Current) yet
+	mu        sync.Mutex
+	applied   map[string]string // object key → hash of the entry last applied
+	results   entryResults
+	kept      map[string]bool // objects in no Delivery, not removed: said once
+	unhealthy bool            // some applied object of a kind not watched is not healthy (kstatus Current) yet
 	// seen: object key → the resourceVersion the agent last applied or
 	// read; a watch event at another one is someone else's change.
 	seen map[string]string
@@ -264,52 +261,10 @@ func (a *Agent) kickOnSpec(old, o any) {
 	a.kick()
 }
 
-// Converged tells whether the last reconcile applied every entry of every
-// Delivery in the mailbox as it is now.
-func (a *Agent) Converged() bool {
-	a.mu.Lock()
-	c := a.converged
-	a.mu.Unlock()
-	return c && a.Settled()
-}
-
-// Problems lists the entries the last reconcile could not apply, as
-// "Kind namespace/name: message", sorted.
-func (a *Agent) Problems() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for _, r := range a.results {
-		if r.Result != gitstellarv1alpha1.DeliveryApplied {
-			out = append(out, fmt.Sprintf("%s %s/%s: %s: %s", r.Kind, r.Namespace, r.Name, r.Result, r.Message))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // mailbox lists the Deliveries of the agent's mailbox.
 func (a *Agent) mailbox() []any {
 	list, _ := a.deliveries.GetIndexer().ByIndex(cache.NamespaceIndex, gitstellarv1alpha1.MailboxNamespace(a.opts.Cluster))
 	return list
-}
-
-// Settled tells whether the agent has reported a result (applied, conflict
-// or error) for every Delivery in the mailbox as it is now.
-func (a *Agent) Settled() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.settled || a.reconciling || len(a.trigger) > 0 || !a.deliveries.HasSynced() {
-		return false
-	}
-	for _, o := range a.mailbox() {
-		u := o.(*unstructured.Unstructured)
-		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
-		if observed != u.GetGeneration() {
-			return false
-		}
-	}
-	return true
 }
 
 // wanted is one entry to hold in the WEC.
@@ -331,14 +286,6 @@ func objectKey(u *unstructured.Unstructured) string {
 // reconcile makes the WEC hold the mailbox's entries. full re-applies
 // entries applied before, correcting drift.
 func (a *Agent) reconcile(ctx context.Context, full bool) error {
-	a.mu.Lock()
-	a.reconciling = true
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		a.reconciling = false
-		a.mu.Unlock()
-	}()
 	var (
 		desired   []wanted
 		dup       = map[int]map[int]string{} // delivery index → entry → the other source
@@ -427,7 +374,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		a.applied = map[string]string{} // apply everything again once it is back
 		a.mu.Unlock()
 		rep := report{results: unreachable, dup: dup, contested: contested, unreachable: "the WEC cannot be reached: " + err.Error()}
-		if _, serr := a.writeStatuses(ctx, parsed, rep, nil, nil); serr != nil {
+		if serr := a.writeStatuses(ctx, parsed, rep, nil); serr != nil {
 			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
 		}
 		return err
@@ -514,7 +461,6 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	}
 	// Each Delivery's status is written as soon as all its entries are
 	// applied (in batches, every statusBatch), not at the end of the pass.
-	early := make([]bool, len(parsed)) // written early, and applied
 	written := make([]bool, len(parsed))
 	flushCtx, stopFlush := context.WithCancel(ctx)
 	flushed := make(chan struct{})
@@ -536,9 +482,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				if written[di] || pd.removals || !complete(pd, snapshot, dup[di]) {
 					continue
 				}
-				applied, err := a.writeStatus(ctx, di, pd, report{results: snapshot, dup: dup, contested: contested}, now)
-				if err == nil {
-					written[di], early[di] = true, applied
+				if err := a.writeStatus(ctx, di, pd, report{results: snapshot, dup: dup, contested: contested}, now); err == nil {
+					written[di] = true
 				}
 			}
 		}
@@ -617,12 +562,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	a.mu.Lock()
 	a.results, a.unhealthy = results, unhealthy
 	a.mu.Unlock()
-	converged, err := a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested}, written, early)
-	a.mu.Lock()
-	a.converged = converged && err == nil
-	a.settled = err == nil
-	a.mu.Unlock()
-	return err
+	return a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested}, written)
 }
 
 func stage(gvk schema.GroupVersionKind) int {
@@ -1086,30 +1026,23 @@ func complete(pd parsedDelivery, results entryResults, dup map[int]string) bool 
 	return true
 }
 
-// writeStatuses reports each Delivery's results, when they changed, and
-// tells whether every entry is applied. Deliveries written already in
-// this pass (written) are not written again; early says whether they were
-// applied.
-func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep report, written, early []bool) (bool, error) {
-	all := true
+// writeStatuses reports each Delivery's results, when they changed.
+// Deliveries written already in this pass (written) are not written again.
+func (a *Agent) writeStatuses(ctx context.Context, parsed []parsedDelivery, rep report, written []bool) error {
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	for di, pd := range parsed {
 		if written != nil && written[di] {
-			all = all && early[di]
 			continue
 		}
-		applied, err := a.writeStatus(ctx, di, pd, rep, now)
-		if err != nil {
-			return false, err
+		if err := a.writeStatus(ctx, di, pd, rep, now); err != nil {
+			return err
 		}
-		all = all && applied
 	}
-	return all, nil
+	return nil
 }
 
-// writeStatus reports one Delivery's results, when they changed, and tells
-// whether every entry is applied.
-func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep report, now metav1.Time) (bool, error) {
+// writeStatus reports one Delivery's results, when they changed.
+func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep report, now metav1.Time) error {
 	d := pd.delivery
 	current := a.statuses.Get(memo.ObjectName(d), d.GetResourceVersion(), func() gitstellarv1alpha1.DeliveryStatus {
 		var current gitstellarv1alpha1.DeliveryStatus
@@ -1165,7 +1098,6 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	}
 	if rep.unreachable != "" {
 		condStatus, reason, message = metav1.ConditionFalse, gitstellarv1alpha1.ReasonUnreachable, rep.unreachable
-		applied = false
 	}
 	cond := metav1.Condition{Type: "Applied", Status: condStatus, Reason: reason, Message: message, ObservedGeneration: d.GetGeneration(), LastTransitionTime: now}
 	old := meta.FindStatusCondition(current.Conditions, "Applied")
@@ -1178,7 +1110,7 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	status.Conditions = []metav1.Condition{cond}
 	a.reportProblems(ctx, d, status, rep.unreachable)
 	if apiequality.Semantic.DeepEqual(current, status) {
-		return applied, nil
+		return nil
 	}
 	// The informer may not show the agent's last write yet: the same
 	// status, timestamps aside, for the same generation is not written
@@ -1188,11 +1120,11 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	last, ok := a.statusWritten[memo.ObjectName(d)]
 	a.mu.Unlock()
 	if ok && last.generation == d.GetGeneration() && last.uid == string(d.GetUID()) && last.sum == sum {
-		return applied, nil
+		return nil
 	}
 	statusMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
 	if err != nil {
-		return false, err
+		return err
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
@@ -1201,14 +1133,14 @@ func (a *Agent) writeStatus(ctx context.Context, di int, pd parsedDelivery, rep 
 	_, err = a.its.Resource(Deliveries).Namespace(d.GetNamespace()).ApplyStatus(ctx, d.GetName(), u,
 		metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.AgentFieldManager, Force: true})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return false, err
+		return err
 	}
 	if err == nil {
 		a.mu.Lock()
 		a.statusWritten[memo.ObjectName(d)] = writtenStatus{uid: string(d.GetUID()), generation: d.GetGeneration(), sum: sum}
 		a.mu.Unlock()
 	}
-	return applied, nil
+	return nil
 }
 
 // deliveryRef refers to a Delivery, for Events.

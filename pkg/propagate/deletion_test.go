@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
@@ -34,7 +35,7 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wds, its, wec := startHub(ctx, t, env)
-	agent := startAgent(ctx, t, env, time.Hour)
+	startAgent(ctx, t, env, time.Hour)
 	wdsCore := kubernetes.NewForConfigOrDie(env.Config("wds1"))
 	for _, ns := range []string{"team", "quiet"} { // bound Namespaces, each with a ConfigMap
 		kept := map[string]string{"policy": "kept"}
@@ -55,8 +56,9 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		_, err := wec.CoreV1().ConfigMaps("quiet").Get(ctx, "x", metav1.GetOptions{})
-		return err == nil && len(uids()) == 2 && agent.Converged()
-	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+		done, problems := applied(t, its, "cluster1")
+		return err == nil && len(uids()) == 2 && done && len(problems) == 0
+	}, time.Minute, 50*time.Millisecond, "applied")
 	before := uids()
 	mailbox := its.Resource(propagate.Deliveries).Namespace("mailbox-cluster1")
 	delivery := propagate.DeliveryName("wds1", "kept", 0)
@@ -73,7 +75,7 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 		require.NoError(t, mailbox.Delete(ctx, delivery, metav1.DeleteOptions{}))
 		require.Eventually(t, func() bool { u := deliveryUID(delivery); return u != "" && u != first }, 30*time.Second, 50*time.Millisecond,
 			"the transport writes the Delivery again")
-		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return mailboxApplied(t, its) }, 30*time.Second, 50*time.Millisecond)
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
 	})
 
@@ -86,7 +88,7 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 			return err == nil && again.GetUID() != b.GetUID()
 		}, 30*time.Second, 50*time.Millisecond, "the bind controller writes the Binding again")
 		time.Sleep(2 * time.Second) // what the transport and the agent would do meanwhile
-		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return mailboxApplied(t, its) }, 30*time.Second, 50*time.Millisecond)
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
 	})
 
@@ -121,7 +123,7 @@ spec:
 			uid = cm.UID
 			_, errD := wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
 			_, errX := mailbox.Get(ctx, extra, metav1.GetOptions{})
-			return errD == nil && errX == nil && agent.Converged()
+			return errD == nil && errX == nil && mailboxApplied(t, its)
 		}, 30*time.Second, 50*time.Millisecond)
 		cm, err := wdsCore.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
 		require.NoError(t, err)
@@ -134,13 +136,13 @@ spec:
 				return false
 			}
 			gen, _, _ := unstructured.NestedInt64(p.Object, "status", "observedGeneration")
-			return strings.Contains(fmt.Sprint(p.Object["spec"]), "removed:[map[") && gen == p.GetGeneration() && agent.Converged()
+			return strings.Contains(fmt.Sprint(p.Object["spec"]), "removed:[map[") && gen == p.GetGeneration() && mailboxApplied(t, its)
 		}, 30*time.Second, 50*time.Millisecond, "plain's part 0 lists e as removed, acknowledged")
 		first := deliveryUID(extra)
 		require.NoError(t, mailbox.Delete(ctx, extra, metav1.DeleteOptions{}))
 		require.Eventually(t, func() bool { u := deliveryUID(extra); return u != "" && u != first }, 30*time.Second, 50*time.Millisecond,
 			"the transport writes extra's Delivery again")
-		require.Eventually(t, agent.Converged, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return mailboxApplied(t, its) }, 30*time.Second, 50*time.Millisecond)
 		got, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
 		require.NoError(t, err, "plain's acknowledged removal deletes nothing")
 		assert.Equal(t, uid, got.UID)
@@ -202,4 +204,10 @@ func hasEvent(ctx context.Context, t *testing.T, env *devenvtest.Env, eventType,
 		}
 	}
 	return false
+}
+
+// mailboxApplied tells whether cluster1's agent applied its whole mailbox.
+func mailboxApplied(t *testing.T, its dynamic.Interface) bool {
+	done, _ := applied(t, its, "cluster1")
+	return done
 }

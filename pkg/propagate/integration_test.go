@@ -41,7 +41,7 @@ func TestContentionAndOrphans(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wds, its, wec := startHub(ctx, t, env)
-	agent := startAgent(ctx, t, env, time.Hour)
+	startAgent(ctx, t, env, time.Hour)
 	for _, p := range []string{"kept", "plain"} {
 		createPolicy(ctx, t, wds, p)
 	}
@@ -51,8 +51,9 @@ func TestContentionAndOrphans(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, errA := inWEC("a")
 		_, errC := inWEC("c")
-		return errA == nil && errC == nil && agent.Converged()
-	}, time.Minute, 50*time.Millisecond, "wds1's objects reach the WEC: %v", agent.Problems())
+		done, _ := applied(t, its, "cluster1")
+		return errA == nil && errC == nil && done
+	}, time.Minute, 50*time.Millisecond, "wds1's objects reach the WEC")
 
 	// A second WDS delivers ConfigMap app/a too, later: the first writer
 	// keeps it, both sides are told.
@@ -128,6 +129,34 @@ spec:
 	}
 }
 
+// applied tells, from the Deliveries' status in a WEC's mailbox, whether
+// its agent applied every entry of every Delivery as it is now, and lists
+// the problems the statuses report.
+func applied(t testing.TB, its dynamic.Interface, wec string) (bool, []string) {
+	t.Helper()
+	list, err := its.Resource(propagate.Deliveries).Namespace("mailbox-"+wec).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(list.Items) == 0 {
+		return false, nil
+	}
+	parts := map[string]map[int]*unstructured.Unstructured{}
+	var problems []string
+	for i := range list.Items {
+		d := &list.Items[i]
+		binding := d.GetLabels()["gitstellar.io/wds"] + "/" + d.GetLabels()["gitstellar.io/binding"]
+		n, _, _ := unstructured.NestedInt64(d.Object, "spec", "part")
+		if parts[binding] == nil {
+			parts[binding] = map[int]*unstructured.Unstructured{}
+		}
+		parts[binding][int(n)] = d
+		problems = append(problems, propagate.DeliveryProblems(d)...)
+	}
+	all := true
+	for _, p := range parts {
+		all = all && propagate.WECProgress(p, nil) == propagate.Applied
+	}
+	return all, problems
+}
+
 func bindingErrors(t *testing.T, wds dynamic.Interface, name string) []string {
 	t.Helper()
 	b, err := wds.Resource(bind.Bindings).Get(context.Background(), name, metav1.GetOptions{})
@@ -150,14 +179,15 @@ func TestUnreachableWEC(t *testing.T) {
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 1, Bare: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wds, _, _ := startHub(ctx, t, env)
-	agent := startAgent(ctx, t, env, time.Hour) // no resync: the watch corrects
+	wds, its, _ := startHub(ctx, t, env)
+	startAgent(ctx, t, env, time.Hour) // no resync: the watch corrects
 	createPolicy(ctx, t, wds, "kept")
 	wec := kubernetes.NewForConfigOrDie(env.Config("cluster1"))
 	require.Eventually(t, func() bool {
 		_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "b", metav1.GetOptions{})
-		return err == nil && agent.Converged()
-	}, time.Minute, 50*time.Millisecond, "applied: %v", agent.Problems())
+		done, _ := applied(t, its, "cluster1")
+		return err == nil && done
+	}, time.Minute, 50*time.Millisecond, "applied")
 	require.Eventually(t, func() bool { return bindingConditions(t, wds, "kept") == "Synced=True Ready=True" },
 		10*time.Second, 50*time.Millisecond, "the Binding says it is applied: %s", bindingConditions(t, wds, "kept"))
 
@@ -201,7 +231,10 @@ func TestUnreachableWEC(t *testing.T) {
 	assert.Equal(t, "Synced=True Ready=False", bindingConditions(t, wds, "kept"), "not ready: a WEC could not apply")
 	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return len(bindingErrors(t, wds, "kept")) == 0 && agent.Converged() }, time.Minute, 100*time.Millisecond,
+	require.Eventually(t, func() bool {
+		done, _ := applied(t, its, "cluster1")
+		return len(bindingErrors(t, wds, "kept")) == 0 && done
+	}, time.Minute, 100*time.Millisecond,
 		"back and caught up: %v", bindingErrors(t, wds, "kept"))
 	require.Eventually(t, func() bool { return bindingConditions(t, wds, "kept") == "Synced=True Ready=True" },
 		10*time.Second, 50*time.Millisecond, "ready again: %s", bindingConditions(t, wds, "kept"))

@@ -127,7 +127,7 @@ func TestRestrictedAgent(t *testing.T) {
 		_, err := wec.CoreV1().ConfigMaps("app").Get(ctx, name, metav1.GetOptions{})
 		assert.NoError(t, err, "ConfigMap app/%s is applied beside the forbidden one", name)
 	}
-	problems := agent.Problems()
+	_, problems := applied(t, its, "cluster1")
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0], "ConfigMap other/d: Error: not allowed")
 	_, err = wec.CoreV1().ConfigMaps("agent-home").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
