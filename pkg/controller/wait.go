@@ -120,7 +120,8 @@ func (c *Controller) boundState(written map[string][]bind.WrittenObject) (string
 	return "", nil
 }
 
-// bindingsOf are the Bindings of a WDS as its cache shows them.
+// bindingsOf are the Bindings of a WDS as its cache shows them, without
+// their workloads.
 func (c *Controller) bindingsOf(wds string) ([]controlv1alpha1.Binding, error) {
 	inf, err := c.informer(wds, propagate.Bindings, spacecache.Filter{})
 	if err != nil {
@@ -128,9 +129,9 @@ func (c *Controller) bindingsOf(wds string) ([]controlv1alpha1.Binding, error) {
 	}
 	var out []controlv1alpha1.Binding
 	for _, o := range inf.GetStore().List() {
-		var b controlv1alpha1.Binding
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, &b); err != nil {
-			return nil, fmt.Errorf("WDS %s: Binding %s: %w", wds, o.(*unstructured.Unstructured).GetName(), err)
+		b, err := propagate.BindingHead(o.(*unstructured.Unstructured))
+		if err != nil {
+			return nil, fmt.Errorf("WDS %s: %w", wds, err)
 		}
 		out = append(out, b)
 	}

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -66,26 +65,33 @@ func WECProgress(parts map[int]*unstructured.Unstructured, written func(key stri
 	return progress
 }
 
-// deliveryProgress is where one Delivery stands.
+// deliveryProgress is where one Delivery stands. It reads the status as
+// the informer holds it, without decoding it: a status lists every entry,
+// and the transport asks at every status event of the Binding's
+// Deliveries.
 func deliveryProgress(d *unstructured.Unstructured) Progress {
-	var status gitstellarv1alpha1.DeliveryStatus
-	if s, ok := d.Object["status"].(map[string]any); ok {
-		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(s, &status)
-	}
-	if status.ObservedGeneration != d.GetGeneration() {
+	status, _ := d.Object["status"].(map[string]any)
+	if observed, _, _ := unstructured.NestedInt64(status, "observedGeneration"); observed != d.GetGeneration() {
 		return Waiting
 	}
-	applied := meta.FindStatusCondition(status.Conditions, "Applied")
+	var applied map[string]any
+	conds, _ := status["conditions"].([]any)
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Applied" {
+			applied = m
+		}
+	}
 	switch {
 	case applied == nil:
 		return Waiting
-	case applied.Status == metav1.ConditionTrue:
+	case applied["status"] == string(metav1.ConditionTrue):
 		return Applied
-	case applied.Reason == gitstellarv1alpha1.ReasonUnreachable:
+	case applied["reason"] == gitstellarv1alpha1.ReasonUnreachable:
 		return Failed
 	}
-	for _, e := range status.Entries {
-		if e.Result == gitstellarv1alpha1.DeliveryPending {
+	entries, _ := status["entries"].([]any)
+	for _, e := range entries {
+		if m, ok := e.(map[string]any); ok && m["result"] == string(gitstellarv1alpha1.DeliveryPending) {
 			return Waiting
 		}
 	}
@@ -104,8 +110,8 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	if err != nil || !found {
 		return err
 	}
-	var b controlv1alpha1.Binding
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(*unstructured.Unstructured).Object, &b); err != nil {
+	b, err := BindingHead(raw.(*unstructured.Unstructured))
+	if err != nil {
 		return err
 	}
 	t.mu.Lock()
@@ -160,6 +166,27 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// BindingHead is a Binding's name, generation, destinations and status,
+// without its workload, which the status does not need (a Binding lists
+// every object it binds).
+func BindingHead(u *unstructured.Unstructured) (controlv1alpha1.Binding, error) {
+	b := controlv1alpha1.Binding{}
+	b.Name, b.Generation = u.GetName(), u.GetGeneration()
+	dests, _, _ := unstructured.NestedSlice(u.Object, "spec", "destinations")
+	for _, d := range dests {
+		if m, ok := d.(map[string]any); ok {
+			id, _ := m["clusterId"].(string)
+			b.Spec.Destinations = append(b.Spec.Destinations, controlv1alpha1.Destination{ClusterId: id})
+		}
+	}
+	if status, ok := u.Object["status"].(map[string]any); ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(status, &b.Status); err != nil {
+			return b, fmt.Errorf("Binding %s: status: %w", b.Name, err)
+		}
+	}
+	return b, nil
 }
 
 // readyCondition is the Binding's Ready condition: whether every WEC it
