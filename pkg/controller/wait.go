@@ -240,17 +240,8 @@ func (c *Controller) delivered() (Delivered, bool, error) {
 				done = false // not written yet (WaitBound waits for that)
 				continue
 			}
-			parts := map[string]map[int]*unstructured.Unstructured{}
 			objs, _ := deliveries.GetIndexer().ByIndex(propagate.DeliveriesByBinding, propagate.DeliveryBindingKey(wds, b.Name))
-			for _, o := range objs {
-				u := o.(*unstructured.Unstructured)
-				wec := u.GetLabels()[gitstellarv1alpha1.LabelCluster]
-				n, _, _ := unstructured.NestedInt64(u.Object, "spec", "part")
-				if parts[wec] == nil {
-					parts[wec] = map[int]*unstructured.Unstructured{}
-				}
-				parts[wec][int(n)] = u
-			}
+			parts := propagate.PartsByWEC(objs)
 			for _, dest := range b.Spec.Destinations {
 				p := propagate.Applied
 				if ready.Status != corev1.ConditionTrue {

@@ -372,9 +372,15 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 
 // existingParts are a Binding's Deliveries in the ITS, by WEC and part.
 func (t *Transport) existingParts(binding string) map[string]map[int]*unstructured.Unstructured {
-	out := map[string]map[int]*unstructured.Unstructured{}
 	objs, _ := t.deliveries.GetIndexer().ByIndex(DeliveriesByBinding, DeliveryBindingKey(t.opts.WDS, binding))
-	for _, o := range objs {
+	return PartsByWEC(objs)
+}
+
+// PartsByWEC sorts one Binding's Deliveries (as an informer's index lists
+// them) by WEC and part.
+func PartsByWEC(deliveries []any) map[string]map[int]*unstructured.Unstructured {
+	out := map[string]map[int]*unstructured.Unstructured{}
+	for _, o := range deliveries {
 		u := o.(*unstructured.Unstructured)
 		wec := u.GetLabels()[gitstellarv1alpha1.LabelCluster]
 		part, _, _ := unstructured.NestedInt64(u.Object, "spec", "part")
