@@ -204,8 +204,14 @@ func (e *Environment) notRunning() []string {
 	return names
 }
 
-// startMissing starts the processes that are not running, phase by phase,
-// waiting for each phase to be ready, and returns the names it started.
+// startWave is how many processes of a phase start together: fifty
+// apiservers starting at once on two cores starve etcd, and an apiserver
+// whose start-up checks time out exits.
+const startWave = 8
+
+// startMissing starts the processes that are not running, phase by phase
+// and startWave at a time, waiting for each wave to be ready, and returns
+// the names it started.
 func (e *Environment) startMissing(ctx context.Context) ([]string, error) {
 	var started []string
 	phases := [][]Component{
@@ -222,19 +228,21 @@ func (e *Environment) startMissing(ctx context.Context) ([]string, error) {
 				}
 			}
 		}
-		for _, p := range here {
-			if e.pid(p.Name) != 0 {
-				continue
+		for wave := range slices.Chunk(here, startWave) {
+			for _, p := range wave {
+				if e.pid(p.Name) != 0 {
+					continue
+				}
+				fmt.Fprintf(e.progress, "starting %s\n", p.Name)
+				if err := e.start(p); err != nil {
+					return started, err
+				}
+				started = append(started, p.Name)
 			}
-			fmt.Fprintf(e.progress, "starting %s\n", p.Name)
-			if err := e.start(p); err != nil {
-				return started, err
-			}
-			started = append(started, p.Name)
-		}
-		for _, p := range here {
-			if err := e.waitReady(ctx, p); err != nil {
-				return started, err
+			for _, p := range wave {
+				if err := e.waitReady(ctx, p); err != nil {
+					return started, err
+				}
 			}
 		}
 	}
