@@ -112,7 +112,7 @@ func (c *Controller) boundState(written map[string][]bind.WrittenObject) (string
 			}
 		}
 		for _, p := range b.ctl.Summaries() {
-			if !known[p.Policy] {
+			if !known[p.Policy] && len(p.Errors) == 0 { // an invalid policy's Binding is left as it was, if any
 				return fmt.Sprintf("WDS %s: Binding %s to be written", wds, p.Policy), nil
 			}
 		}
