@@ -140,7 +140,7 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 		Reason: controlv1alpha1.ReasonReconcileSuccess, Message: fmt.Sprintf("Deliveries written for %d WECs", wecs)}
 	if len(transformProblems) > 0 {
 		syncedCond.Status, syncedCond.Reason = corev1.ConditionFalse, controlv1alpha1.ReasonReconcileError
-		syncedCond.Message = fmt.Sprintf("%d objects could not be transformed for their WECs (see errors)", len(transformProblems))
+		syncedCond.Message = fmt.Sprintf("the objects could not be transformed for %d of %d WECs (see errors)", len(transformProblems), wecs)
 	}
 	changed := false
 	var c bool
