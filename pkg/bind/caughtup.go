@@ -39,27 +39,34 @@ func (c *Controller) CaughtUp(written []WrittenObject) (caughtUp bool, waitingFo
 			return false, "the WDS's objects to be listed", nil
 		}
 	}
-	c.mu.Lock()
-	for _, w := range written {
-		gvr, known := c.kinds[schema.GroupKind{Group: w.Group, Kind: w.Kind}]
-		if !known {
-			c.mu.Unlock()
-			return false, fmt.Sprintf("discovery to serve the kind of %s", w), nil
-		}
-		if gvr == nil {
-			continue // never bound
-		}
-		seen, ok := c.objects[ObjectKey{Group: gvr.Group, Resource: gvr.Resource, Namespace: w.Namespace, Name: w.Name}]
-		if !atLeast(seen, ok, w.ResourceVersion) {
-			c.mu.Unlock()
-			return false, "the write of " + w.String() + " to be seen", nil
-		}
+	if waiting := c.unseen(written); waiting != "" {
+		return false, waiting, nil
 	}
-	c.mu.Unlock()
 	if !c.queue.Idle() {
 		return false, "the Bindings to be written", nil
 	}
 	return true, "", c.queue.Failing()
+}
+
+// unseen says which write the controller has not seen yet ("" when it
+// has seen them all).
+func (c *Controller) unseen(written []WrittenObject) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range written {
+		gvr, known := c.kinds[schema.GroupKind{Group: w.Group, Kind: w.Kind}]
+		switch {
+		case !known:
+			return fmt.Sprintf("discovery to serve the kind of %s", w)
+		case gvr == nil: // never bound
+			continue
+		}
+		seen, ok := c.objects[ObjectKey{Group: gvr.Group, Resource: gvr.Resource, Namespace: w.Namespace, Name: w.Name}]
+		if !atLeast(seen, ok, w.ResourceVersion) {
+			return "the write of " + w.String() + " to be seen"
+		}
+	}
+	return ""
 }
 
 // atLeast tells whether an object as seen is the one written at rv, or a

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
@@ -123,7 +122,11 @@ func (c *Controller) boundState(written map[string][]bind.WrittenObject) (string
 // bindingsOf are the Bindings of a WDS as its cache shows them, without
 // their workloads.
 func (c *Controller) bindingsOf(wds string) ([]controlv1alpha1.Binding, error) {
-	inf, err := c.informer(wds, propagate.Bindings, spacecache.Filter{})
+	sc, err := c.spaceCache(wds)
+	if err != nil {
+		return nil, err
+	}
+	inf, err := synced(sc.Informer(propagate.Bindings, spacecache.Filter{}, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -138,28 +141,24 @@ func (c *Controller) bindingsOf(wds string) ([]controlv1alpha1.Binding, error) {
 	return out, nil
 }
 
-// informer is a synced shared informer of a space's resource.
-func (c *Controller) informer(space string, gvr schema.GroupVersionResource, filter spacecache.Filter) (cache.SharedIndexInformer, error) {
+// spaceCache is the shared informer cache of a connected space.
+func (c *Controller) spaceCache(space string) (*spacecache.Cache, error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	conn, ok := c.spaces[space]
-	c.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("space %s is not connected", space)
 	}
-	var inf cache.SharedIndexInformer
-	var err error
-	switch gvr {
-	case propagate.Deliveries:
-		inf, err = propagate.DeliveriesInformer(conn.cache)
-	case propagate.Bindings:
-		inf, err = conn.cache.Informer(propagate.Bindings, filter, nil)
-	default:
-		inf, err = conn.cache.Informer(propagate.WorkloadClusters, filter, nil)
-	}
-	if err != nil {
+	return conn.cache, nil
+}
+
+// synced is an informer once it has listed its objects (errNotSynced
+// until then).
+func synced(inf cache.SharedIndexInformer, err error) (cache.SharedIndexInformer, error) {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if !inf.HasSynced() {
+	case !inf.HasSynced():
 		return nil, errNotSynced
 	}
 	return inf, nil
@@ -223,11 +222,15 @@ func (c *Controller) delivered() (Delivered, bool, error) {
 		if err != nil {
 			return out, false, err
 		}
-		deliveries, err := c.informer(binders[wds].its, propagate.Deliveries, spacecache.Filter{})
+		its, err := c.spaceCache(binders[wds].its)
 		if err != nil {
 			return out, false, err
 		}
-		wecs, err := c.informer(binders[wds].its, propagate.WorkloadClusters, spacecache.Filter{})
+		deliveries, err := synced(propagate.DeliveriesInformer(its))
+		if err != nil {
+			return out, false, err
+		}
+		wecs, err := synced(its.Informer(propagate.WorkloadClusters, spacecache.Filter{}, nil))
 		if err != nil {
 			return out, false, err
 		}
@@ -271,7 +274,7 @@ func (c *Controller) delivered() (Delivered, bool, error) {
 
 // worse orders progress: waiting, then failed, then applied.
 func worse(p, than propagate.Progress) bool {
-	rank := map[propagate.Progress]int{propagate.Waiting: 0, propagate.Failed: 1, propagate.Applied: 2}
+	rank := [...]int{propagate.Waiting: 0, propagate.Failed: 1, propagate.Applied: 2}
 	return rank[p] < rank[than]
 }
 

@@ -235,7 +235,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // the agent may not watch across the WEC (an agent limited to some
 // namespaces) is read again at every resync instead.
 func (a *Agent) changedInWEC(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool) {
-	key := strings.Join([]string{gvk.Group, gvk.Kind, namespace, name}, "/")
+	key := keyOf(gvk, namespace, name)
 	a.mu.Lock()
 	own := resourceVersion != "" && a.seen[key] == resourceVersion
 	switch {
@@ -274,13 +274,16 @@ type wanted struct {
 	entry    gitstellarv1alpha1.DeliveryEntry // its flags; its object is in source
 	source   *entrySource
 	object   *objectID
-	key      string
 	hash     string
 }
 
 func objectKey(u *unstructured.Unstructured) string {
-	gvk := u.GroupVersionKind()
-	return strings.Join([]string{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}, "/")
+	return keyOf(u.GroupVersionKind(), u.GetNamespace(), u.GetName())
+}
+
+// keyOf is the agent's key of an object: group/kind/namespace/name.
+func keyOf(gvk schema.GroupVersionKind, namespace, name string) string {
+	return strings.Join([]string{gvk.Group, gvk.Kind, namespace, name}, "/")
 }
 
 // reconcile makes the WEC hold the mailbox's entries. full re-applies
@@ -345,7 +348,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 			seen[key] = source
 			a.watches.Ensure(obj.GroupVersionKind())
-			desired = append(desired, wanted{delivery: d, index: ei, entry: e, source: objects, object: obj, key: key, hash: ps.hashes[ei]})
+			desired = append(desired, wanted{delivery: d, index: ei, entry: e, source: objects, object: obj, hash: ps.hashes[ei]})
 		}
 	}
 	// Reading the inventory also tells whether the WEC can be reached.
@@ -366,7 +369,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		unreachable := entryResults{}
 		for _, w := range desired {
 			gvk := w.object.GroupVersionKind()
-			unreachable[w.key] = &gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
+			unreachable[w.object.key] = &gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 				Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryError,
 				Message: "the WEC cannot be reached: " + err.Error()}
 		}
@@ -391,9 +394,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	var listed map[string]*metav1.PartialObjectMetadata // see prefetch
 	apply := func(w wanted) {
 		a.mu.Lock()
-		last := a.applied[w.key]
+		last := a.applied[w.object.key]
 		var prev gitstellarv1alpha1.DeliveryEntryStatus
-		if p := a.results[w.key]; p != nil {
+		if p := a.results[w.object.key]; p != nil {
 			prev = *p
 		}
 		a.mu.Unlock()
@@ -407,11 +410,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				// as applied, health and status included.
 				// A change seen at the resourceVersion the agent's own
 				// apply returned is that apply.
-				res, unchanged = prev, live != nil && (!dirty[w.key] || live.ResourceVersion == prev.ResourceVersion)
-				if unchanged && restatus[w.key] && live.ResourceVersion != prev.ResourceVersion {
+				res, unchanged = prev, live != nil && (!dirty[w.object.key] || live.ResourceVersion == prev.ResourceVersion)
+				if unchanged && restatus[w.object.key] && live.ResourceVersion != prev.ResourceVersion {
 					res = a.readStatus(ctx, w, prev)
 					a.mu.Lock()
-					a.seen[w.key] = res.ResourceVersion
+					a.seen[w.object.key] = res.ResourceVersion
 					a.mu.Unlock()
 				}
 			case full:
@@ -425,7 +428,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		}
 		if !unchanged {
 			state := inWEC{meta: live, known: watched && live != nil}
-			if m, ok := listed[w.key]; ok && !state.known {
+			if m, ok := listed[w.object.key]; ok && !state.known {
 				state = inWEC{meta: m, known: true}
 			}
 			if state.meta != nil && state.meta.DeletionTimestamp != nil {
@@ -439,17 +442,17 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 			a.mu.Lock()
 			if res.Result == gitstellarv1alpha1.DeliveryApplied {
-				a.applied[w.key] = w.hash
-				a.seen[w.key] = res.ResourceVersion
+				a.applied[w.object.key] = w.hash
+				a.seen[w.object.key] = res.ResourceVersion
 			} else {
-				delete(a.applied, w.key)
+				delete(a.applied, w.object.key)
 			}
 			a.mu.Unlock()
 		}
 		resultsMu.Lock()
-		results[w.key] = &res
+		results[w.object.key] = &res
 		if watched {
-			watchedKeys[w.key] = true
+			watchedKeys[w.object.key] = true
 		}
 		resultsMu.Unlock()
 	}
@@ -492,7 +495,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 		if i == 1 && len(group) > 0 {
 			var crds []wanted // the CRDs that could be applied
 			for _, w := range desired[:split] {
-				if r := results[w.key]; r != nil && r.Result == gitstellarv1alpha1.DeliveryApplied {
+				if r := results[w.object.key]; r != nil && r.Result == gitstellarv1alpha1.DeliveryApplied {
 					crds = append(crds, w)
 				}
 			}
@@ -512,7 +515,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	// is only missing from the mailbox stays (DeliverySpec.Removed).
 	want := map[string]bool{}
 	for _, w := range desired {
-		want[w.key] = true
+		want[w.object.key] = true
 	}
 	for key, item := range inv.Objects {
 		if want[key] {
@@ -654,7 +657,7 @@ func (a *Agent) prefetch(ctx context.Context, group []wanted) map[string]*metav1
 	byKind := map[schema.GroupVersionKind]map[string]string{} // kind → namespace/name → entry key
 	for _, w := range group {
 		a.mu.Lock()
-		applied := a.applied[w.key] == w.hash
+		applied := a.applied[w.object.key] == w.hash
 		a.mu.Unlock()
 		gvk := w.object.GroupVersionKind()
 		if m, watched := a.watches.Lookup(gvk, w.object.GetNamespace(), w.object.GetName()); applied || watched && m != nil {
@@ -663,7 +666,7 @@ func (a *Agent) prefetch(ctx context.Context, group []wanted) map[string]*metav1
 		if byKind[gvk] == nil {
 			byKind[gvk] = map[string]string{}
 		}
-		byKind[gvk][w.object.GetNamespace()+"/"+w.object.GetName()] = w.key
+		byKind[gvk][w.object.GetNamespace()+"/"+w.object.GetName()] = w.object.key
 	}
 	out := map[string]*metav1.PartialObjectMetadata{}
 	for gvk, want := range byKind {
@@ -705,7 +708,7 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 		}
 	}
 	exists := live != nil
-	_, ours := inv.has(w.key)
+	_, ours := inv.has(w.object.key)
 	if exists && !ours && slices.Contains(managerNames(live), gitstellarv1alpha1.AgentFieldManager) {
 		// Applied by an agent that stopped before it recorded it: ours.
 		ours = true
@@ -759,7 +762,7 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
 		return st
 	}
-	inv.put(w.key, inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan})
+	inv.put(w.object.key, inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan})
 	st.ResourceVersion = obj.GetResourceVersion()
 	return a.withStatus(w, st, obj)
 }
@@ -908,7 +911,7 @@ func decodeObjectID(raw []byte) *objectID {
 		return nil
 	}
 	id := &objectID{gvk: schema.FromAPIVersionAndKind(head.APIVersion, head.Kind), namespace: head.Metadata.Namespace, name: head.Metadata.Name}
-	id.key = strings.Join([]string{id.gvk.Group, id.gvk.Kind, id.namespace, id.name}, "/")
+	id.key = keyOf(id.gvk, id.namespace, id.name)
 	return id
 }
 

@@ -31,3 +31,20 @@ func TestStatusYAMLMatchesSigsYAML(t *testing.T) {
 		})
 	}
 }
+
+// A status is written by whoever controls a WEC object: control
+// characters in it are escaped, and read back as they were. (The YAML
+// parser sigs.k8s.io/yaml.Marshal goes through refused them, and with them
+// the whole status write.)
+func TestStatusYAMLEscapesControlCharacters(t *testing.T) {
+	for _, v := range []string{"\x1b[31mred\x1b[0m\x1b]0;title\a", "nul\x00byte", "bell\a", "line\u2028separator", "bom\ufeff", "del\x7f", "cr\rlf"} {
+		b, err := statusYAML(map[string]any{"message": v})
+		require.NoError(t, err, "%q", v)
+		for _, c := range string(b) {
+			assert.False(t, c < 0x20 && c != '\n' || c == 0x7f || c == 0x1b, "raw control character %q in %q", c, b)
+		}
+		var back map[string]any
+		require.NoError(t, yaml.Unmarshal(b, &back))
+		assert.Equal(t, v, back["message"])
+	}
+}
