@@ -327,7 +327,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	}
 	if b.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan {
 		for i := range objects {
-			objects[i].orphan = true
+			objects[i].policyOrphans = true
 		}
 	}
 	var (
@@ -470,9 +470,9 @@ func (t *Transport) deleteParts(ctx context.Context, parts map[int]*unstructured
 // bound is a bound WDS object and its modulation.
 type bound struct {
 	*boundObject
-	gr     schema.GroupResource
-	mod    controlv1alpha1.DownsyncModulation
-	orphan bool // the policy keeps the WEC copies on removal
+	gr            schema.GroupResource
+	mod           controlv1alpha1.DownsyncModulation
+	policyOrphans bool // the policy keeps the WEC copies on removal
 }
 
 // boundObject is what the transport keeps of a bound WDS object at one
@@ -586,7 +586,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			Raw:          tr.raw,
 			CreateOnly:   o.mod.CreateOnly,
 			Adopt:        o.adopt,
-			Orphan:       o.orphan || o.boundObject.orphan,
+			Orphan:       o.policyOrphans || o.orphan,
 			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}
