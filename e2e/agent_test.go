@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/devenv"
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
@@ -155,11 +156,9 @@ func TestExternalAgent(t *testing.T) {
 	}
 	inventory, err := wec.CoreV1().ConfigMaps("gitstellar-system").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
 	require.NoError(t, err)
-	var recorded struct {
-		Objects map[string]any `json:"objects"`
-	}
+	var recorded apply.Inventory
 	require.NoError(t, json.Unmarshal([]byte(inventory.Data["inventory.json"]), &recorded))
-	assert.Len(t, recorded.Objects, many+2, "the inventory holds every object, the ones applied before the kill too")
+	assert.Len(t, recorded.Entries, many+2, "the inventory holds every object, the ones applied before the kill too")
 
 	// The WEC goes away: the Delivery says so; it comes back: applied again.
 	require.NoError(t, env.Kill("cluster1-apiserver"))

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitstellar/gitstellar/pkg/apply"
@@ -93,20 +94,25 @@ func TestApply(t *testing.T) {
 			return err == nil && res.Count(apply.Unchanged) == len(example) && counted.n.Load() == 1
 		}, 30*time.Second, 100*time.Millisecond, "once the watches have synced: the inventory read, nothing else")
 
-		// An object changed by someone else is looked at again: a read and
-		// a dry run. A label of its own is no drift.
+		// An object changed by someone else is applied again (its watch
+		// tells what it holds: no read); a label of its own is no drift,
+		// and the apply changes nothing.
 		dep, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err)
 		dep.Labels["added-by"] = "hand"
-		_, err = cs.AppsV1().Deployments("nginx").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		edited, err := cs.AppsV1().Deployments("nginx").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { // once its watch has seen the edit
 			counted.n.Store(0)
 			res, err := w.Apply(ctx, example, "rev1")
 			require.NoError(t, err)
 			assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
-			return counted.n.Load() == 3
-		}, 10*time.Second, 20*time.Millisecond, "the inventory, and the edited object's read and dry run")
+			return counted.n.Load() == 2
+		}, 10*time.Second, 20*time.Millisecond, "the inventory, and the edited object's apply")
+		after, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, edited.ResourceVersion, after.ResourceVersion, "an apply that changes nothing writes nothing")
+		assert.Equal(t, "hand", after.Labels["added-by"])
 		counted.n.Store(0)
 		_, err = w.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
@@ -128,35 +134,40 @@ func TestApply(t *testing.T) {
 	})
 
 	t.Run("an unchanged re-sync writes nothing", func(t *testing.T) {
-		before, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
+		reader, err := client.New(cfg, client.Options{})
 		require.NoError(t, err)
-		counted, writes := devenvtest.CountWrites(cfg)
-		a, err := apply.NewApplier(counted, "wds1", apply.Options{Source: "example"})
+		versions := func() map[string]string {
+			out := map[string]string{}
+			for _, o := range example {
+				live := &unstructured.Unstructured{}
+				live.SetGroupVersionKind(o.GroupVersionKind())
+				require.NoError(t, reader.Get(ctx, client.ObjectKeyFromObject(o.Unstructured), live), "%s %s", o.GetKind(), o.GetName())
+				out[o.GetKind()+"/"+o.GetName()] = live.GetResourceVersion()
+			}
+			return out
+		}
+		before := versions()
+		// A new applier knows nothing: it reads and applies every object
+		// once, which changes none.
+		applies := countRequests(t, cfg, func(r *http.Request) bool { return r.Method == http.MethodPatch })
+		again, err := apply.NewApplier(applies.cfg, "wds1", apply.Options{Source: "example"})
 		require.NoError(t, err)
-		res, err := a.Apply(ctx, example, "rev1")
+		res, err := again.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
 		assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
 		assert.False(t, res.Changed())
-		after, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
-		require.NoError(t, err)
-		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
-		assert.Zero(t, writes.Load(), "dry runs and reads only")
+		assert.Equal(t, int64(len(example)), applies.n.Load(), "a new applier applies every object once")
+		assert.Equal(t, before, versions(), "nothing written")
 
 		// The same applier again: what it verified and nobody touched since
-		// needs no dry run either, only a read.
-		dryRuns := countDryRuns(t, counted)
-		again, err := apply.NewApplier(dryRuns.cfg, "wds1", apply.Options{Source: "example"})
-		require.NoError(t, err)
-		_, err = again.Apply(ctx, example, "rev1")
-		require.NoError(t, err)
-		assert.Equal(t, int64(len(example)), dryRuns.n.Load(), "a new applier dry-runs every object once")
-		dryRuns.n.Store(0)
+		// is only read.
+		applies.n.Store(0)
 		res, err = again.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
 		assert.Equal(t, len(example), res.Count(apply.Unchanged), res.Summary())
-		assert.Zero(t, dryRuns.n.Load(), "nothing to dry-run on a second sync")
-		// Someone edits an object: it is looked at again (and, as its field
-		// now has another manager, reported as a conflict).
+		assert.Zero(t, applies.n.Load(), "nothing to apply on a second sync")
+		// Someone edits an object: it is applied again and, as its field
+		// now has another manager, reported as a conflict.
 		dep, err := cs.AppsV1().Deployments("nginx").Get(ctx, "nginx-deployment", metav1.GetOptions{})
 		require.NoError(t, err)
 		dep.Spec.Replicas = ptr(int32(7))
@@ -164,7 +175,7 @@ func TestApply(t *testing.T) {
 		require.NoError(t, err)
 		res, err = again.Apply(ctx, example, "rev1")
 		require.NoError(t, err)
-		assert.Equal(t, int64(1), dryRuns.n.Load(), "only the edited object is dry-run")
+		assert.Equal(t, int64(1), applies.n.Load(), "only the edited object is applied")
 		assert.Equal(t, 1, res.Count(apply.Conflict), res.Summary())
 	})
 
@@ -301,19 +312,13 @@ spec:
 	})
 }
 
-type dryRunCounter struct {
+type requestCounter struct {
 	cfg *rest.Config
 	n   *atomic.Int64
 }
 
-// countDryRuns wraps a client configuration to count server-side dry runs.
-func countDryRuns(t *testing.T, cfg *rest.Config) dryRunCounter {
-	t.Helper()
-	return countRequests(t, cfg, func(r *http.Request) bool { return strings.Contains(r.URL.RawQuery, "dryRun=All") })
-}
-
 // countRequests counts the requests made through the config that match.
-func countRequests(t *testing.T, cfg *rest.Config, match func(*http.Request) bool) dryRunCounter {
+func countRequests(t *testing.T, cfg *rest.Config, match func(*http.Request) bool) requestCounter {
 	t.Helper()
 	var n atomic.Int64
 	c := rest.CopyConfig(cfg)
@@ -329,7 +334,7 @@ func countRequests(t *testing.T, cfg *rest.Config, match func(*http.Request) boo
 			return rt.RoundTrip(r)
 		})
 	}
-	return dryRunCounter{cfg: c, n: &n}
+	return requestCounter{cfg: c, n: &n}
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)

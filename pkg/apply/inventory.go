@@ -17,14 +17,18 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
-// InventoryNamespace holds the inventories in each space.
+// InventoryNamespace holds the inventories in each space, and by default
+// the agent's in each WEC.
 const InventoryNamespace = "gitstellar-system"
 
 // inventoryKey is the ConfigMap key of the inventory.
 const inventoryKey = "inventory.json"
 
-// Inventory is what one source applied into one space.
+// Inventory is what one applier applied into one target: a source into a
+// space, or an agent into its WEC. Both keep it in the same format, a
+// ConfigMap of the target (InventoryStore).
 type Inventory struct {
+	// Source is the applier: the source's name, or the agent's WEC.
 	Source string `json:"source"`
 	// Revision is the revision that last changed the entries: a revision
 	// that leaves the set of objects as it was does not write the
@@ -38,13 +42,22 @@ type Inventory struct {
 type InventoryEntry struct {
 	ID      string `json:"id"`
 	Version string `json:"v"`
+	// Orphan: the object stays in the target when its applier removes it
+	// (an agent's entry of a BindingPolicy that orphans its objects).
+	Orphan bool `json:"orphan,omitempty"`
+}
+
+// EntryFor is the inventory entry of an object.
+func EntryFor(gvk schema.GroupVersionKind, namespace, name string) InventoryEntry {
+	return InventoryEntry{ID: strings.Join([]string{namespace, name, gvk.Group, gvk.Kind}, "_"), Version: gvk.Version}
 }
 
 func entryOf(k render.Key, version string) InventoryEntry {
 	return InventoryEntry{ID: strings.Join([]string{k.Namespace, k.Name, k.Group, k.Kind}, "_"), Version: version}
 }
 
-func (e InventoryEntry) key() (render.Key, error) {
+// Key is the entry's object.
+func (e InventoryEntry) Key() (render.Key, error) {
 	parts := strings.Split(e.ID, "_")
 	if len(parts) != 4 {
 		return render.Key{}, fmt.Errorf("inventory entry %q: want <namespace>_<name>_<group>_<kind>", e.ID)
@@ -52,8 +65,9 @@ func (e InventoryEntry) key() (render.Key, error) {
 	return render.Key{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3]}, nil
 }
 
-func (e InventoryEntry) gvk() schema.GroupVersionKind {
-	k, _ := e.key()
+// GVK is the entry's group, version and kind.
+func (e InventoryEntry) GVK() schema.GroupVersionKind {
+	k, _ := e.Key()
 	return schema.GroupVersionKind{Group: k.Group, Version: e.Version, Kind: k.Kind}
 }
 
@@ -69,56 +83,91 @@ func (inv *Inventory) sameAs(o *Inventory) bool {
 	return slices.Equal(a, b)
 }
 
-func inventoryName(source string) string { return "inventory." + source }
+// InventoryStore reads and writes one inventory ConfigMap of a target.
+type InventoryStore struct {
+	Client          client.Client
+	Namespace, Name string
+	// FieldManager writes it; default gitstellar.
+	FieldManager string
+	// CreateNamespace: the namespace is created with the first inventory,
+	// or when it went (not applied again at every write).
+	CreateNamespace bool
+}
 
-// loadInventory reads the inventory of a source, empty when there is none.
-func loadInventory(ctx context.Context, c client.Client, source string) (*Inventory, error) {
+func (s InventoryStore) where() string { return s.Namespace + "/" + s.Name }
+
+// Load reads the inventory, empty (of source) when there is none. An
+// inventory in the agent's earlier format (a map "objects") is read too.
+func (s InventoryStore) Load(ctx context.Context, source string) (*Inventory, error) {
 	var cm corev1.ConfigMap
-	err := c.Get(ctx, client.ObjectKey{Namespace: InventoryNamespace, Name: inventoryName(source)}, &cm)
+	err := s.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Name}, &cm)
 	if apierrors.IsNotFound(err) {
 		return &Inventory{Source: source}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read inventory %s/%s: %w", InventoryNamespace, inventoryName(source), err)
+		return nil, fmt.Errorf("read inventory %s: %w", s.where(), err)
 	}
-	var inv Inventory
+	var inv struct {
+		Inventory
+		Objects map[string]struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Namespace  string `json:"namespace"`
+			Name       string `json:"name"`
+			Orphan     bool   `json:"orphan"`
+		} `json:"objects"`
+	}
 	if err := json.Unmarshal([]byte(cm.Data[inventoryKey]), &inv); err != nil {
-		return nil, fmt.Errorf("inventory %s/%s: %w", InventoryNamespace, inventoryName(source), err)
+		return nil, fmt.Errorf("inventory %s: %w", s.where(), err)
 	}
-	return &inv, nil
+	for _, o := range inv.Objects {
+		e := EntryFor(schema.FromAPIVersionAndKind(o.APIVersion, o.Kind), o.Namespace, o.Name)
+		e.Orphan = o.Orphan
+		inv.Entries = append(inv.Entries, e)
+	}
+	slices.SortFunc(inv.Entries, func(a, b InventoryEntry) int { return strings.Compare(a.ID, b.ID) })
+	inv.Inventory.Source = source
+	return &inv.Inventory, nil
 }
 
-// saveInventory writes the inventory with server-side apply.
-func saveInventory(ctx context.Context, c client.Client, inv *Inventory) error {
+// Save writes the inventory with server-side apply, entries sorted.
+func (s InventoryStore) Save(ctx context.Context, inv *Inventory) error {
 	slices.SortFunc(inv.Entries, func(a, b InventoryEntry) int { return strings.Compare(a.ID, b.ID) })
 	data, err := json.Marshal(inv)
 	if err != nil {
 		return err
 	}
+	manager := s.FieldManager
+	if manager == "" {
+		manager = gitstellarv1alpha1.FieldManager
+	}
 	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: InventoryNamespace, Name: inventoryName(inv.Source), Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: s.Name, Labels: labels},
 		Data:       map[string]string{inventoryKey: string(data)},
 	}
 	write := func() error {
-		return c.Patch(ctx, cm.DeepCopy(), client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager), client.ForceOwnership) //nolint:staticcheck // typed apply of a built-in
+		return s.Client.Patch(ctx, cm.DeepCopy(), client.Apply, client.FieldOwner(manager), client.ForceOwnership) //nolint:staticcheck // typed apply of a built-in
 	}
-	// The namespace is created with the first inventory, or when it went:
-	// not applied again at every revision.
 	err = write()
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) && s.CreateNamespace {
 		ns := &corev1.Namespace{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: InventoryNamespace, Labels: labels},
+			ObjectMeta: metav1.ObjectMeta{Name: s.Namespace, Labels: labels},
 		}
-		if err := c.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.FieldManager)); err != nil { //nolint:staticcheck // typed apply of a built-in
-			return fmt.Errorf("namespace %s: %w", InventoryNamespace, err)
+		if err := s.Client.Patch(ctx, ns, client.Apply, client.FieldOwner(manager)); err != nil { //nolint:staticcheck // typed apply of a built-in
+			return fmt.Errorf("namespace %s: %w", s.Namespace, err)
 		}
 		err = write()
 	}
 	if err != nil {
-		return fmt.Errorf("write inventory %s/%s: %w", InventoryNamespace, inventoryName(inv.Source), err)
+		return fmt.Errorf("write inventory %s: %w", s.where(), err)
 	}
 	return nil
+}
+
+// sourceInventory is where a source keeps its inventory of a space.
+func sourceInventory(c client.Client, source string) InventoryStore {
+	return InventoryStore{Client: c, Namespace: InventoryNamespace, Name: "inventory." + source, CreateNamespace: true}
 }

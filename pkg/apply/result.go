@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
@@ -39,6 +41,9 @@ type Entry struct {
 	Message string
 	// Managers are the field managers an object conflicts with.
 	Managers []string
+	// Live is the object as written or read, when asked for
+	// (Desired.Live) and read.
+	Live *unstructured.Unstructured
 }
 
 func (e Entry) String() string {

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/labelwatch"
@@ -517,7 +518,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	for _, w := range desired {
 		want[w.object.key] = true
 	}
-	for key, item := range inv.Objects {
+	for key, item := range inv.objects {
 		if want[key] {
 			continue
 		}
@@ -526,10 +527,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			continue
 		}
 		if !item.Orphan {
-			if others := a.bystanders(ctx, item, inv, func(k string) bool { return removed[k] && !want[k] }); len(others) > 0 {
+			k, _ := item.Key()
+			if others := a.bystanders(ctx, item, inv, func(other string) bool { return removed[other] && !want[other] }); len(others) > 0 {
 				why := "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)"
 				a.keep(key, why, "bystanders", strings.Join(others, ", "))
-				a.events.Emit(ctx, deliveryRef(removedBy[key]), events.Warning, "Kept", fmt.Sprintf("Namespace %s kept in WEC %s: %s; it holds %s", item.Name, a.opts.Cluster, why, strings.Join(others, ", ")))
+				a.events.Emit(ctx, deliveryRef(removedBy[key]), events.Warning, "Kept", fmt.Sprintf("Namespace %s kept in WEC %s: %s; it holds %s", k.Name, a.opts.Cluster, why, strings.Join(others, ", ")))
 				continue
 			}
 			if err := a.deleteObject(ctx, item); err != nil {
@@ -538,10 +540,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			a.opts.Log.Info("deleted: the hub removed it", "cluster", a.opts.Cluster, "object", key)
 			metrics.AgentDeletions.WithLabelValues(a.opts.Cluster).Inc()
 			a.events.Emit(ctx, deliveryRef(removedBy[key]), events.Normal, "Deleted",
-				fmt.Sprintf("%s %s deleted from WEC %s: the hub removed it", item.Kind, path.Join(item.Namespace, item.Name), a.opts.Cluster))
+				fmt.Sprintf("%s %s deleted from WEC %s: the hub removed it", k.Kind, path.Join(k.Namespace, k.Name), a.opts.Cluster))
 		}
-		delete(inv.Objects, key)
-		inv.dirty = true
+		inv.remove(key)
 		a.mu.Lock()
 		delete(a.seen, key)
 		a.mu.Unlock()
@@ -762,7 +763,9 @@ func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, k
 		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
 		return st
 	}
-	inv.put(w.object.key, inventoryItem{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Orphan: w.entry.Orphan})
+	item := apply.EntryFor(obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+	item.Orphan = w.entry.Orphan
+	inv.put(w.object.key, item)
 	st.ResourceVersion = obj.GetResourceVersion()
 	return a.withStatus(w, st, obj)
 }
@@ -860,17 +863,17 @@ func (a *Agent) keep(key, why string, keysAndValues ...any) {
 	}
 }
 
-func (a *Agent) deleteObject(ctx context.Context, item inventoryItem) error {
+func (a *Agent) deleteObject(ctx context.Context, item apply.InventoryEntry) error {
+	k, _ := item.Key()
 	u := &unstructured.Unstructured{}
-	u.SetAPIVersion(item.APIVersion)
-	u.SetKind(item.Kind)
-	u.SetNamespace(item.Namespace)
-	u.SetName(item.Name)
+	u.SetGroupVersionKind(item.GVK())
+	u.SetNamespace(k.Namespace)
+	u.SetName(k.Name)
 	err := a.wec.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))
 	if err == nil || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 		return nil
 	}
-	return fmt.Errorf("delete %s %s/%s: %w", item.Kind, item.Namespace, item.Name, err)
+	return fmt.Errorf("delete %s %s/%s: %w", k.Kind, k.Namespace, k.Name, err)
 }
 
 // parsedSpec is a Delivery's spec with its entries' objects decoded (nil
@@ -1222,52 +1225,56 @@ func sameEntryStatus(a, b gitstellarv1alpha1.DeliveryEntryStatus) bool {
 	return apiequality.Semantic.DeepEqual(a, b)
 }
 
-// The agent's inventory: the objects it created (or adopted) in the WEC.
+// The agent's inventory: the objects it created (or adopted) in the WEC,
+// by the agent's key, kept in the WEC as every applier keeps its
+// inventory (apply.InventoryStore).
 type agentInventory struct {
 	mu      sync.Mutex
-	Objects map[string]inventoryItem `json:"objects"`
+	objects map[string]apply.InventoryEntry
 	dirty   bool
 }
 
-func (inv *agentInventory) has(key string) (inventoryItem, bool) {
+func (inv *agentInventory) has(key string) (apply.InventoryEntry, bool) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	item, ok := inv.Objects[key]
+	item, ok := inv.objects[key]
 	return item, ok
 }
 
-func (inv *agentInventory) put(key string, item inventoryItem) {
+func (inv *agentInventory) put(key string, item apply.InventoryEntry) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if old, ok := inv.Objects[key]; !ok || old != item {
-		inv.Objects[key] = item
+	if old, ok := inv.objects[key]; !ok || old != item {
+		inv.objects[key] = item
 		inv.dirty = true
 	}
 }
 
-type inventoryItem struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name"`
-	Orphan     bool   `json:"orphan,omitempty"`
+func (inv *agentInventory) remove(key string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	delete(inv.objects, key)
+	inv.dirty = true
+}
+
+// inventoryStore is the agent's inventory ConfigMap in its WEC.
+func (a *Agent) inventoryStore() apply.InventoryStore {
+	return apply.InventoryStore{Client: a.wec, Namespace: a.opts.InventoryNamespace, Name: InventoryName,
+		FieldManager: gitstellarv1alpha1.AgentFieldManager, CreateNamespace: a.opts.InventoryNamespace == DefaultInventoryNamespace}
 }
 
 func (a *Agent) loadInventory(ctx context.Context) (*agentInventory, error) {
-	var cm corev1.ConfigMap
-	err := a.wec.Get(ctx, client.ObjectKey{Namespace: a.opts.InventoryNamespace, Name: InventoryName}, &cm)
-	inv := &agentInventory{Objects: map[string]inventoryItem{}}
-	if apierrors.IsNotFound(err) {
-		return inv, nil
-	}
+	stored, err := a.inventoryStore().Load(ctx, a.opts.Cluster)
 	if err != nil {
-		return nil, fmt.Errorf("read the agent inventory: %w", err)
+		return nil, fmt.Errorf("the agent's %w", err)
 	}
-	if err := json.Unmarshal([]byte(cm.Data["inventory.json"]), inv); err != nil {
-		return nil, fmt.Errorf("agent inventory: %w", err)
-	}
-	if inv.Objects == nil {
-		inv.Objects = map[string]inventoryItem{}
+	inv := &agentInventory{objects: make(map[string]apply.InventoryEntry, len(stored.Entries))}
+	for _, e := range stored.Entries {
+		k, err := e.Key()
+		if err != nil {
+			return nil, fmt.Errorf("the agent's inventory: %w", err)
+		}
+		inv.objects[keyOf(e.GVK(), k.Namespace, k.Name)] = e
 	}
 	return inv, nil
 }
@@ -1276,22 +1283,9 @@ func (a *Agent) saveInventory(ctx context.Context, inv *agentInventory) error {
 	if !inv.dirty {
 		return nil
 	}
-	data, err := json.Marshal(inv)
-	if err != nil {
-		return err
-	}
-	labels := map[string]string{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
-	if a.opts.InventoryNamespace == DefaultInventoryNamespace {
-		ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: DefaultInventoryNamespace, Labels: labels}}
-		if err := a.wec.Patch(ctx, ns, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
-			return err
-		}
-	}
-	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: a.opts.InventoryNamespace, Name: InventoryName, Labels: labels},
-		Data:       map[string]string{"inventory.json": string(data)}}
-	if err := a.wec.Patch(ctx, cm, client.Apply, client.FieldOwner(gitstellarv1alpha1.AgentFieldManager), client.ForceOwnership); err != nil { //nolint:staticcheck // typed apply
-		return fmt.Errorf("write the agent inventory: %w", err)
+	stored := &apply.Inventory{Source: a.opts.Cluster, Entries: slices.Collect(maps.Values(inv.objects))}
+	if err := a.inventoryStore().Save(ctx, stored); err != nil {
+		return fmt.Errorf("the agent's %w", err)
 	}
 	inv.dirty = false
 	return nil

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/apply"
 )
 
 // maxBystanders is how many bystanders are named when a Namespace is kept.
@@ -25,14 +26,15 @@ const maxBystanders = 5
 // ConfigMap). None is listed for another kind or for a Namespace annotated
 // gitstellar.io/deletion: with-contents. Whatever cannot be read is
 // listed as a reason to keep the Namespace: a guess never deletes.
-func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentInventory, going func(key string) bool) []string {
-	if item.Kind != "Namespace" || item.APIVersion != "v1" {
+func (a *Agent) bystanders(ctx context.Context, item apply.InventoryEntry, inv *agentInventory, going func(key string) bool) []string {
+	if item.GVK() != (schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}) {
 		return nil
 	}
+	k, _ := item.Key()
 	ns := &unstructured.Unstructured{}
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
-	if err := a.wec.Get(ctx, client.ObjectKey{Name: item.Name}, ns); err != nil {
+	if err := a.wec.Get(ctx, client.ObjectKey{Name: k.Name}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil // gone already
 		}
@@ -58,7 +60,7 @@ func (a *Agent) bystanders(ctx context.Context, item inventoryItem, inv *agentIn
 			}
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(gv.WithKind(r.Kind + "List"))
-			if err := a.wec.List(ctx, list, client.InNamespace(item.Name), client.Limit(100)); err != nil {
+			if err := a.wec.List(ctx, list, client.InNamespace(k.Name), client.Limit(100)); err != nil {
 				return append(found, "(cannot list "+r.Name+": "+errorText(err)+")")
 			}
 			for _, o := range list.Items {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/crds"
 	"github.com/gitstellar/gitstellar/pkg/devenv"
@@ -98,27 +99,29 @@ spec:
 	kept.SetAnnotations(map[string]string{"gitstellar.io/deletion": "orphan"})
 	_, err = wds.Resource(bind.BindingPolicies).Update(ctx, kept, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	type inventory struct {
-		Objects map[string]struct{ Orphan bool } `json:"objects"`
-	}
-	agentInventory := func() inventory {
-		var content inventory
+	// The agent's inventory, in the format of every applier's: id → orphan.
+	agentInventory := func() map[string]bool {
+		var content apply.Inventory
 		cm, err := wec.CoreV1().ConfigMaps("gitstellar-system").Get(ctx, propagate.InventoryName, metav1.GetOptions{})
 		if err == nil {
 			require.NoError(t, json.Unmarshal([]byte(cm.Data["inventory.json"]), &content))
 		}
-		return content
+		orphans := map[string]bool{}
+		for _, e := range content.Entries {
+			orphans[e.ID] = e.Orphan
+		}
+		return orphans
 	}
 	require.Eventually(t, func() bool {
 		inv := agentInventory()
-		return inv.Objects["/ConfigMap/app/a"].Orphan && inv.Objects["/ConfigMap/app/b"].Orphan && !inv.Objects["/ConfigMap/app/c"].Orphan
+		return inv["app_a__ConfigMap"] && inv["app_b__ConfigMap"] && !inv["app_c__ConfigMap"]
 	}, time.Minute, 50*time.Millisecond, "the agent records the policy's orphan option: %v", agentInventory())
 	for _, p := range []string{"kept", "plain"} {
 		require.NoError(t, wds.Resource(bind.BindingPolicies).Delete(ctx, p, metav1.DeleteOptions{}))
 	}
 	require.Eventually(t, func() bool {
-		_, hasA := agentInventory().Objects["/ConfigMap/app/a"]
-		_, hasC := agentInventory().Objects["/ConfigMap/app/c"]
+		_, hasA := agentInventory()["app_a__ConfigMap"]
+		_, hasC := agentInventory()["app_c__ConfigMap"]
 		return !hasA && !hasC
 	}, time.Minute, 50*time.Millisecond, "the agent lets go of both policies' objects")
 	_, err = inWEC("c")
