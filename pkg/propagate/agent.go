@@ -3,12 +3,10 @@ package propagate
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +14,6 @@ import (
 
 	kstatus "github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/go-logr/logr"
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,7 +33,6 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
-	"github.com/gitstellar/gitstellar/pkg/labelwatch"
 	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/spacecache"
@@ -80,26 +76,23 @@ type Agent struct {
 	deliveries cache.SharedIndexInformer          // the mailbox's, or the ITS's (ITSCache)
 	caches     spacecache.Caches
 	trigger    chan struct{}
-	watches    *labelwatch.Watches                               // the WEC objects it applied
+	target     *apply.Target                                     // the WEC, applied to through the one apply engine
 	events     *events.Emitter                                   // about its Deliveries, in its mailbox
 	specs      memo.ByVersion[*parsedSpec]                       // per Delivery, its spec decoded
 	statuses   memo.ByVersion[gitstellarv1alpha1.DeliveryStatus] // per Delivery, its status decoded
 
 	mu        sync.Mutex
-	applied   map[string]string // object key → hash of the entry last applied
 	results   entryResults
 	kept      map[string]bool // objects in no Delivery, not removed: said once
 	unhealthy bool            // some applied object of a kind not watched is not healthy (kstatus Current) yet
-	// seen: object key → the resourceVersion the agent last applied or
-	// read; a watch event at another one is someone else's change.
-	seen map[string]string
 	// statusWritten: Delivery (namespace/name) → the status last written.
 	statusWritten map[string]writtenStatus
-	// dirty: watched objects changed by someone else since the last
-	// reconcile; each is applied again. restatus: those of which only the
-	// status changed (a controller in the WEC); each is read again.
-	dirty, restatus map[string]bool
-	wecError        string // why the WEC could not be read at the last reconcile
+	// restatus: watched objects of which only the status changed since
+	// the last reconcile (a controller in the WEC); each is read again.
+	// (Other changes by someone else make the target apply the object
+	// again: it is no longer as verified.)
+	restatus map[string]bool
+	wecError string // why the WEC could not be read at the last reconcile
 }
 
 // healthRecheck is how often the health of applied objects that are not
@@ -132,25 +125,22 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	wec, err := client.New(wecCfg, client.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
-	}
 	disc, err := discovery.NewDiscoveryClientForConfig(wecCfg)
 	if err != nil {
 		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
 	}
-	a := &Agent{opts: opts, its: its, wec: wec, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
-		applied: map[string]string{}, results: entryResults{},
-		seen: map[string]string{}, dirty: map[string]bool{}, restatus: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
-	a.events, err = events.NewEmitter(itsCfg, "gitstellar.io/agent")
+	a := &Agent{opts: opts, its: its, discovery: memory.NewMemCacheClient(disc), trigger: make(chan struct{}, 1),
+		results: entryResults{}, restatus: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
+	a.target, err = apply.NewTarget(wecCfg, apply.TargetOptions{Name: "WEC " + opts.Cluster, Applier: "the agent",
+		FieldManager: gitstellarv1alpha1.AgentFieldManager, LabelKey: gitstellarv1alpha1.LabelAgent, LabelValue: opts.Cluster,
+		Exclusive: true, Annotations: apply.OwnerAnnotations, Changed: a.changedInWEC, Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}
-	a.watches, err = labelwatch.New(wecCfg, wec.RESTMapper(), labelwatch.Options{
-		Selector: gitstellarv1alpha1.LabelAgent + "=" + opts.Cluster, Annotations: ownerAnnotations, Changed: a.changedInWEC, Log: opts.Log})
+	a.wec = a.target.Client()
+	a.events, err = events.NewEmitter(itsCfg, "gitstellar.io/agent")
 	if err != nil {
-		return nil, fmt.Errorf("WEC %s: %w", opts.Cluster, err)
+		return nil, err
 	}
 	if opts.ITSCache != nil {
 		a.deliveries, err = DeliveriesInformer(opts.ITSCache)
@@ -189,7 +179,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.watches.Start(ctx)
+	a.target.Watch(ctx)
 	a.caches.Start(ctx)
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
@@ -236,20 +226,15 @@ func (a *Agent) Run(ctx context.Context) error {
 // the agent may not watch across the WEC (an agent limited to some
 // namespaces) is read again at every resync instead.
 func (a *Agent) changedInWEC(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool) {
-	key := keyOf(gvk, namespace, name)
-	a.mu.Lock()
-	own := resourceVersion != "" && a.seen[key] == resourceVersion
-	switch {
-	case own:
-	case statusOnly:
-		a.restatus[key] = true // its health or returned status: read, not applied again
-	default:
-		a.dirty[key] = true
+	if a.target.Applied(gvk, namespace, name, resourceVersion) {
+		return // its own apply
 	}
-	a.mu.Unlock()
-	if !own {
-		a.kick()
+	if statusOnly {
+		a.mu.Lock()
+		a.restatus[keyOf(gvk, namespace, name)] = true // its health or returned status: read, not applied again
+		a.mu.Unlock()
 	}
+	a.kick()
 }
 
 // kickOnSpec ignores the agent's own status writes.
@@ -275,7 +260,20 @@ type wanted struct {
 	entry    gitstellarv1alpha1.DeliveryEntry // its flags; its object is in source
 	source   *entrySource
 	object   *objectID
-	hash     string
+	hash     [32]byte
+}
+
+// decode reads the entry's object from its Delivery.
+func (w wanted) decode() (*unstructured.Unstructured, error) {
+	raw, err := w.source.object(w.index)
+	if err != nil { // read once by parseSpec: not expected
+		return nil, fmt.Errorf("the Delivery's entries cannot be read: %w", err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(raw); err != nil { // decoded once by parseSpec: not expected
+		return nil, fmt.Errorf("the entry's object does not decode: %w", err)
+	}
+	return obj, nil
 }
 
 func objectKey(u *unstructured.Unstructured) string {
@@ -348,7 +346,6 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				continue // the same WDS delivers it twice (two policies): one apply
 			}
 			seen[key] = source
-			a.watches.Ensure(obj.GroupVersionKind())
 			desired = append(desired, wanted{delivery: d, index: ei, entry: e, source: objects, object: obj, hash: ps.hashes[ei]})
 		}
 	}
@@ -374,94 +371,48 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryError,
 				Message: "the WEC cannot be reached: " + err.Error()}
 		}
-		a.mu.Lock()
-		a.applied = map[string]string{} // apply everything again once it is back
-		a.mu.Unlock()
+		a.target.Forget(nil, "", "") // apply everything again once it is back
 		rep := report{results: unreachable, dup: dup, contested: contested, unreachable: "the WEC cannot be reached: " + err.Error()}
 		if serr := a.writeStatuses(ctx, parsed, rep, nil); serr != nil {
 			a.opts.Log.Error(serr, "agent status", "cluster", a.opts.Cluster)
 		}
 		return err
 	}
-	// CRDs and Namespaces first, so that what lives in them can be applied.
-	slices.SortStableFunc(desired, func(x, y wanted) int { return stage(x.object.gvk) - stage(y.object.gvk) })
 	results := entryResults{}
 	var resultsMu sync.Mutex
 	watchedKeys := map[string]bool{} // entries whose kind is watched
 	a.mu.Lock()
-	dirty, restatus := a.dirty, a.restatus
-	a.dirty, a.restatus = map[string]bool{}, map[string]bool{}
+	restatus := a.restatus
+	a.restatus = map[string]bool{}
 	a.mu.Unlock()
-	var listed map[string]*metav1.PartialObjectMetadata // see prefetch
-	apply := func(w wanted) {
-		a.mu.Lock()
-		last := a.applied[w.object.key]
-		var prev gitstellarv1alpha1.DeliveryEntryStatus
-		if p := a.results[w.object.key]; p != nil {
-			prev = *p
+	set := make([]apply.Desired, len(desired))
+	for i, w := range desired {
+		_, ours := inv.has(w.object.key)
+		set[i] = apply.Desired{ID: apply.ObjectID{GVK: w.object.gvk, Namespace: w.object.namespace, Name: w.object.name},
+			Decode: w.decode, Sum: w.hash, CreateOnly: w.entry.CreateOnly, Adopt: w.entry.Adopt, Ours: ours, Live: true}
+	}
+	// done turns the outcome of applying an entry into its status.
+	done := func(i int, e apply.Entry) {
+		w := desired[i]
+		res := a.entryStatus(ctx, w, e, restatus[w.object.key])
+		switch e.Action {
+		case apply.Created, apply.Configured:
+			metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
+		case apply.Conflict, apply.Failed:
+			metrics.AgentApplyErrors.WithLabelValues(a.opts.Cluster).Inc()
 		}
-		a.mu.Unlock()
-		var res gitstellarv1alpha1.DeliveryEntryStatus
-		var unchanged bool
-		live, watched := a.watches.Lookup(w.object.GroupVersionKind(), w.object.GetNamespace(), w.object.GetName())
-		if last == w.hash && prev.Result == gitstellarv1alpha1.DeliveryApplied {
-			switch {
-			case watched:
-				// Its watch says whether it changed since: if not, it is
-				// as applied, health and status included.
-				// A change seen at the resourceVersion the agent's own
-				// apply returned is that apply.
-				res, unchanged = prev, live != nil && (!dirty[w.object.key] || live.ResourceVersion == prev.ResourceVersion)
-				if unchanged && restatus[w.object.key] && live.ResourceVersion != prev.ResourceVersion {
-					res = a.readStatus(ctx, w, prev)
-					a.mu.Lock()
-					a.seen[w.object.key] = res.ResourceVersion
-					a.mu.Unlock()
-				}
-			case full:
-				// Drift correction: re-apply only what changed in the WEC
-				// since it was last seen; a read costs far less than an
-				// apply of every object at every resync.
-				res, unchanged = a.untouched(ctx, w, prev)
-			default:
-				res, unchanged = a.refreshStatus(ctx, w, prev), true
-			}
+		if res.Result == gitstellarv1alpha1.DeliveryApplied {
+			item := apply.EntryFor(w.object.gvk, w.object.namespace, w.object.name)
+			item.Orphan = w.entry.Orphan
+			inv.put(w.object.key, item)
 		}
-		if !unchanged {
-			state := inWEC{meta: live, known: watched && live != nil}
-			if m, ok := listed[w.object.key]; ok && !state.known {
-				state = inWEC{meta: m, known: true}
-			}
-			if state.meta != nil && state.meta.DeletionTimestamp != nil {
-				state = inWEC{} // not known without a read
-			}
-			res = a.applyEntry(ctx, w, inv, state)
-			if res.Result == gitstellarv1alpha1.DeliveryApplied {
-				metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
-			} else {
-				metrics.AgentApplyErrors.WithLabelValues(a.opts.Cluster).Inc()
-			}
-			a.mu.Lock()
-			if res.Result == gitstellarv1alpha1.DeliveryApplied {
-				a.applied[w.object.key] = w.hash
-				a.seen[w.object.key] = res.ResourceVersion
-			} else {
-				delete(a.applied, w.object.key)
-			}
-			a.mu.Unlock()
-		}
+		_, watched := a.target.Watched(w.object.gvk, w.object.namespace, w.object.name)
 		resultsMu.Lock()
 		results[w.object.key] = &res
 		if watched {
 			watchedKeys[w.object.key] = true
 		}
 		resultsMu.Unlock()
-	}
-	// Stage 0 (CRDs, Namespaces), wait for the CRDs, then the rest; within
-	// a stage, several objects at a time.
-	split := slices.IndexFunc(desired, func(w wanted) bool { return stage(w.object.gvk) > 0 })
-	if split < 0 {
-		split = len(desired)
 	}
 	// Each Delivery's status is written as soon as all its entries are
 	// applied (in batches, every statusBatch), not at the end of the pass.
@@ -492,24 +443,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			}
 		}
 	}()
-	for i, group := range [][]wanted{desired[:split], desired[split:]} {
-		if i == 1 && len(group) > 0 {
-			var crds []wanted // the CRDs that could be applied
-			for _, w := range desired[:split] {
-				if r := results[w.object.key]; r != nil && r.Result == gitstellarv1alpha1.DeliveryApplied {
-					crds = append(crds, w)
-				}
-			}
-			a.waitForCRDs(ctx, crds)
-		}
-		listed = a.prefetch(ctx, group)
-		var g errgroup.Group
-		g.SetLimit(8)
-		for _, w := range group {
-			g.Go(func() error { apply(w); return nil })
-		}
-		_ = g.Wait()
-	}
+	a.target.ApplySet(ctx, set, apply.SetOptions{Recheck: full}, done)
 	stopFlush()
 	<-flushed
 	// What the hub removed: delete what this agent created. An object that
@@ -526,8 +460,11 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			a.keep(key, "in no Delivery, but not removed by the hub")
 			continue
 		}
-		if !item.Orphan {
-			k, _ := item.Key()
+		k, _ := item.Key()
+		if item.Orphan {
+			gvk := item.GVK()
+			a.target.Forget(&gvk, k.Namespace, k.Name) // left in the WEC, no longer the agent's
+		} else {
 			if others := a.bystanders(ctx, item, inv, func(other string) bool { return removed[other] && !want[other] }); len(others) > 0 {
 				why := "the hub removed this Namespace, but it holds objects the agent did not deliver (annotate it gitstellar.io/deletion: with-contents to delete it anyway)"
 				a.keep(key, why, "bystanders", strings.Join(others, ", "))
@@ -543,9 +480,6 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 				fmt.Sprintf("%s %s deleted from WEC %s: the hub removed it", k.Kind, path.Join(k.Namespace, k.Name), a.opts.Cluster))
 		}
 		inv.remove(key)
-		a.mu.Lock()
-		delete(a.seen, key)
-		a.mu.Unlock()
 	}
 	if err := a.saveInventory(ctx, inv); err != nil {
 		return err
@@ -569,205 +503,37 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	return a.writeStatuses(ctx, parsed, report{results: results, dup: dup, contested: contested}, written)
 }
 
-func stage(gvk schema.GroupVersionKind) int {
+// entryStatus is an entry's status from the outcome of applying it: the
+// object's health and returned status come with the object written or
+// read; an object found as verified, with nothing read, keeps what was
+// known of it, read again when its status can have changed (its watch saw
+// a status write, or its kind is not watched and it is not healthy or its
+// status is returned).
+func (a *Agent) entryStatus(ctx context.Context, w wanted, e apply.Entry, restatus bool) gitstellarv1alpha1.DeliveryEntryStatus {
+	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: w.object.gvk.Group, Version: w.object.gvk.Version, Kind: w.object.gvk.Kind,
+		Namespace: w.object.namespace, Name: w.object.name, Result: gitstellarv1alpha1.DeliveryApplied, ResourceVersion: e.ResourceVersion}
+	switch e.Action {
+	case apply.Conflict:
+		st.Result, st.ConflictManager, st.Message = gitstellarv1alpha1.DeliveryConflict, strings.Join(e.Managers, ", "), e.Message
+		return st
+	case apply.Failed:
+		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, e.Message
+		return st
+	}
+	if e.Live != nil {
+		return a.withStatus(w, st, e.Live)
+	}
+	a.mu.Lock()
+	prev := a.results[w.object.key]
+	a.mu.Unlock()
+	_, watched := a.target.Watched(w.object.gvk, w.object.namespace, w.object.name)
 	switch {
-	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition", gvk.Group == "" && gvk.Kind == "Namespace":
-		return 0
+	case prev == nil || prev.Result != gitstellarv1alpha1.DeliveryApplied:
+		return a.readStatus(ctx, w, st)
+	case restatus || !watched && (w.entry.ReturnStatus || prev.Health != kstatus.CurrentStatus.String()):
+		return a.readStatus(ctx, w, *prev)
 	}
-	return 1
-}
-
-// waitForCRDs waits (briefly) until the delivered CRDs are established.
-func (a *Agent) waitForCRDs(ctx context.Context, desired []wanted) {
-	deadline := time.Now().Add(30 * time.Second)
-	for _, w := range desired {
-		if w.object.GetKind() != "CustomResourceDefinition" {
-			continue
-		}
-		for time.Now().Before(deadline) {
-			live := &unstructured.Unstructured{}
-			live.SetGroupVersionKind(w.object.GroupVersionKind())
-			if err := a.wec.Get(ctx, w.object.clientKey(), live); err == nil && established(live) {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if r, ok := a.wec.RESTMapper().(meta.ResettableRESTMapper); ok {
-		r.Reset()
-	}
-}
-
-func established(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
-}
-
-// Field managers and markers of other GitOps tools: an object they manage
-// in the WEC is theirs, unless the entry adopts it.
-var (
-	foreignManagers = []string{"kustomize-controller", "helm-controller", "argocd-controller", "argocd-application-controller"}
-	conflictWith    = regexp.MustCompile(`conflict with "([^"]+)"`)
-)
-
-// ownerAnnotations are the annotations foreignOwner reads.
-var ownerAnnotations = []string{"argocd.argoproj.io/tracking-id"}
-
-func foreignOwner(live metav1.Object) string {
-	l, ann := live.GetLabels(), live.GetAnnotations()
-	switch {
-	case l["kustomize.toolkit.fluxcd.io/name"] != "":
-		return "Flux (kustomize.toolkit.fluxcd.io/name=" + l["kustomize.toolkit.fluxcd.io/name"] + ")"
-	case l["helm.toolkit.fluxcd.io/name"] != "":
-		return "Flux (helm.toolkit.fluxcd.io/name=" + l["helm.toolkit.fluxcd.io/name"] + ")"
-	case ann["argocd.argoproj.io/tracking-id"] != "":
-		return "Argo CD (argocd.argoproj.io/tracking-id)"
-	}
-	for _, mf := range live.GetManagedFields() {
-		if slices.Contains(foreignManagers, mf.Manager) {
-			return "field manager " + mf.Manager
-		}
-	}
-	return ""
-}
-
-// inWEC is what the agent knows of an entry's object in the WEC without
-// reading it: its metadata (nil: absent), when known.
-type inWEC struct {
-	meta  *metav1.PartialObjectMetadata
-	known bool
-}
-
-// listThreshold is how many entries of one kind, about to be applied and
-// not known from the watch, make the agent list the kind's metadata once
-// instead of reading each object.
-const listThreshold = 16
-
-// prefetch lists, for the kinds of which many entries are about to be
-// applied without their WEC objects being known (a first apply, an agent
-// started again), what the WEC holds of them: one request per page of
-// objects instead of one read per object. A kind that cannot be listed is
-// left out; its objects are read one by one.
-func (a *Agent) prefetch(ctx context.Context, group []wanted) map[string]*metav1.PartialObjectMetadata {
-	byKind := map[schema.GroupVersionKind]map[string]string{} // kind → namespace/name → entry key
-	for _, w := range group {
-		a.mu.Lock()
-		applied := a.applied[w.object.key] == w.hash
-		a.mu.Unlock()
-		gvk := w.object.GroupVersionKind()
-		if m, watched := a.watches.Lookup(gvk, w.object.GetNamespace(), w.object.GetName()); applied || watched && m != nil {
-			continue
-		}
-		if byKind[gvk] == nil {
-			byKind[gvk] = map[string]string{}
-		}
-		byKind[gvk][w.object.GetNamespace()+"/"+w.object.GetName()] = w.object.key
-	}
-	out := map[string]*metav1.PartialObjectMetadata{}
-	for gvk, want := range byKind {
-		if len(want) < listThreshold {
-			continue
-		}
-		found, err := a.watches.List(ctx, gvk, func(ns, name string) bool { _, ok := want[ns+"/"+name]; return ok })
-		if err != nil {
-			continue
-		}
-		for nsName, key := range want {
-			out[key] = found[nsName] // nil: absent
-		}
-	}
-	return out
-}
-
-// applyEntry applies one entry, reading its WEC object first unless the
-// agent knows it.
-func (a *Agent) applyEntry(ctx context.Context, w wanted, inv *agentInventory, known inWEC) gitstellarv1alpha1.DeliveryEntryStatus {
-	gvk := w.object.GroupVersionKind()
-	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
-		Namespace: w.object.GetNamespace(), Name: w.object.GetName(), Result: gitstellarv1alpha1.DeliveryApplied}
-	var live metav1.Object // nil: not in the WEC
-	if known.known && !w.entry.CreateOnly {
-		if known.meta != nil {
-			live = known.meta
-		}
-	} else {
-		read := &unstructured.Unstructured{}
-		read.SetGroupVersionKind(gvk)
-		err := a.wec.Get(ctx, w.object.clientKey(), read)
-		if err != nil && !apierrors.IsNotFound(err) {
-			st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
-			return st
-		}
-		if err == nil {
-			live = read
-		}
-	}
-	exists := live != nil
-	_, ours := inv.has(w.object.key)
-	if exists && !ours && slices.Contains(managerNames(live), gitstellarv1alpha1.AgentFieldManager) {
-		// Applied by an agent that stopped before it recorded it: ours.
-		ours = true
-	}
-	if exists {
-		if owner := foreignOwner(live); owner != "" && !w.entry.Adopt {
-			st.Result, st.ConflictManager = gitstellarv1alpha1.DeliveryConflict, owner
-			st.Message = "managed in the WEC by " + owner + "; left alone (annotate the WDS object gitstellar.io/adopt: \"true\" to take it over)"
-			return st
-		}
-		if !ours && !w.entry.Adopt {
-			st.Result = gitstellarv1alpha1.DeliveryConflict
-			st.ConflictManager = strings.Join(managerNames(live), ", ")
-			st.Message = "the object already exists in the WEC and gitstellar did not create it; left alone (annotate the WDS object gitstellar.io/adopt: \"true\" to take it over)"
-			return st
-		}
-		if w.entry.CreateOnly {
-			st.ResourceVersion = live.GetResourceVersion()
-			return a.withStatus(w, st, live.(*unstructured.Unstructured))
-		}
-	}
-	raw, err := w.source.object(w.index)
-	if err != nil { // read once by parseSpec: not expected
-		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, "the Delivery's entries cannot be read: "+err.Error()
-		return st
-	}
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(raw); err != nil { // decoded once by parseSpec: not expected
-		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, "the entry's object does not decode: "+err.Error()
-		return st
-	}
-	labels := obj.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[gitstellarv1alpha1.LabelAgent] = a.opts.Cluster // watched by it
-	obj.SetLabels(labels)
-	opts := []client.PatchOption{client.FieldOwner(gitstellarv1alpha1.AgentFieldManager)}
-	if ours || w.entry.Adopt {
-		opts = append(opts, client.ForceOwnership) // ours: restore what was edited by hand
-	}
-	if err := a.wec.Patch(ctx, obj, client.Apply, opts...); err != nil { //nolint:staticcheck // unstructured apply
-		if apierrors.IsConflict(err) {
-			var managers []string
-			for _, m := range conflictWith.FindAllStringSubmatch(err.Error(), -1) {
-				managers = append(managers, m[1])
-			}
-			st.Result, st.ConflictManager, st.Message = gitstellarv1alpha1.DeliveryConflict, strings.Join(slices.Compact(managers), ", "), errorText(err)
-			return st
-		}
-		st.Result, st.Message = gitstellarv1alpha1.DeliveryError, errorText(err)
-		return st
-	}
-	item := apply.EntryFor(obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
-	item.Orphan = w.entry.Orphan
-	inv.put(w.object.key, item)
-	st.ResourceVersion = obj.GetResourceVersion()
-	return a.withStatus(w, st, obj)
+	return *prev
 }
 
 // withStatus completes an entry's status from the live WEC object: its
@@ -785,17 +551,6 @@ func (a *Agent) withStatus(w wanted, st gitstellarv1alpha1.DeliveryEntryStatus, 
 	return st
 }
 
-// untouched reads an applied object and tells whether it is as it was
-// last seen (same resourceVersion), with its fresh status.
-func (a *Agent) untouched(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) (gitstellarv1alpha1.DeliveryEntryStatus, bool) {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(w.object.GroupVersionKind())
-	if err := a.wec.Get(ctx, w.object.clientKey(), live); err != nil || live.GetResourceVersion() != prev.ResourceVersion {
-		return prev, false
-	}
-	return a.withStatus(w, prev, live), true
-}
-
 // health is the kstatus of a WEC object.
 func health(live *unstructured.Unstructured) (string, string) {
 	res, err := kstatus.Compute(live)
@@ -808,15 +563,6 @@ func health(live *unstructured.Unstructured) (string, string) {
 	return res.Status.String(), res.Message
 }
 
-// refreshStatus reads the health and returned status of an entry applied
-// before, when they may have changed: not healthy yet, or returned.
-func (a *Agent) refreshStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
-	if !w.entry.ReturnStatus && prev.Health == kstatus.CurrentStatus.String() {
-		return prev
-	}
-	return a.readStatus(ctx, w, prev)
-}
-
 // readStatus reads an entry's object to tell its health and returned
 // status (the previous ones when it cannot be read).
 func (a *Agent) readStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
@@ -827,26 +573,6 @@ func (a *Agent) readStatus(ctx context.Context, w wanted, prev gitstellarv1alpha
 	}
 	prev.ResourceVersion = live.GetResourceVersion()
 	return a.withStatus(w, prev, live)
-}
-
-func managerNames(u metav1.Object) []string {
-	var names []string
-	for _, mf := range u.GetManagedFields() {
-		if !slices.Contains(names, mf.Manager) {
-			names = append(names, mf.Manager)
-		}
-	}
-	return names
-}
-
-func errorText(err error) string {
-	if apierrors.IsForbidden(err) && !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-		return "not allowed: the agent's role in the WEC does not permit this object: " + err.Error()
-	}
-	if s, ok := err.(apierrors.APIStatus); ok {
-		return s.Status().Message
-	}
-	return err.Error()
 }
 
 // keep logs, once per object, why an object this agent created stays in
@@ -865,15 +591,7 @@ func (a *Agent) keep(key, why string, keysAndValues ...any) {
 
 func (a *Agent) deleteObject(ctx context.Context, item apply.InventoryEntry) error {
 	k, _ := item.Key()
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(item.GVK())
-	u.SetNamespace(k.Namespace)
-	u.SetName(k.Name)
-	err := a.wec.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))
-	if err == nil || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-		return nil
-	}
-	return fmt.Errorf("delete %s %s/%s: %w", k.Kind, k.Namespace, k.Name, err)
+	return a.target.Delete(ctx, item.GVK(), k.Namespace, k.Name)
 }
 
 // parsedSpec is a Delivery's spec with its entries' objects decoded (nil
@@ -888,7 +606,7 @@ type parsedSpec struct {
 	// (entrySource), which takes far less memory than keeping every
 	// entry's JSON, let alone the decoded objects.
 	objects []*objectID
-	hashes  []string
+	hashes  [][32]byte
 }
 
 // objectID is what the agent keeps of a delivered object between passes:
@@ -939,14 +657,13 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 	}
 	ps.spec.Entries, ps.spec.Payload = entries, nil
 	n := len(ps.spec.Entries)
-	ps.objects, ps.hashes = make([]*objectID, n), make([]string, n)
+	ps.objects, ps.hashes = make([]*objectID, n), make([][32]byte, n)
 	for i, e := range ps.spec.Entries {
 		ps.spec.Entries[i].Object.Raw = nil // read again from the payload to apply (entrySource)
 		if ps.objects[i] = decodeObjectID(e.Object.Raw); ps.objects[i] == nil {
 			continue
 		}
-		sum := sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
-		ps.hashes[i] = hex.EncodeToString(sum[:8])
+		ps.hashes[i] = sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
 	}
 	return ps
 }

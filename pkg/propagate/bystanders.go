@@ -38,7 +38,7 @@ func (a *Agent) bystanders(ctx context.Context, item apply.InventoryEntry, inv *
 		if apierrors.IsNotFound(err) {
 			return nil // gone already
 		}
-		return []string{"(cannot read the Namespace: " + errorText(err) + ")"}
+		return []string{"(cannot read the Namespace: " + apply.ErrorMessage(err) + ")"}
 	}
 	if ns.GetAnnotations()[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionWithContents {
 		return nil
@@ -61,7 +61,7 @@ func (a *Agent) bystanders(ctx context.Context, item apply.InventoryEntry, inv *
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(gv.WithKind(r.Kind + "List"))
 			if err := a.wec.List(ctx, list, client.InNamespace(k.Name), client.Limit(100)); err != nil {
-				return append(found, "(cannot list "+r.Name+": "+errorText(err)+")")
+				return append(found, "(cannot list "+r.Name+": "+apply.ErrorMessage(err)+")")
 			}
 			for _, o := range list.Items {
 				o.SetGroupVersionKind(gv.WithKind(r.Kind))
