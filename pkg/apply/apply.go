@@ -25,7 +25,7 @@ type Options struct {
 	// Source names the repository being applied (a DNS label); it keys the
 	// inventory and the owner label.
 	Source string
-	// Concurrency bounds the requests in flight; default 8.
+	// Concurrency bounds the requests in flight (TargetOptions.Concurrency).
 	Concurrency int
 	// WaitTimeout bounds the wait for CRDs and Namespaces; default 1m.
 	WaitTimeout time.Duration

@@ -28,6 +28,7 @@ import (
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/labelwatch"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
@@ -50,7 +51,9 @@ type TargetOptions struct {
 	// people and other tools) no field another manager owns is taken
 	// unless the object asks (gitstellar.io/ssa: force).
 	Exclusive bool
-	// Concurrency bounds the requests in flight; default 8.
+	// Concurrency bounds the requests in flight; default 32. Below it the
+	// target sizes itself to its apiserver: it starts at 8 and follows the
+	// latency and throttling of the requests (concurrencyLimit).
 	Concurrency int
 	// WaitTimeout bounds the wait for applied CRDs and Namespaces; default
 	// 1m.
@@ -74,6 +77,7 @@ type Target struct {
 	client  client.Client
 	rm      *ssa.ResourceManager
 	watches *labelwatch.Watches
+	limit   *concurrencyLimit
 
 	// verified remembers, per object, the content last found in place and
 	// the live metadata it was found at: while both stay, the object has
@@ -107,7 +111,7 @@ func NewTarget(cfg *rest.Config, opts TargetOptions) (*Target, error) {
 		opts.Applier = "gitstellar"
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = 32
 	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Minute
@@ -121,13 +125,12 @@ func NewTarget(cfg *rest.Config, opts TargetOptions) (*Target, error) {
 	}
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: opts.FieldManager, Group: "gitstellar.io"})
-	rm.SetConcurrency(opts.Concurrency)
 	watches, err := labelwatch.New(cfg, c.RESTMapper(), labelwatch.Options{Selector: opts.LabelKey + "=" + opts.LabelValue,
 		Annotations: opts.Annotations, Changed: opts.Changed, Log: opts.Log})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
-	return &Target{opts: opts, client: c, rm: rm, watches: watches, verified: map[string]verifiedObject{}}, nil
+	return &Target{opts: opts, client: c, rm: rm, watches: watches, limit: newConcurrencyLimit(opts.Concurrency), verified: map[string]verifiedObject{}}, nil
 }
 
 // Client is the target's client.
@@ -267,6 +270,19 @@ func (t *Target) applyEach(ctx context.Context, set []Desired, which []int, opts
 		})
 	}
 	_ = g.Wait()
+	metrics.ApplyConcurrency.WithLabelValues(t.opts.Name).Set(float64(t.limit.current()))
+}
+
+// request makes one request to the apiserver within the concurrency
+// limit, which learns from its latency.
+func (t *Target) request(ctx context.Context, do func() error) error {
+	if err := t.limit.acquire(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	err := do()
+	t.limit.release(time.Since(start), err)
+	return err
 }
 
 // listThreshold is how many objects of one kind, about to be applied and
@@ -487,7 +503,7 @@ func (t *Target) defaultNamespace(u *unstructured.Unstructured) {
 func (t *Target) get(ctx context.Context, id ObjectID, live *unstructured.Unstructured) error {
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = t.client.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, live)
+		err = t.request(ctx, func() error { return t.client.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, live) })
 		if !meta.IsNoMatchError(err) || attempt == 4 {
 			return err
 		}
@@ -512,7 +528,7 @@ func (t *Target) patch(ctx context.Context, u *unstructured.Unstructured, force 
 	if force {
 		opts = append(opts, client.ForceOwnership)
 	}
-	return t.client.Patch(ctx, u, client.Apply, opts...) //nolint:staticcheck // unstructured apply
+	return t.request(ctx, func() error { return t.client.Patch(ctx, u, client.Apply, opts...) }) //nolint:staticcheck // unstructured apply
 }
 
 // waitFor waits until the CRDs and Namespaces just written are

@@ -67,6 +67,11 @@ var (
 	AgentConflicts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitstellar_agent_conflicts", Help: "Entries a WEC's agent left alone at its last pass: the object is managed by another field manager or tool, or another WDS delivers it.",
 	}, []string{"cluster"})
+	// ApplyConcurrency is how many requests an applier has in flight at
+	// most, as sized to its target's apiserver.
+	ApplyConcurrency = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_apply_concurrency", Help: "Requests an applier keeps in flight at most to a space or WEC, sized by the latency and throttling of its apiserver.",
+	}, []string{"target"})
 	// AgentWECReachable is 1 while an agent reaches its WEC.
 	AgentWECReachable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitstellar_agent_wec_reachable", Help: "1 when a WEC's agent reached its WEC at its last pass, 0 when it could not.",
@@ -89,7 +94,7 @@ var (
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
-		AgentApplyErrors, AgentApplies, AgentDeletions, AgentConflicts, AgentWECReachable, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
+		AgentApplyErrors, AgentApplies, AgentDeletions, AgentConflicts, ApplyConcurrency, AgentWECReachable, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
 }
 
 // Server serves /metrics, /healthz (the process answers) and /readyz (what
