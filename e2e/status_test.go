@@ -57,7 +57,7 @@ func statusCLIGit(t *testing.T, dir string, args ...string) string {
 func writeStatusBranch(t *testing.T, url string, s report.Summary) {
 	t.Helper()
 	w, err := report.NewStatusBranchWriter(report.StatusBranchOptions{
-		URL: url, Writer: "e2e status test", CacheDir: t.TempDir(), Log: testr.New(t),
+		URL: url, Writer: "e2e status test", Log: testr.New(t),
 		Credentials: source.Credentials{Username: "reader", Password: []byte("status-pass")},
 	})
 	require.NoError(t, err)

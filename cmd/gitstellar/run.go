@@ -188,9 +188,8 @@ func (o *runOptions) statusWriter(ctx context.Context, log logr.Logger) (*report
 	}
 	w, err := report.NewStatusBranchWriter(report.StatusBranchOptions{
 		URL: url, Branch: o.statusBranch, Credentials: creds,
-		Writer:   "gitstellar run " + o.name,
-		CacheDir: filepath.Join(o.cacheRoot(), "status", o.name),
-		Log:      log,
+		Writer: "gitstellar run " + o.name,
+		Log:    log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--status-branch: %w", err)

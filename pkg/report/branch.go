@@ -3,14 +3,11 @@ package report
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -27,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/go-logr/logr"
 
 	"github.com/gitstellar/gitstellar/pkg/source"
@@ -58,9 +56,6 @@ type StatusBranchOptions struct {
 	// LeaseDuration is how long another writer's last commit keeps the
 	// branch theirs; default 2m.
 	LeaseDuration time.Duration
-	// CacheDir holds the writer's bare repository (created when absent);
-	// default: the user cache directory.
-	CacheDir string
 	// Log gets pushes and problems; never credentials.
 	Log logr.Logger
 
@@ -85,13 +80,6 @@ func (o StatusBranchOptions) withDefaults() StatusBranchOptions {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.CacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		o.CacheDir = filepath.Join(base, "gitstellar", "status")
-	}
 	return o
 }
 
@@ -99,10 +87,15 @@ func (o StatusBranchOptions) withDefaults() StatusBranchOptions {
 // repository: the tree of each commit is exactly RenderStatusFiles, on top
 // of the branch's head, pushed without force. It is safe for concurrent
 // use; writes are serialised.
+//
+// It keeps in memory the objects of the branch's head and of the commit
+// being made, nothing else, and no repository on disk: the head is
+// fetched (its last commit only) when the writer starts and when a push
+// is refused because the branch moved; otherwise the head is the commit
+// it pushed last.
 type StatusBranchWriter struct {
 	opts   StatusBranchOptions
 	remote string
-	dir    string
 	auth   transport.AuthMethod
 	log    logr.Logger
 
@@ -111,8 +104,10 @@ type StatusBranchWriter struct {
 	// rendered and stored: how long the write being made took to render
 	// its files and to store them (for its log line)
 	rendered, stored time.Duration
-	repo             *git.Repository
-	files            statusMemo // what the last commit's files reuse
+	objects          *memory.Storage // the head's objects and the new ones
+	head             *object.Commit  // the branch's head, as last fetched or pushed
+	headKnown        bool            // head is current (nil: no branch)
+	files            statusMemo      // what the last commit's files reuse
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -139,10 +134,8 @@ func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error
 	if err != nil {
 		return nil, fmt.Errorf("status branch: %w", err)
 	}
-	sum := sha256.Sum256([]byte(remote))
 	return &StatusBranchWriter{
-		opts: opts, remote: remote, auth: auth,
-		dir: filepath.Join(opts.CacheDir, "status-"+hex.EncodeToString(sum[:8])),
+		opts: opts, remote: remote, auth: auth, objects: memory.NewStorage(),
 		log: opts.Log.WithValues("repository", redactURL(opts.URL), "branch", opts.Branch),
 	}, nil
 }
@@ -163,11 +156,18 @@ func (w *StatusBranchWriter) Write(ctx context.Context, s Summary) (bool, error)
 	rendered := time.Since(start)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.open(); err != nil {
-		return false, err
-	}
 	storing := time.Now()
 	tree, err := w.storeTree(files)
+	if errors.Is(err, errBlobGone) {
+		// A file the memo kept is in neither the head nor the commit
+		// being made (another writer's head was fetched since): every
+		// file is rendered and stored again.
+		w.files.reset()
+		if files, err = w.files.render(s); err != nil {
+			return false, fmt.Errorf("status branch: %w", err)
+		}
+		tree, err = w.storeTree(files)
+	}
 	if err != nil {
 		w.files.reset() // the next write renders and stores every file again
 		return false, fmt.Errorf("status branch: store the tree: %w", err)
@@ -187,9 +187,6 @@ func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bo
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.started, w.rendered, w.stored = time.Now(), 0, 0
-	if err := w.open(); err != nil {
-		return false, err
-	}
 	return w.retry(ctx, func(head *object.Commit) (Summary, plumbing.Hash, error) {
 		files := map[string]statusFile{}
 		var s Summary
@@ -240,7 +237,7 @@ func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string]statusFi
 		}
 		f := statusFile{hash: entry.Hash}
 		if name == StatusSummaryFile {
-			blob, err := w.repo.BlobObject(entry.Hash)
+			blob, err := object.GetBlob(w.objects, entry.Hash)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -291,13 +288,18 @@ func (w *StatusBranchWriter) retry(ctx context.Context, next content) (bool, err
 // when the tree differs.
 func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, error) {
 	fetching := time.Now()
-	head, err := w.fetchHead(ctx)
-	if err != nil {
-		return false, err
+	if !w.headKnown {
+		head, err := w.fetchHead(ctx)
+		if err != nil {
+			return false, err
+		}
+		w.head, w.headKnown = head, true
 	}
+	head := w.head
 	fetched := time.Since(fetching)
 	if head != nil {
 		if err := w.checkLease(head); err != nil {
+			w.headKnown = false // look again at the next write
 			return false, err
 		}
 	}
@@ -317,7 +319,14 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	}
 	pushing := time.Now()
 	if err := w.push(ctx, commit, head); err != nil {
+		w.headKnown = false // the branch may have moved: fetch it again
 		return false, err
+	}
+	if w.head, err = object.GetCommit(w.objects, commit); err != nil {
+		return true, fmt.Errorf("status branch: %w", err)
+	}
+	if err := w.keepOnly(commit); err != nil {
+		return true, fmt.Errorf("status branch: %w", err)
 	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	w.log.Info("pushed the status", "commit", commit.String()[:12], "sourceCommit", s.SourceCommit, "orphan", head == nil,
@@ -325,48 +334,97 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	return true, nil
 }
 
-// open opens the bare repository of the cache, creating it when absent.
-func (w *StatusBranchWriter) open() error {
-	if w.repo != nil {
-		return nil
-	}
-	repo, err := source.OpenBareCache(w.dir, w.remote)
-	if err != nil {
-		return fmt.Errorf("status branch: %w", err)
-	}
-	w.repo = repo
-	return nil
-}
-
-func (w *StatusBranchWriter) trackingRef() plumbing.ReferenceName {
-	return plumbing.NewRemoteReferenceName("origin", w.opts.Branch)
-}
-
-// fetchHead fetches the branch and returns its head, nil when the remote
-// has no such branch.
+// fetchHead fetches the branch's last commit, with its tree, into a
+// repository in memory, adds its objects to the writer's and returns it;
+// nil when the remote has no such branch.
 func (w *StatusBranchWriter) fetchHead(ctx context.Context) (*object.Commit, error) {
+	fetched := memory.NewStorage()
+	repo, err := git.Init(fetched, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{w.remote}}); err != nil {
+		return nil, err
+	}
 	branch := plumbing.NewBranchReferenceName(w.opts.Branch)
-	err := w.repo.FetchContext(ctx, &git.FetchOptions{
+	tracking := plumbing.NewRemoteReferenceName("origin", w.opts.Branch)
+	err = repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + branch.String() + ":" + w.trackingRef().String())},
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + branch.String() + ":" + tracking.String())},
 		Auth:       w.auth,
 		Tags:       git.NoTags,
-		Force:      true,
+		Depth:      1,
 	})
 	switch {
 	case errors.Is(err, git.NoMatchingRefSpecError{}), errors.Is(err, transport.ErrEmptyRemoteRepository):
-		if err := w.repo.Storer.RemoveReference(w.trackingRef()); err != nil {
-			return nil, err
-		}
 		return nil, nil
 	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
 		return nil, w.remoteError("fetch", err)
 	}
-	ref, err := w.repo.Reference(w.trackingRef(), true)
+	ref, err := repo.Reference(tracking, true)
 	if err != nil {
 		return nil, fmt.Errorf("status branch: after fetching: %w", err)
 	}
-	return w.repo.CommitObject(ref.Hash())
+	iter, err := fetched.IterEncodedObjects(plumbing.AnyObject)
+	if err != nil {
+		return nil, err
+	}
+	err = iter.ForEach(func(o plumbing.EncodedObject) error {
+		_, err := w.objects.SetEncodedObject(o)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return object.GetCommit(w.objects, ref.Hash())
+}
+
+// keepOnly drops every object but the commit's and those of its tree:
+// what the writer holds stays the size of one snapshot of the branch.
+func (w *StatusBranchWriter) keepOnly(commit plumbing.Hash) error {
+	kept := memory.NewStorage()
+	keep := func(h plumbing.Hash) error {
+		o, err := w.objects.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return err
+		}
+		_, err = kept.SetEncodedObject(o)
+		return err
+	}
+	c, err := object.GetCommit(w.objects, commit)
+	if err != nil {
+		return err
+	}
+	if err := keep(commit); err != nil {
+		return err
+	}
+	var walk func(tree plumbing.Hash) error
+	walk = func(tree plumbing.Hash) error {
+		if err := keep(tree); err != nil {
+			return err
+		}
+		t, err := object.GetTree(w.objects, tree)
+		if err != nil {
+			return err
+		}
+		for _, e := range t.Entries {
+			if e.Mode == filemode.Dir {
+				err = walk(e.Hash)
+			} else {
+				err = keep(e.Hash)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(c.TreeHash); err != nil {
+		return err
+	}
+	w.objects = kept
+	w.head, err = object.GetCommit(kept, commit)
+	return err
 }
 
 // checkLease refuses a head that another writer committed less than the
@@ -433,8 +491,7 @@ func statusCommitMessage(s Summary, writer string) string {
 
 var statusSignature = object.Signature{Name: "gitstellar", Email: "gitstellar@users.noreply.gitstellar.io"}
 
-// storeCommit writes a commit of tree on top of parent (none: an orphan)
-// and points the local branch at it.
+// storeCommit writes a commit of tree on top of parent (none: an orphan).
 func (w *StatusBranchWriter) storeCommit(s Summary, tree plumbing.Hash, parent *object.Commit) (plumbing.Hash, error) {
 	sig := statusSignature
 	sig.When = w.opts.Now().Truncate(time.Second)
@@ -442,16 +499,11 @@ func (w *StatusBranchWriter) storeCommit(s Summary, tree plumbing.Hash, parent *
 	if parent != nil {
 		c.ParentHashes = []plumbing.Hash{parent.Hash}
 	}
-	obj := w.repo.Storer.NewEncodedObject()
+	obj := w.objects.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	hash, err := w.repo.Storer.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(w.opts.Branch), hash)
-	return hash, w.repo.Storer.SetReference(ref)
+	return w.objects.SetEncodedObject(obj)
 }
 
 // push sends the commit, with the objects it adds to parent (every object
@@ -491,7 +543,7 @@ func (w *StatusBranchWriter) push(ctx context.Context, commit plumbing.Hash, par
 	req.Commands = []*packp.Command{{Name: plumbing.NewBranchReferenceName(w.opts.Branch), Old: old, New: commit}}
 	pack, packed := io.Pipe()
 	go func() {
-		_, err := packfile.NewEncoder(packed, w.repo.Storer, false).Encode(objects, 0)
+		_, err := packfile.NewEncoder(packed, w.objects, false).Encode(objects, 0)
 		packed.CloseWithError(err)
 	}()
 	req.Packfile = pack
@@ -510,7 +562,7 @@ func (w *StatusBranchWriter) push(ctx context.Context, commit plumbing.Hash, par
 // parent's tree does not hold at the same path: unchanged directories are
 // skipped whole.
 func (w *StatusBranchWriter) objectsAdded(commit plumbing.Hash, parent *object.Commit) ([]plumbing.Hash, error) {
-	c, err := w.repo.CommitObject(commit)
+	c, err := object.GetCommit(w.objects, commit)
 	if err != nil {
 		return nil, err
 	}
@@ -527,13 +579,13 @@ func (w *StatusBranchWriter) objectsAdded(commit plumbing.Hash, parent *object.C
 		}
 		seen[tree] = true
 		out = append(out, tree)
-		t, err := w.repo.TreeObject(tree)
+		t, err := object.GetTree(w.objects, tree)
 		if err != nil {
 			return err
 		}
 		before := map[string]plumbing.Hash{}
 		if !had.IsZero() {
-			if old, err := w.repo.TreeObject(had); err == nil {
+			if old, err := object.GetTree(w.objects, had); err == nil {
 				for _, e := range old.Entries {
 					before[e.Name] = e.Hash
 				}
@@ -566,9 +618,12 @@ func (w *StatusBranchWriter) storeTree(files map[string]statusFile) (plumbing.Ha
 	root := &statusTree{}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		// A file without data is one the memo kept: its blob was stored by
-		// an earlier write (looking each up again cost a file system
-		// lookup per file and write).
+		// an earlier write, and is in the head unless another writer's
+		// head was fetched since.
 		blob := files[p].hash
+		if files[p].data == nil && w.objects.HasEncodedObject(blob) != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s: %w", p, errBlobGone)
+		}
 		if files[p].data != nil {
 			var err error
 			if blob, err = w.storeObject(plumbing.BlobObject, files[p].data); err != nil {
@@ -620,22 +675,22 @@ func (w *StatusBranchWriter) storeDir(dir *statusTree) (plumbing.Hash, error) {
 		return e.Name
 	}
 	slices.SortFunc(t.Entries, func(a, b object.TreeEntry) int { return strings.Compare(sortName(a), sortName(b)) })
-	obj := w.repo.Storer.NewEncodedObject()
+	obj := w.objects.NewEncodedObject()
 	if err := t.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if w.repo.Storer.HasEncodedObject(obj.Hash()) == nil {
+	if w.objects.HasEncodedObject(obj.Hash()) == nil {
 		return obj.Hash(), nil // an unchanged directory
 	}
-	return w.repo.Storer.SetEncodedObject(obj)
+	return w.objects.SetEncodedObject(obj)
 }
 
 func (w *StatusBranchWriter) storeObject(typ plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
 	hash := plumbing.ComputeHash(typ, content)
-	if w.repo.Storer.HasEncodedObject(hash) == nil {
+	if w.objects.HasEncodedObject(hash) == nil {
 		return hash, nil // stored by an earlier commit: an unchanged file
 	}
-	obj := w.repo.Storer.NewEncodedObject()
+	obj := w.objects.NewEncodedObject()
 	obj.SetType(typ)
 	out, err := obj.Writer()
 	if err != nil {
@@ -648,8 +703,11 @@ func (w *StatusBranchWriter) storeObject(typ plumbing.ObjectType, content []byte
 	if err := out.Close(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return w.repo.Storer.SetEncodedObject(obj)
+	return w.objects.SetEncodedObject(obj)
 }
+
+// errBlobGone: a file's blob, kept by the memo, is no longer held.
+var errBlobGone = errors.New("its blob is no longer held")
 
 // errPermanent marks errors that retrying within a Write does not fix.
 var errPermanent = errors.New("not retried")

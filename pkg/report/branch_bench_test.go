@@ -51,7 +51,7 @@ func BenchmarkStatusBranchWrite(b *testing.B) {
 			repo.Write(b, map[string]string{"wds1/cm.yaml": "kind: ConfigMap\n"})
 			repo.Commit(b, "the source")
 			repo.Push(b, "main")
-			w, err := NewStatusBranchWriter(StatusBranchOptions{URL: repo.URL, Writer: "bench", CacheDir: b.TempDir(),
+			w, err := NewStatusBranchWriter(StatusBranchOptions{URL: repo.URL, Writer: "bench",
 				Log: logr.Discard(), Attempts: 1, Backoff: time.Millisecond})
 			if err != nil {
 				b.Fatal(err)

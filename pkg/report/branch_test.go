@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +37,7 @@ func branchTestSummary(sourceCommit string, names ...string) Summary {
 func newTestBranchWriter(t *testing.T, url, writer string, creds source.Credentials) *StatusBranchWriter {
 	t.Helper()
 	w, err := NewStatusBranchWriter(StatusBranchOptions{
-		URL: url, Writer: writer, Credentials: creds, CacheDir: t.TempDir(),
+		URL: url, Writer: writer, Credentials: creds,
 		Log: testr.New(t), Attempts: 3, Backoff: 10 * time.Millisecond,
 	})
 	require.NoError(t, err)
@@ -333,60 +331,50 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 	pushed, err := w.Write(ctx, s)
 	require.NoError(t, err)
 	require.True(t, pushed)
-	objects := func() int {
+	branch := statusBranch{repo: repo}
+	// held counts the objects the writer holds, and checks that they
+	// are those of the branch's head: one snapshot, however many writes.
+	held := func() int {
+		t.Helper()
 		n := 0
-		_ = filepath.WalkDir(filepath.Join(w.dir, "objects"), func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && len(filepath.Base(filepath.Dir(p))) == 2 {
-				n++
-			}
-			return nil
-		})
+		iter, err := w.objects.IterEncodedObjects(plumbing.AnyObject)
+		require.NoError(t, err)
+		require.NoError(t, iter.ForEach(func(plumbing.EncodedObject) error { n++; return nil }))
+		head := branch.fetch(t)
+		reachable := strings.Split(branch.git(t, "rev-list", "--objects", "--no-walk", head), "\n")
+		assert.Equal(t, len(reachable), n, "the writer holds the head's commit, trees and blobs, nothing more")
 		return n
 	}
-	before := objects()
-	// An unchanged file's blob, aged: a write that stored it again would
-	// touch it.
-	first, err := RenderStatusFiles(s)
-	require.NoError(t, err)
-	hash := plumbing.ComputeHash(plumbing.BlobObject, first["wds1/core/ConfigMap/default/cm007.yaml"]).String()
-	blob := filepath.Join(w.dir, "objects", hash[:2], hash[2:])
-	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	require.NoError(t, os.Chtimes(blob, old, old))
+	// onServer counts the objects of the server's repository.
+	onServer := func() int {
+		t.Helper()
+		n := 0
+		for _, line := range strings.Split(strings.TrimSpace(repo.Git(t, "-C", repo.Bare, "count-objects", "-v")), "\n") {
+			if k, v, ok := strings.Cut(line, ": "); ok && (k == "count" || k == "in-pack") {
+				c, err := strconv.Atoi(v)
+				require.NoError(t, err)
+				n += c
+			}
+		}
+		return n
+	}
+	before, sentBefore := held(), onServer()
 	s.Spaces[0].Objects[42].WECs[0].Ready = false
 	pushed, err = w.Write(ctx, s)
 	require.NoError(t, err)
 	require.True(t, pushed)
-	added := objects() - before
-	// cm042's file, summary.yaml, README.md; the trees wds1/core/ConfigMap/default and the root; the commit.
-	assert.LessOrEqual(t, added, 9, "only what changed is stored")
-	assert.Greater(t, added, 2)
-	info, err := os.Stat(blob)
-	require.NoError(t, err)
-	assert.True(t, info.ModTime().Equal(old), "an unchanged file is not stored again")
+	assert.Equal(t, before, held(), "the same files: as many objects as before")
 
-	branch := statusBranch{repo: repo}
 	head := branch.fetch(t)
 	// What the push sent: the commit, the root, wds1, core, ConfigMap and
 	// default trees, cm042's file, summary.yaml and README.md.
-	c, err := w.repo.CommitObject(plumbing.NewHash(head))
-	require.NoError(t, err)
-	parent, err := c.Parent(0)
-	require.NoError(t, err)
-	sent, err := w.objectsAdded(c.Hash, parent)
-	require.NoError(t, err)
-	assert.Len(t, sent, 9, "a push sends what changed, not what the branch holds")
+	assert.Equal(t, 9, onServer()-sentBefore, "a push sends what changed, not what the branch holds")
 	want, err := RenderStatusFiles(s)
 	require.NoError(t, err)
 	for _, p := range []string{"summary.yaml", "wds1/core/ConfigMap/default/cm042.yaml", "wds1/core/ConfigMap/default/cm007.yaml"} {
 		assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
 	}
 
-	// A blob of an unchanged file lost from the cache: the writer does
-	// not look each kept blob up again (a file system lookup per file and
-	// write), and needs not: the push sends only what the commit adds to
-	// the branch, which holds that blob. Then a change of that file is
-	// stored and pushed as any other.
-	require.NoError(t, os.Remove(blob))
 	// writeAndCheck writes s and checks that the branch holds its files.
 	writeAndCheck := func(paths ...string) {
 		t.Helper()
@@ -400,8 +388,28 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 			assert.Equal(t, string(want[p]), branch.git(t, "show", head+":"+p)+"\n", p)
 		}
 	}
+	// A person's commit on the branch, which the writer has not seen: its
+	// push is refused, it fetches that head and commits on top of it the
+	// whole snapshot, the files that head dropped included.
+	repo.Git(t, "checkout", "--quiet", "-B", "gitstellar-status", head)
+	repo.Git(t, "rm", "--quiet", "-r", "wds1")
+	person := repo.Commit(t, "a person empties the branch")
+	repo.Push(t, "gitstellar-status")
+	repo.Git(t, "checkout", "--quiet", "main")
 	s.Spaces[0].Objects[42].WECs[0].Ready = true
 	writeAndCheck("wds1/core/ConfigMap/default/cm007.yaml", "wds1/core/ConfigMap/default/cm042.yaml")
+	assert.Equal(t, person, branch.git(t, "rev-parse", branch.fetch(t)+"^"), "built on the person's commit")
 	s.Spaces[0].Objects[7].WECs[0].Ready = false
 	writeAndCheck("wds1/core/ConfigMap/default/cm007.yaml")
+	held()
+	head2 := branch.fetch(t)
+
+	// A writer started again holds nothing: it fetches the head (its last
+	// commit only) and goes on from there.
+	again := newTestBranchWriter(t, repo.URL, "test", source.Credentials{})
+	s.Spaces[0].Objects[7].WECs[0].Ready = true
+	pushed, err = again.Write(ctx, s)
+	require.NoError(t, err)
+	require.True(t, pushed)
+	assert.Equal(t, head2, branch.git(t, "rev-parse", branch.fetch(t)+"^"))
 }
