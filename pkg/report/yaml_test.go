@@ -1,6 +1,10 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +51,75 @@ func TestStatusYAMLEscapesControlCharacters(t *testing.T) {
 		require.NoError(t, yaml.Unmarshal(b, &back))
 		assert.Equal(t, v, back["message"])
 	}
+}
+
+// The fast path of the conversion writes what sigs.k8s.io/yaml writes, on
+// random documents built from the values a status carries and the strings
+// YAML treats specially; and it is the path most status documents take.
+func TestStatusYAMLFastPathMatchesSigsYAML(t *testing.T) {
+	words := []string{"a", "wec01", "Deployment", "apps/v1", "ready-replicas", "x.y_z", "Yes", "no", "ON", "null", "True",
+		"0 of 1 replicas available", "a: b", "#c", "- x", "  lead", "trail ", "", "1", "1.5", "0x1F", "1e3", "~", "'q'", `"d"`,
+		"ünï", "multi\nline", "tab\there", "@at", "*star", "&anchor", "!tag", "%pct", "`tick", "a #b", "a:b", "{x}", "[y]", "x,y",
+		"2026-12-06", "12:30", "Deployment is available (3 of 3)", "Replicas: 0/1", "Available: 3/3", "it's: quoted", "x: y #z", "-a: b", "a: b:", "k: 'v'", "tab:\tx", "ü: x", "a  b", "x (y", "a =b", "no such thing", "Yes it is", "e 1", "=", "?", "-", ".inf", "-.5", "+1", "0o17", "1_000",
+		strings.Repeat("long words ", 9), strings.Repeat("x", 90), strings.Repeat("ab ", 23) + "end", strings.Repeat("word ", 13) + "w", "Ready=True at 2026-12-06T23:00:00Z after 3 tries"}
+	keys := []string{"a", "b", "wec", "status", "observedGeneration", "ready", "y", "on", "10", "9", "a b", "", "x:y", "Z", "é"}
+	rng := rand.New(rand.NewPCG(15, 16))
+	var value func(depth int) any
+	value = func(depth int) any {
+		switch k := rng.IntN(10); {
+		case depth < 4 && k < 2:
+			m := map[string]any{}
+			for range rng.IntN(4) {
+				m[keys[rng.IntN(len(keys))]] = value(depth + 1)
+			}
+			return m
+		case depth < 4 && k < 4:
+			l := []any{}
+			for range rng.IntN(4) {
+				l = append(l, value(depth+1))
+			}
+			return l
+		case k == 4:
+			return rng.IntN(2000) - 1000
+		case k == 5:
+			return []any{nil, true, false, 1.5, 1e21, uint64(1) << 63}[rng.IntN(6)]
+		default:
+			return words[rng.IntN(len(words))]
+		}
+	}
+	fast := 0
+	const documents = 20000
+	for i := range documents {
+		// Documents shaped as status files: a map at the root, mostly of
+		// plain keys.
+		doc := map[string]any{"wec": words[rng.IntN(6)], "status": value(1)}
+		if i%5 == 0 {
+			doc = map[string]any{"x": value(0)}
+		}
+		j, err := json.Marshal(doc)
+		require.NoError(t, err)
+		want, err := yaml.JSONToYAML(j)
+		require.NoError(t, err)
+		got, err := jsonToYAML(j)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "document %d: %s", i, j)
+		var v any
+		d := json.NewDecoder(bytes.NewReader(j))
+		d.UseNumber()
+		require.NoError(t, d.Decode(&v))
+		if _, ok := fastYAML(yamlValue(v)); ok {
+			fast++
+		}
+	}
+	assert.Greater(t, fast, documents/4, "the fast path is taken")
+	t.Logf("%d of %d documents took the fast path", fast, documents)
+
+	// What a status file of a bound object holds takes it.
+	j, err := json.Marshal(ObjectSummary{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "bench", Name: "o0001",
+		Policies: []string{"bench"}, WECs: []WECObjectStatus{{WEC: "wec01", Synced: true, Ready: false, Message: "0 of 1 replicas available"}}})
+	require.NoError(t, err)
+	var v any
+	require.NoError(t, json.Unmarshal(j, &v))
+	_, ok := fastYAML(yamlValue(v))
+	assert.True(t, ok)
 }
