@@ -57,6 +57,24 @@ func (m *ByVersion[T]) Forget(key string) {
 	m.mu.Unlock()
 }
 
+// ForgetIf drops what is known of every key gone says is gone.
+func (m *ByVersion[T]) ForgetIf(gone func(key string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.m {
+		if gone(k) {
+			delete(m.m, k)
+		}
+	}
+}
+
+// Len is how many keys the memo holds.
+func (m *ByVersion[T]) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.m)
+}
+
 // ObjectName is the memo key of an object: namespace/name.
 func ObjectName(u *unstructured.Unstructured) string {
 	return u.GetNamespace() + "/" + u.GetName()

@@ -26,4 +26,12 @@ func TestByVersion(t *testing.T) {
 	assert.Equal(t, 5, v, "a failure is not remembered")
 	v, _ = m.GetErr("b", "v1", func() (int, error) { return 6, nil })
 	assert.Equal(t, 5, v)
+
+	m.ForgetIf(func(key string) bool { return key == "b" })
+	v, _ = m.GetErr("b", "v1", func() (int, error) { return 6, nil })
+	assert.Equal(t, 6, v, "forgotten: computed again")
+	before := m.Len()
+	m.ForgetIf(func(string) bool { return true })
+	assert.Equal(t, 0, m.Len())
+	assert.Positive(t, before)
 }

@@ -89,6 +89,8 @@ type Transport struct {
 	// whose templates are expanded with the WEC's properties.
 	objects     memo.ByVersion[*boundObject]
 	transformed memo.ByVersion[transformedObject]
+	// refs: which Bindings list each object of objects and transformed.
+	refs objectRefs
 	// payloads: per Delivery, the payload of the entries last encoded, by
 	// their hash, so that a part whose entries did not change is not
 	// compressed again.
@@ -314,6 +316,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		delete(t.problems, name)
 		delete(t.synced, name)
 		t.mu.Unlock()
+		t.release(t.refs.set(name, nil))
 		return t.bindingGone(ctx, name, existing)
 	}
 	var b controlv1alpha1.Binding
@@ -325,6 +328,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	t.release(t.refs.set(name, boundKeys(&b)))
 	if b.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan {
 		for i := range objects {
 			objects[i].policyOrphans = true
@@ -495,7 +499,7 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 	out := make([]bound, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
 	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
 		gr := schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}
-		o, err := t.objects.GetErr(gr.String()+"/"+ns+"/"+name, rv+"/"+version, func() (*boundObject, error) {
+		o, err := t.objects.GetErr(boundKey(gvr, ns, name), rv+"/"+version, func() (*boundObject, error) {
 			r := t.wds.Resource(schema.GroupVersionResource(gvr))
 			var u *unstructured.Unstructured
 			var err error
@@ -529,6 +533,41 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 		}
 	}
 	return out, nil
+}
+
+// boundKeys are the keys, in the objects memo, of a Binding's objects.
+func boundKeys(b *controlv1alpha1.Binding) []string {
+	keys := make([]string, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
+	for _, o := range b.Spec.Workload.ClusterScope {
+		keys = append(keys, boundKey(o.GroupVersionResource, "", o.Name))
+	}
+	for _, o := range b.Spec.Workload.NamespaceScope {
+		keys = append(keys, boundKey(o.GroupVersionResource, o.Namespace, o.Name))
+	}
+	return keys
+}
+
+func boundKey(gvr metav1.GroupVersionResource, namespace, name string) string {
+	return schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}.String() + "/" + namespace + "/" + name
+}
+
+// release forgets the objects no Binding lists any more, and their
+// per-WEC expansions.
+func (t *Transport) release(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	gone := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		t.objects.Forget(k)
+		gone[k] = true
+	}
+	if t.transformed.Len() > 0 {
+		t.transformed.ForgetIf(func(key string) bool {
+			object, _, _ := strings.Cut(key, "@")
+			return gone[object]
+		})
+	}
 }
 
 // newBoundObject keeps what delivering u takes.
