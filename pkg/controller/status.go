@@ -116,18 +116,18 @@ func readyIn(s report.Summary, wecs map[string]bool) bool {
 }
 
 // RunStatusBranch writes the summary to the status branch whenever it
-// changed, at most once per interval, until ctx ends. A writer that fails
-// (the remote unreachable, another writer holding the branch) is tried
-// again at the next interval; nothing is lost, as each write carries the
-// whole summary.
+// changed, at most once per interval, until ctx ends (statusSchedule says
+// when). A writer that fails (the remote unreachable, another writer
+// holding the branch) is tried again an interval later; nothing is lost,
+// as each write carries the whole summary.
 func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranchWriter, interval time.Duration) {
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
+	schedule := statusSchedule{interval: interval, quiet: min(statusQuiet, interval)}
 	var written []byte
-	writtenVersion := ""
 	lastErr := ""
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(min(statusCheck, interval))
 	defer tick.Stop()
 	for {
 		select {
@@ -137,9 +137,10 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 		}
 		// Nothing changed since the last write: not even a summary to
 		// make (at 10,000 placements, making and comparing one costs
-		// tens of milliseconds every interval).
+		// tens of milliseconds).
 		version := c.summaryVersion()
-		if version == writtenVersion {
+		now := time.Now()
+		if !schedule.due(now, version) {
 			continue
 		}
 		s := c.Summary()
@@ -151,7 +152,7 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 			continue
 		}
 		if string(content) == string(written) {
-			writtenVersion = version
+			schedule.wrote(time.Time{}, version) // the same content: nothing to write
 			continue
 		}
 		if _, err := WriteStatus(ctx, w, s); err != nil {
@@ -159,14 +160,66 @@ func (c *Controller) RunStatusBranch(ctx context.Context, w *report.StatusBranch
 				c.cfg.Log.Error(err, "status branch", "otherWriter", errors.Is(err, report.ErrOtherWriter))
 			}
 			lastErr = err.Error()
+			schedule.failed(now)
 			continue
 		}
 		if lastErr != "" {
 			c.cfg.Log.Info("status branch written again")
 		}
-		written, writtenVersion, lastErr = content, version, ""
+		written, lastErr = content, ""
+		schedule.wrote(now, version)
 	}
 }
+
+// How often the summary's version is looked at, and how long it must stay
+// the same before a write that is due anyway is made.
+const (
+	statusCheck = 100 * time.Millisecond
+	statusQuiet = 250 * time.Millisecond
+)
+
+// statusSchedule decides when the status branch is written: when the
+// summary changed since the last write, no earlier than an interval after
+// the last write began, and once the summary has stayed the same for a
+// moment (quiet) — the reports of several WECs often come within a second —
+// or has been changing for an interval. A change after a quiet time is
+// written within moments, not at the next tick of a clock; a stream of
+// changes is written once per interval.
+type statusSchedule struct {
+	interval, quiet time.Duration
+	written         string    // the version last written
+	began           time.Time // when the last write began
+	pending         string    // the version seen last, when not written
+	since, last     time.Time // when the summary first changed since the write, and last
+}
+
+// due tells whether to write the summary at version now.
+func (s *statusSchedule) due(now time.Time, version string) bool {
+	if version == s.written {
+		s.pending = ""
+		return false
+	}
+	if s.pending == "" {
+		s.since = now
+	}
+	if version != s.pending {
+		s.pending, s.last = version, now
+	}
+	return now.Sub(s.began) >= s.interval && (now.Sub(s.last) >= s.quiet || now.Sub(s.since) >= s.interval)
+}
+
+// wrote records that the summary at version was written (or found as
+// written), the write beginning at began (zero: nothing was written).
+func (s *statusSchedule) wrote(began time.Time, version string) {
+	s.written, s.pending = version, ""
+	if !began.IsZero() {
+		s.began = began
+	}
+}
+
+// failed records a write that began at began and failed: it is tried
+// again an interval later.
+func (s *statusSchedule) failed(began time.Time) { s.began = began }
 
 // WriteStatus commits a summary to the status branch. A summary of a
 // process that has applied nothing yet (its first revision did not render)
