@@ -137,19 +137,14 @@ func (w *yamlWriter) mapping(m map[string]any, indent int, inline bool) {
 // value writes what follows "key:" or "-": col is the column a scalar
 // would start at.
 func (w *yamlWriter) value(v any, indent, col int) {
+	if w.empty(v) {
+		return
+	}
 	switch x := v.(type) {
 	case map[string]any:
-		if len(x) == 0 {
-			w.b = append(w.b, " {}\n"...)
-			return
-		}
 		w.b = append(w.b, '\n')
 		w.mapping(x, indent+2, false)
 	case []any:
-		if len(x) == 0 {
-			w.b = append(w.b, " []\n"...)
-			return
-		}
 		w.b = append(w.b, '\n')
 		w.sequence(x, indent) // yaml.v2 does not indent a sequence in a mapping
 	default:
@@ -162,24 +157,37 @@ func (w *yamlWriter) value(v any, indent, col int) {
 	}
 }
 
+// empty writes an empty map or list in flow style, and tells whether v
+// was one.
+func (w *yamlWriter) empty(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			w.b = append(w.b, " {}\n"...)
+			return true
+		}
+	case []any:
+		if len(x) == 0 {
+			w.b = append(w.b, " []\n"...)
+			return true
+		}
+	}
+	return false
+}
+
 // sequence writes a block sequence at indent.
 func (w *yamlWriter) sequence(items []any, indent int) {
 	for _, item := range items {
 		w.pad(indent)
 		w.b = append(w.b, '-')
+		if w.empty(item) {
+			continue
+		}
 		switch x := item.(type) {
 		case map[string]any:
-			if len(x) == 0 {
-				w.b = append(w.b, " {}\n"...)
-				continue
-			}
 			w.b = append(w.b, ' ')
 			w.mapping(x, indent+2, true)
 		case []any:
-			if len(x) == 0 {
-				w.b = append(w.b, " []\n"...)
-				continue
-			}
 			w.b = append(w.b, ' ')
 			w.inlineSequence(x, indent+2)
 		default:
