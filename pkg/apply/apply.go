@@ -90,7 +90,7 @@ func (a *Applier) Apply(ctx context.Context, objects []render.Object, revision s
 	next := &Inventory{Source: a.opts.Source, Revision: revision}
 	keep := map[string]bool{}
 	for i, d := range set {
-		e := entryOf(render.KeyOf(d.Object), d.Object.GroupVersionKind().Version)
+		e := EntryFor(d.Object.GroupVersionKind(), d.Object.GetNamespace(), d.Object.GetName())
 		keep[e.ID] = true
 		if entries[i].Action != Failed || a.target.Exists(ctx, d.Object) {
 			next.Entries = append(next.Entries, e)

@@ -52,10 +52,6 @@ func EntryFor(gvk schema.GroupVersionKind, namespace, name string) InventoryEntr
 	return InventoryEntry{ID: strings.Join([]string{namespace, name, gvk.Group, gvk.Kind}, "_"), Version: gvk.Version}
 }
 
-func entryOf(k render.Key, version string) InventoryEntry {
-	return InventoryEntry{ID: strings.Join([]string{k.Namespace, k.Name, k.Group, k.Kind}, "_"), Version: version}
-}
-
 // Key is the entry's object.
 func (e InventoryEntry) Key() (render.Key, error) {
 	parts := strings.Split(e.ID, "_")

@@ -282,7 +282,7 @@ func objectKey(u *unstructured.Unstructured) string {
 
 // keyOf is the agent's key of an object: group/kind/namespace/name.
 func keyOf(gvk schema.GroupVersionKind, namespace, name string) string {
-	return strings.Join([]string{gvk.Group, gvk.Kind, namespace, name}, "/")
+	return apply.ObjectID{GVK: gvk, Namespace: namespace, Name: name}.String()
 }
 
 // reconcile makes the WEC hold the mailbox's entries. full re-applies
@@ -394,7 +394,8 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	// done turns the outcome of applying an entry into its status.
 	done := func(i int, e apply.Entry) {
 		w := desired[i]
-		res := a.entryStatus(ctx, w, e, restatus[w.object.key])
+		_, watched := a.target.Watched(w.object.gvk, w.object.namespace, w.object.name)
+		res := a.entryStatus(ctx, w, e, restatus[w.object.key], watched)
 		switch e.Action {
 		case apply.Created, apply.Configured:
 			metrics.AgentApplies.WithLabelValues(a.opts.Cluster).Inc()
@@ -406,7 +407,6 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 			item.Orphan = w.entry.Orphan
 			inv.put(w.object.key, item)
 		}
-		_, watched := a.target.Watched(w.object.gvk, w.object.namespace, w.object.name)
 		resultsMu.Lock()
 		results[w.object.key] = &res
 		if watched {
@@ -509,7 +509,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 // known of it, read again when its status can have changed (its watch saw
 // a status write, or its kind is not watched and it is not healthy or its
 // status is returned).
-func (a *Agent) entryStatus(ctx context.Context, w wanted, e apply.Entry, restatus bool) gitstellarv1alpha1.DeliveryEntryStatus {
+func (a *Agent) entryStatus(ctx context.Context, w wanted, e apply.Entry, restatus, watched bool) gitstellarv1alpha1.DeliveryEntryStatus {
 	st := gitstellarv1alpha1.DeliveryEntryStatus{Group: w.object.gvk.Group, Version: w.object.gvk.Version, Kind: w.object.gvk.Kind,
 		Namespace: w.object.namespace, Name: w.object.name, Result: gitstellarv1alpha1.DeliveryApplied, ResourceVersion: e.ResourceVersion}
 	switch e.Action {
@@ -526,7 +526,6 @@ func (a *Agent) entryStatus(ctx context.Context, w wanted, e apply.Entry, restat
 	a.mu.Lock()
 	prev := a.results[w.object.key]
 	a.mu.Unlock()
-	_, watched := a.target.Watched(w.object.gvk, w.object.namespace, w.object.name)
 	switch {
 	case prev == nil || prev.Result != gitstellarv1alpha1.DeliveryApplied:
 		return a.readStatus(ctx, w, st)

@@ -498,8 +498,8 @@ type boundObject struct {
 func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding, transforms *Transforms, version string) ([]bound, error) {
 	out := make([]bound, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
 	get := func(gvr metav1.GroupVersionResource, ns, name, rv string, mod controlv1alpha1.DownsyncModulation) error {
-		gr := schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}
-		o, err := t.objects.GetErr(boundKey(gvr, ns, name), rv+"/"+version, func() (*boundObject, error) {
+		gr := groupResource(gvr)
+		o, err := t.objects.GetErr(boundKey(gr, ns, name), rv+"/"+version, func() (*boundObject, error) {
 			r := t.wds.Resource(schema.GroupVersionResource(gvr))
 			var u *unstructured.Unstructured
 			var err error
@@ -539,16 +539,22 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 func boundKeys(b *controlv1alpha1.Binding) []string {
 	keys := make([]string, 0, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))
 	for _, o := range b.Spec.Workload.ClusterScope {
-		keys = append(keys, boundKey(o.GroupVersionResource, "", o.Name))
+		keys = append(keys, boundKey(groupResource(o.GroupVersionResource), "", o.Name))
 	}
 	for _, o := range b.Spec.Workload.NamespaceScope {
-		keys = append(keys, boundKey(o.GroupVersionResource, o.Namespace, o.Name))
+		keys = append(keys, boundKey(groupResource(o.GroupVersionResource), o.Namespace, o.Name))
 	}
 	return keys
 }
 
-func boundKey(gvr metav1.GroupVersionResource, namespace, name string) string {
-	return schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}.String() + "/" + namespace + "/" + name
+// boundKey is a bound object's key in the objects memo; its expansion for
+// a WEC is keyed boundKey@wec in the transformed memo.
+func boundKey(gr schema.GroupResource, namespace, name string) string {
+	return gr.String() + "/" + namespace + "/" + name
+}
+
+func groupResource(gvr metav1.GroupVersionResource) schema.GroupResource {
+	return schema.GroupResource{Group: gvr.Group, Resource: gvr.Resource}
 }
 
 // release forgets the objects no Binding lists any more, and their
@@ -612,7 +618,7 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 				p := t.properties(wec)
 				props = &p
 			}
-			key := o.gr.String() + "/" + o.identity.GetNamespace() + "/" + o.identity.GetName() + "@" + wec
+			key := boundKey(o.gr, o.identity.GetNamespace(), o.identity.GetName()) + "@" + wec
 			tr = t.transformed.Get(key, o.version+"/"+props.fingerprint(), func() transformedObject {
 				return transformObject(o.expand, o.gr, transforms, *props)
 			})
