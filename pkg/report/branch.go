@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -108,6 +110,7 @@ type StatusBranchWriter struct {
 	head             *object.Commit  // the branch's head, as last fetched or pushed
 	headKnown        bool            // head is current (nil: no branch)
 	files            statusMemo      // what the last commit's files reuse
+	headLimit        int64           // the most bytes held of a fetched head
 	// beforePush runs between reading the remote's head and pushing (tests).
 	beforePush func()
 }
@@ -135,7 +138,7 @@ func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error
 		return nil, fmt.Errorf("status branch: %w", err)
 	}
 	return &StatusBranchWriter{
-		opts: opts, remote: remote, auth: auth, objects: memory.NewStorage(),
+		opts: opts, remote: remote, auth: auth, objects: memory.NewStorage(), headLimit: headLimit,
 		log: opts.Log.WithValues("repository", redactURL(opts.URL), "branch", opts.Branch),
 	}, nil
 }
@@ -194,7 +197,7 @@ func (w *StatusBranchWriter) WriteErrors(ctx context.Context, errs []string) (bo
 			if err := w.readTree(head, files); err != nil {
 				return s, plumbing.ZeroHash, fmt.Errorf("status branch: read %s: %w", head.Hash.String()[:12], err)
 			}
-			if f, ok := files[StatusSummaryFile]; ok {
+			if f, ok := files[StatusSummaryFile]; ok && f.data != nil {
 				var err error
 				if s, err = DecodeStatusSummary(f.data); err != nil {
 					return s, plumbing.ZeroHash, err
@@ -238,6 +241,10 @@ func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string]statusFi
 		f := statusFile{hash: entry.Hash}
 		if name == StatusSummaryFile {
 			blob, err := object.GetBlob(w.objects, entry.Hash)
+			if errors.Is(err, plumbing.ErrObjectNotFound) {
+				into[name] = f // larger than the writer holds of a head: not kept
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -322,10 +329,7 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 		w.headKnown = false // the branch may have moved: fetch it again
 		return false, err
 	}
-	if w.head, err = object.GetCommit(w.objects, commit); err != nil {
-		return true, fmt.Errorf("status branch: %w", err)
-	}
-	if err := w.keepOnly(commit); err != nil {
+	if err := w.keepOnly(commit); err != nil { // the new head
 		return true, fmt.Errorf("status branch: %w", err)
 	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
@@ -334,12 +338,16 @@ func (w *StatusBranchWriter) attempt(ctx context.Context, next content) (bool, e
 	return true, nil
 }
 
-// fetchHead fetches the branch's last commit, with its tree, into a
-// repository in memory, adds its objects to the writer's and returns it;
-// nil when the remote has no such branch.
+// fetchHead fetches the branch's last commit into a repository on disk
+// made for the fetch and removed after it, and holds of it what writing on
+// top of it takes (holdHead); nil when the remote has no such branch.
 func (w *StatusBranchWriter) fetchHead(ctx context.Context) (*object.Commit, error) {
-	fetched := memory.NewStorage()
-	repo, err := git.Init(fetched, nil)
+	dir, err := os.MkdirTemp("", "gitstellar-status-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	repo, err := git.PlainInit(dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -365,18 +373,91 @@ func (w *StatusBranchWriter) fetchHead(ctx context.Context) (*object.Commit, err
 	if err != nil {
 		return nil, fmt.Errorf("status branch: after fetching: %w", err)
 	}
-	iter, err := fetched.IterEncodedObjects(plumbing.AnyObject)
-	if err != nil {
-		return nil, err
-	}
-	err = iter.ForEach(func(o plumbing.EncodedObject) error {
-		_, err := w.objects.SetEncodedObject(o)
-		return err
+	fetched, ok := repo.Storer.(interface {
+		storer.EncodedObjectStorer
+		EncodedObjectSize(plumbing.Hash) (int64, error)
 	})
+	if !ok {
+		return nil, errors.New("status branch: the fetched repository does not tell object sizes")
+	}
+	return w.holdHead(fetched, ref.Hash())
+}
+
+// headLimit bounds what the writer holds of a fetched head: whoever can
+// push the branch controls its content.
+const headLimit = 64 << 20
+
+// holdHead copies into the writer's objects what writing on top of a
+// fetched head takes: the commit, its trees (a push then sends only what
+// the new commit adds) and its summary.yaml (WriteErrors keeps it) — not
+// the other files, which a new commit replaces or refers to by hash. Up to
+// w.headLimit bytes: beyond, the trees are left out (a push then sends
+// every object of the new commit), and so is a larger summary.yaml.
+func (w *StatusBranchWriter) holdHead(fetched interface {
+	storer.EncodedObjectStorer
+	EncodedObjectSize(plumbing.Hash) (int64, error)
+}, head plumbing.Hash) (*object.Commit, error) {
+	c, err := object.GetCommit(fetched, head)
 	if err != nil {
 		return nil, err
 	}
-	return object.GetCommit(w.objects, ref.Hash())
+	var held []plumbing.EncodedObject
+	var size int64
+	hold := func(h plumbing.Hash) (plumbing.EncodedObject, bool, error) {
+		n, err := fetched.EncodedObjectSize(h)
+		if err != nil {
+			return nil, false, err
+		}
+		if size += n; size > w.headLimit {
+			return nil, false, nil
+		}
+		o, err := fetched.EncodedObject(plumbing.AnyObject, h)
+		if err == nil {
+			held = append(held, o)
+		}
+		return o, err == nil, err
+	}
+	var walk func(tree plumbing.Hash, root bool) (bool, error)
+	walk = func(tree plumbing.Hash, root bool) (bool, error) {
+		o, ok, err := hold(tree)
+		if !ok || err != nil {
+			return ok, err
+		}
+		var t object.Tree
+		if err := t.Decode(o); err != nil {
+			return false, err
+		}
+		for _, e := range t.Entries {
+			switch {
+			case e.Mode == filemode.Dir:
+				ok, err = walk(e.Hash, false)
+			case root && e.Name == StatusSummaryFile:
+				_, _, err = hold(e.Hash) // left out when too large
+			}
+			if !ok || err != nil {
+				return ok, err
+			}
+		}
+		return true, nil
+	}
+	complete, err := walk(c.TreeHash, true)
+	if err != nil {
+		return nil, err
+	}
+	if !complete {
+		w.log.Info("the status branch's head is larger than what the writer holds of it: the next commit sends every file", "head", head.String()[:12], "limitBytes", w.headLimit)
+		held = nil
+	}
+	commit, err := fetched.EncodedObject(plumbing.CommitObject, head)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range append(held, commit) {
+		if _, err := w.objects.SetEncodedObject(o); err != nil {
+			return nil, err
+		}
+	}
+	return object.GetCommit(w.objects, head)
 }
 
 // keepOnly drops every object but the commit's and those of its tree:
@@ -385,6 +466,9 @@ func (w *StatusBranchWriter) keepOnly(commit plumbing.Hash) error {
 	kept := memory.NewStorage()
 	keep := func(h plumbing.Hash) error {
 		o, err := w.objects.EncodedObject(plumbing.AnyObject, h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil // a file of a fetched head the commit kept as it was: not held
+		}
 		if err != nil {
 			return err
 		}

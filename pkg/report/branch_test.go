@@ -413,3 +413,53 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 	require.True(t, pushed)
 	assert.Equal(t, head2, branch.git(t, "rev-parse", branch.fetch(t)+"^"))
 }
+
+// TestStatusBranchHostileHead: whoever can push the status branch controls
+// its head. The writer holds of a fetched head its commit, trees and
+// summary.yaml, within a bound: a large file pushed there is never read
+// into memory, a head larger than the bound is built upon without its
+// trees, and the next commit is the whole state either way.
+func TestStatusBranchHostileHead(t *testing.T) {
+	ctx := context.Background()
+	big := strings.Repeat("0123456789abcdef", 8<<10) // 128 KiB
+	bigBlob := plumbing.ComputeHash(plumbing.BlobObject, []byte(big))
+	s := branchTestSummary("0123456789012345678901234567890123456789", "a", "b")
+	for _, c := range []struct {
+		name  string
+		limit int64
+	}{{"within the bound, the large files left out", 64 << 10}, {"beyond the bound, the trees left out too", 64}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := gittest.NewHTTPServer(t, nil)
+			repo := srv.NewRepo(t, "fleet")
+			repo.Write(t, map[string]string{"README.md": "fleet\n"})
+			repo.Commit(t, "init")
+			repo.Push(t, "main")
+			branch := statusBranch{repo: repo}
+			// Someone pushes a status branch with a large file and a large
+			// summary.yaml.
+			repo.Git(t, "checkout", "--quiet", "--orphan", "gitstellar-status")
+			repo.Write(t, map[string]string{"big.bin": big, "summary.yaml": "sourceCommit: x\n# " + big + "\n"})
+			pushedHead := repo.Commit(t, "a large head")
+			repo.Push(t, "gitstellar-status")
+			repo.Git(t, "checkout", "--quiet", "main")
+
+			w := newTestBranchWriter(t, repo.URL, "test", source.Credentials{})
+			w.headLimit = c.limit
+			head, err := w.fetchHead(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, pushedHead, head.Hash.String())
+			assert.Error(t, w.objects.HasEncodedObject(bigBlob), "the large file is not held")
+			_, treeErr := head.Tree()
+			assert.Equal(t, c.limit > 1024, treeErr == nil, "the trees are held within the bound only: %v", treeErr)
+
+			pushed, err := w.Write(ctx, s)
+			require.NoError(t, err)
+			require.True(t, pushed)
+			now := branch.fetch(t)
+			assert.Equal(t, pushedHead, branch.git(t, "rev-parse", now+"^"), "built on the head")
+			files := branch.files(t, now)
+			assert.Contains(t, files, "wds1/core/ConfigMap/default/a.yaml")
+			assert.NotContains(t, files, "big.bin", "the commit is the whole state")
+		})
+	}
+}
