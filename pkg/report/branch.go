@@ -238,7 +238,7 @@ func (w *StatusBranchWriter) readTree(c *object.Commit, into map[string]statusFi
 		if !entry.Mode.IsFile() {
 			continue
 		}
-		f := statusFile{hash: entry.Hash}
+		f := statusFile{hash: entry.Hash, inHead: true}
 		if name == StatusSummaryFile {
 			blob, err := object.GetBlob(w.objects, entry.Hash)
 			if errors.Is(err, plumbing.ErrObjectNotFound) {
@@ -411,7 +411,7 @@ func (w *StatusBranchWriter) holdHead(fetched interface {
 		if size += n; size > w.headLimit {
 			return nil, false, nil
 		}
-		o, err := fetched.EncodedObject(plumbing.AnyObject, h)
+		o, err := inMemory(fetched.EncodedObject(plumbing.AnyObject, h))
 		if err == nil {
 			held = append(held, o)
 		}
@@ -448,7 +448,7 @@ func (w *StatusBranchWriter) holdHead(fetched interface {
 		w.log.Info("the status branch's head is larger than what the writer holds of it: the next commit sends every file", "head", head.String()[:12], "limitBytes", w.headLimit)
 		held = nil
 	}
-	commit, err := fetched.EncodedObject(plumbing.CommitObject, head)
+	commit, err := inMemory(fetched.EncodedObject(plumbing.CommitObject, head))
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +458,25 @@ func (w *StatusBranchWriter) holdHead(fetched interface {
 		}
 	}
 	return object.GetCommit(w.objects, head)
+}
+
+// inMemory reads an object of the fetched repository into memory: the
+// repository is removed once the fetch is done.
+func inMemory(o plumbing.EncodedObject, err error) (plumbing.EncodedObject, error) {
+	if err != nil {
+		return nil, err
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	m := &plumbing.MemoryObject{}
+	m.SetType(o.Type())
+	if _, err := io.Copy(m, r); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // keepOnly drops every object but the commit's and those of its tree:
@@ -701,11 +720,11 @@ type statusTree struct {
 func (w *StatusBranchWriter) storeTree(files map[string]statusFile) (plumbing.Hash, error) {
 	root := &statusTree{}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		// A file without data is one the memo kept: its blob was stored by
-		// an earlier write, and is in the head unless another writer's
-		// head was fetched since.
+		// A file without data is one the memo kept, whose blob an earlier
+		// write stored (held unless another writer's head was fetched
+		// since), or one of the head kept as it is (the remote has it).
 		blob := files[p].hash
-		if files[p].data == nil && w.objects.HasEncodedObject(blob) != nil {
+		if files[p].data == nil && !files[p].inHead && w.objects.HasEncodedObject(blob) != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s: %w", p, errBlobGone)
 		}
 		if files[p].data != nil {

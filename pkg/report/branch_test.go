@@ -412,6 +412,16 @@ func TestStatusBranchWritesWhatChanged(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, pushed)
 	assert.Equal(t, head2, branch.git(t, "rev-parse", branch.fetch(t)+"^"))
+
+	// Another one started again records a revision's errors: the files
+	// of the head it keeps are not held, and need not be.
+	errorsOnly := newTestBranchWriter(t, repo.URL, "test", source.Credentials{})
+	pushed, err = errorsOnly.WriteErrors(ctx, []string{"wds1/x.yaml:1: broken"})
+	require.NoError(t, err)
+	require.True(t, pushed)
+	head3 := branch.fetch(t)
+	assert.Contains(t, branch.files(t, head3), "wds1/core/ConfigMap/default/cm007.yaml", "the objects' files are kept")
+	assert.Contains(t, branch.git(t, "show", head3+":summary.yaml"), "wds1/x.yaml:1: broken")
 }
 
 // TestStatusBranchHostileHead: whoever can push the status branch controls

@@ -58,6 +58,9 @@ func RenderStatusFiles(s Summary) (map[string][]byte, error) {
 type statusFile struct {
 	hash plumbing.Hash
 	data []byte
+	// inHead: a file of the branch's head kept as it is (WriteErrors),
+	// whose blob the remote has and the writer need not hold.
+	inHead bool
 }
 
 func newStatusFile(data []byte) statusFile {
