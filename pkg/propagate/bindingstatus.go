@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +105,8 @@ func deliveryProgress(d *unstructured.Unstructured) Progress {
 // Ready, whether every WEC applied them (Unknown while some have not
 // reported, False when some could not); and the errors: transform
 // problems, unreachable WECs, entries the agents could not apply, and
-// objects another WDS also delivers.
+// objects another WDS also delivers. It runs only under the Binding's
+// status key, one at a time per Binding.
 func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	raw, found, err := t.bindings.GetStore().GetByKey(name)
 	if err != nil || !found {
@@ -117,6 +119,9 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	t.mu.Lock()
 	generation, synced := t.synced[name]
 	transformProblems := slices.Clone(t.problems[name])
+	if w, ok := t.statusWritten[name]; ok && olderVersion(raw.(*unstructured.Unstructured).GetResourceVersion(), w.resourceVersion) {
+		b.Status = w.status // the cache does not show the last write yet
+	}
 	t.mu.Unlock()
 	if !synced {
 		return nil // its Deliveries are not written yet: nothing to say
@@ -161,11 +166,32 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 		"apiVersion": controlv1alpha1.GroupVersion.String(), "kind": "Binding",
 		"metadata": map[string]any{"name": b.Name}, "status": status,
 	}}
-	_, err = t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
-	if apierrors.IsNotFound(err) {
+	out, err := t.wds.Resource(Bindings).ApplyStatus(ctx, b.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager + "-transport", Force: true})
+	switch {
+	case apierrors.IsNotFound(err):
 		return nil
+	case err != nil:
+		return err
 	}
-	return err
+	t.mu.Lock()
+	t.statusWritten[name] = bindingStatusWritten{status: want, resourceVersion: out.GetResourceVersion()}
+	t.mu.Unlock()
+	return nil
+}
+
+// bindingStatusWritten is a Binding status the transport wrote.
+type bindingStatusWritten struct {
+	status          controlv1alpha1.BindingStatus
+	resourceVersion string
+}
+
+// olderVersion tells whether resourceVersion a is older than b. The
+// apiserver's versions are etcd revisions, increasing integers; one that
+// is not says nothing (false).
+func olderVersion(a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 10, 64)
+	y, err2 := strconv.ParseUint(b, 10, 64)
+	return err1 == nil && err2 == nil && x < y
 }
 
 // BindingHead is a Binding's name, generation, destinations and status,

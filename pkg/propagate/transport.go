@@ -99,6 +99,9 @@ type Transport struct {
 	// wrote there, by hash, and the object it wrote it to.
 	written          map[string]writtenSpec
 	deliveryProblems memo.ByVersion[[]string]
+	// statusWritten: Binding → the status the transport last wrote there
+	// and the resourceVersion it got, which its informer may not show yet.
+	statusWritten map[string]bindingStatusWritten
 }
 
 // NewTransport prepares a transport; Run starts it.
@@ -118,7 +121,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:    keyqueue.New(),
 		problems: map[string][]string{}, synced: map[string]int64{}, seen: map[string]time.Time{},
-		generations: map[string]int64{}, written: map[string]writtenSpec{}}
+		generations: map[string]int64{}, written: map[string]writtenSpec{}, statusWritten: map[string]bindingStatusWritten{}}
 	wdsCache, itsCache := t.caches.Use(opts.WDSCache, wds), t.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
 		into  *cache.SharedIndexInformer
@@ -315,6 +318,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		t.mu.Lock()
 		delete(t.problems, name)
 		delete(t.synced, name)
+		delete(t.statusWritten, name)
 		t.mu.Unlock()
 		t.release(t.refs.set(name, nil))
 		return t.bindingGone(ctx, name, existing)
@@ -371,7 +375,11 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	t.problems[name] = problems
 	t.synced[name] = b.Generation
 	t.mu.Unlock()
-	return t.writeBindingStatus(ctx, name)
+	// Written under the status key: the queue never works on one key
+	// twice at once, so a status computed before this sync cannot land
+	// after the one computed from it.
+	t.queue.Add(statusKey + name)
+	return nil
 }
 
 // existingParts are a Binding's Deliveries in the ITS, by WEC and part.
