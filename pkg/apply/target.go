@@ -58,9 +58,11 @@ type TargetOptions struct {
 	// WaitTimeout bounds the wait for applied CRDs and Namespaces; default
 	// 1m.
 	WaitTimeout time.Duration
-	// Annotations and Changed are the watches' (labelwatch.Options).
+	// Annotations, Changed and WithStatus are the watches'
+	// (labelwatch.Options).
 	Annotations []string
 	Changed     func(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool)
+	WithStatus  func(schema.GroupVersionKind) bool
 	Log         logr.Logger
 }
 
@@ -126,7 +128,7 @@ func NewTarget(cfg *rest.Config, opts TargetOptions) (*Target, error) {
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: opts.FieldManager, Group: "gitstellar.io"})
 	watches, err := labelwatch.New(cfg, c.RESTMapper(), labelwatch.Options{Selector: opts.LabelKey + "=" + opts.LabelValue,
-		Annotations: opts.Annotations, Changed: opts.Changed, Log: opts.Log})
+		Annotations: opts.Annotations, Changed: opts.Changed, WithStatus: opts.WithStatus, Log: opts.Log})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Name, err)
 	}
@@ -145,6 +147,13 @@ func (t *Target) Watch(ctx context.Context) { t.watches.Start(ctx) }
 // (nil: absent), and whether its kind is watched.
 func (t *Target) Watched(gvk schema.GroupVersionKind, namespace, name string) (*metav1.PartialObjectMetadata, bool) {
 	return t.watches.Lookup(gvk, namespace, name)
+}
+
+// Observed gives an applied object as its watch last saw it, as much of it
+// as its health is computed from (labelwatch's Live: with its status for
+// a kind TargetOptions.WithStatus chose), and whether its kind is watched.
+func (t *Target) Observed(gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, bool) {
+	return t.watches.Live(gvk, namespace, name)
 }
 
 // Applied tells whether resourceVersion is the one at which the target last

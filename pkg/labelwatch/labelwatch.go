@@ -14,7 +14,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
@@ -35,14 +39,21 @@ type Options struct {
 	// labels, annotations and deletion state: a controller's status
 	// write, which no apply of the writer needs to correct).
 	Changed func(gvk schema.GroupVersionKind, namespace, name, resourceVersion string, statusOnly bool)
-	Log     logr.Logger
+	// WithStatus, when set, chooses the kinds watched with their status
+	// (and the few fields of their spec that health is computed from):
+	// the writer then learns an object's health from its watch (Live)
+	// instead of reading it. The other kinds are watched by metadata
+	// alone.
+	WithStatus func(schema.GroupVersionKind) bool
+	Log        logr.Logger
 }
 
 // Watches holds a writer's informers in one cluster, one per kind.
 type Watches struct {
-	client metadata.Interface
-	mapper meta.RESTMapper
-	opts   Options
+	client  metadata.Interface
+	dynamic dynamic.Interface
+	mapper  meta.RESTMapper
+	opts    Options
 
 	mu    sync.Mutex
 	ctx   context.Context // set by Start
@@ -50,9 +61,21 @@ type Watches struct {
 }
 
 type watchedKind struct {
-	informer cache.SharedIndexInformer
-	refused  atomic.Bool // listing or watching it is forbidden: not watched
+	informer   cache.SharedIndexInformer
+	withStatus bool        // its objects are held with their status
+	refused    atomic.Bool // listing or watching it is forbidden: not watched
 }
+
+// object is what the watches hold of an object: its metadata (slim) and,
+// for a kind watched with its status, the status and the top-level
+// scalar fields of its spec and its updateStrategy (what kstatus reads).
+type object struct {
+	meta         *metav1.PartialObjectMetadata
+	spec, status map[string]any
+}
+
+// GetObjectMeta lets the informer's store key the object.
+func (o *object) GetObjectMeta() metav1.Object { return &o.meta.ObjectMeta }
 
 // New prepares the watches of one cluster; nothing is watched before Start.
 func New(cfg *rest.Config, mapper meta.RESTMapper, opts Options) (*Watches, error) {
@@ -60,10 +83,14 @@ func New(cfg *rest.Config, mapper meta.RESTMapper, opts Options) (*Watches, erro
 	if err != nil {
 		return nil, err
 	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
-	return &Watches{client: client, mapper: mapper, opts: opts, kinds: map[schema.GroupVersionKind]*watchedKind{}}, nil
+	return &Watches{client: client, dynamic: dyn, mapper: mapper, opts: opts, kinds: map[schema.GroupVersionKind]*watchedKind{}}, nil
 }
 
 // Start lets Ensure start informers, which run until ctx ends.
@@ -85,10 +112,15 @@ func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
 	if err != nil {
 		return
 	}
-	informer := metadatainformer.NewFilteredMetadataInformer(w.client, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }).Informer()
-	wk := &watchedKind{informer: informer}
-	_ = informer.SetTransform(w.slim)
+	selected := func(o *metav1.ListOptions) { o.LabelSelector = w.opts.Selector }
+	wk := &watchedKind{withStatus: w.opts.WithStatus != nil && w.opts.WithStatus(gvk)}
+	if wk.withStatus {
+		wk.informer = dynamicinformer.NewFilteredDynamicInformer(w.dynamic, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{}, selected).Informer()
+	} else {
+		wk.informer = metadatainformer.NewFilteredMetadataInformer(w.client, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{}, selected).Informer()
+	}
+	informer := wk.informer
+	_ = informer.SetTransform(w.hold)
 	ctx, cancel := context.WithCancel(w.ctx)
 	_ = informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 		if apierrors.IsForbidden(err) && !wk.refused.Swap(true) {
@@ -101,12 +133,12 @@ func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
 			if tomb, ok := o.(cache.DeletedFinalStateUnknown); ok {
 				o = tomb.Obj
 			}
-			if m, ok := o.(*metav1.PartialObjectMetadata); ok {
-				rv := m.ResourceVersion
+			if h, ok := o.(*object); ok {
+				rv := h.meta.ResourceVersion
 				if deleted {
 					rv = ""
 				}
-				changed(gvk, m.Namespace, m.Name, rv, statusOnly)
+				changed(gvk, h.meta.Namespace, h.meta.Name, rv, statusOnly)
 			}
 		}
 		_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -123,11 +155,49 @@ func (w *Watches) Ensure(gvk schema.GroupVersionKind) {
 // allowed) and, if so, the object's metadata as last seen (nil: absent, or
 // without the label).
 func (w *Watches) Lookup(gvk schema.GroupVersionKind, namespace, name string) (*metav1.PartialObjectMetadata, bool) {
+	h, _, watched := w.lookup(gvk, namespace, name)
+	if h == nil {
+		return nil, watched
+	}
+	return h.meta, true
+}
+
+// Live gives, for a watched kind, the object as its watch last saw it,
+// as much of it as its health is computed from: its metadata (as Lookup
+// gives it), and for a kind watched with its status, that status and the
+// top-level scalar fields of its spec and its updateStrategy; a kind
+// watched by metadata alone is one WithStatus says has no status. It
+// says whether the kind is watched (nil: absent, or without the label).
+func (w *Watches) Live(gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, bool) {
+	h, wk, watched := w.lookup(gvk, namespace, name)
+	if h == nil {
+		return nil, watched
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": gvk.GroupVersion().String(), "kind": gvk.Kind}}
+	u.SetName(h.meta.Name)
+	u.SetNamespace(h.meta.Namespace)
+	u.SetUID(h.meta.UID)
+	u.SetResourceVersion(h.meta.ResourceVersion)
+	u.SetGeneration(h.meta.Generation)
+	u.SetLabels(h.meta.Labels)
+	u.SetDeletionTimestamp(h.meta.DeletionTimestamp)
+	if wk.withStatus {
+		if h.spec != nil {
+			u.Object["spec"] = runtime.DeepCopyJSONValue(h.spec)
+		}
+		if h.status != nil {
+			u.Object["status"] = runtime.DeepCopyJSONValue(h.status)
+		}
+	}
+	return u, true
+}
+
+func (w *Watches) lookup(gvk schema.GroupVersionKind, namespace, name string) (*object, *watchedKind, bool) {
 	w.mu.Lock()
 	wk, stopped := w.kinds[gvk], w.ctx == nil || w.ctx.Err() != nil
 	w.mu.Unlock()
 	if wk == nil || stopped || wk.refused.Load() || !wk.informer.HasSynced() {
-		return nil, false
+		return nil, nil, false
 	}
 	key := name
 	if namespace != "" {
@@ -135,42 +205,66 @@ func (w *Watches) Lookup(gvk schema.GroupVersionKind, namespace, name string) (*
 	}
 	o, ok, err := wk.informer.GetStore().GetByKey(key)
 	if err != nil || !ok {
-		return nil, true
+		return nil, wk, true
 	}
-	m, _ := o.(*metav1.PartialObjectMetadata)
-	return m, true
+	h, _ := o.(*object)
+	return h, wk, true
 }
 
-// slim keeps of a watched object only what a writer reads: its identity,
-// resourceVersion, generation, labels, deletion, the chosen annotations
-// and its field managers' names.
-func (w *Watches) slim(o any) (any, error) {
-	m, ok := o.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return o, nil
+// hold turns what an informer got into what it keeps (object).
+func (w *Watches) hold(o any) (any, error) {
+	switch o := o.(type) {
+	case *metav1.PartialObjectMetadata:
+		return &object{meta: w.slim(o, o.TypeMeta)}, nil
+	case *unstructured.Unstructured:
+		h := &object{meta: w.slim(o, metav1.TypeMeta{APIVersion: o.GetAPIVersion(), Kind: o.GetKind()})}
+		h.status, _ = o.Object["status"].(map[string]any)
+		if spec, ok := o.Object["spec"].(map[string]any); ok {
+			for k, v := range spec {
+				switch v.(type) {
+				case map[string]any, []any:
+					if k != "updateStrategy" {
+						continue
+					}
+				}
+				if h.spec == nil {
+					h.spec = map[string]any{}
+				}
+				h.spec[k] = v
+			}
+		}
+		return h, nil
 	}
-	slim := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
-		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, Generation: m.Generation,
-		Labels: m.Labels, DeletionTimestamp: m.DeletionTimestamp,
+	return o, nil
+}
+
+// slim keeps of an object's metadata only what a writer reads: its
+// identity, resourceVersion, generation, labels, deletion, the chosen
+// annotations and its field managers' names.
+func (w *Watches) slim(m metav1.Object, typeMeta metav1.TypeMeta) *metav1.PartialObjectMetadata {
+	slim := &metav1.PartialObjectMetadata{TypeMeta: typeMeta, ObjectMeta: metav1.ObjectMeta{
+		Name: m.GetName(), Namespace: m.GetNamespace(), UID: m.GetUID(), ResourceVersion: m.GetResourceVersion(), Generation: m.GetGeneration(),
+		Labels: m.GetLabels(), DeletionTimestamp: m.GetDeletionTimestamp(),
 	}}
+	annotations := m.GetAnnotations()
 	for _, k := range w.opts.Annotations {
-		if v, ok := m.Annotations[k]; ok {
+		if v, ok := annotations[k]; ok {
 			if slim.Annotations == nil {
 				slim.Annotations = map[string]string{}
 			}
 			slim.Annotations[k] = v
 		}
 	}
-	for _, f := range m.ManagedFields {
+	for _, f := range m.GetManagedFields() {
 		slim.ManagedFields = append(slim.ManagedFields, metav1.ManagedFieldsEntry{Manager: f.Manager, Operation: f.Operation})
 	}
-	if len(m.Annotations) > 0 {
+	if len(annotations) > 0 {
 		if slim.Annotations == nil {
 			slim.Annotations = map[string]string{}
 		}
-		slim.Annotations[AnnotationsSum] = annotationsSum(m.Annotations)
+		slim.Annotations[AnnotationsSum] = annotationsSum(annotations)
 	}
-	return slim, nil
+	return slim
 }
 
 // AnnotationsSum is the key under which the metadata Lookup gives holds a
@@ -192,9 +286,9 @@ func annotationsSum(annotations map[string]string) string {
 // onlyStatusChanged tells whether an update left everything but the status
 // as it was (MetadataSum).
 func onlyStatusChanged(old, o any) bool {
-	x, ok1 := old.(*metav1.PartialObjectMetadata)
-	y, ok2 := o.(*metav1.PartialObjectMetadata)
-	return ok1 && ok2 && x.Generation > 0 && MetadataSum(x) == MetadataSum(y)
+	x, ok1 := old.(*object)
+	y, ok2 := o.(*object)
+	return ok1 && ok2 && x.meta.Generation > 0 && MetadataSum(x.meta) == MetadataSum(y.meta)
 }
 
 // MetadataSum fingerprints what a change to an object other than to its
@@ -231,8 +325,7 @@ func (w *Watches) List(ctx context.Context, gvk schema.GroupVersionKind, keep fu
 		for i := range page.Items {
 			m := &page.Items[i]
 			if keep(m.Namespace, m.Name) {
-				slim, _ := w.slim(m)
-				out[m.Namespace+"/"+m.Name] = slim.(*metav1.PartialObjectMetadata)
+				out[m.Namespace+"/"+m.Name] = w.slim(m, m.TypeMeta)
 			}
 		}
 		if page.Continue == "" {

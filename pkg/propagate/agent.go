@@ -133,7 +133,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		results: entryResults{}, restatus: map[string]bool{}, statusWritten: map[string]writtenStatus{}}
 	a.target, err = apply.NewTarget(wecCfg, apply.TargetOptions{Name: "WEC " + opts.Cluster, Applier: "the agent",
 		FieldManager: gitstellarv1alpha1.AgentFieldManager, LabelKey: gitstellarv1alpha1.LabelAgent, LabelValue: opts.Cluster,
-		Exclusive: true, Annotations: apply.OwnerAnnotations, Changed: a.changedInWEC, Log: opts.Log})
+		Exclusive: true, Annotations: apply.OwnerAnnotations, Changed: a.changedInWEC, WithStatus: carriesStatus, Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -562,17 +562,38 @@ func health(live *unstructured.Unstructured) (string, string) {
 	return res.Status.String(), res.Message
 }
 
-// readStatus reads an entry's object to tell its health and returned
-// status (the previous ones when it cannot be read).
+// readStatus tells an entry's health and returned status from its object
+// as the watch holds it, or, when its kind is not watched or the watch
+// does not show it, as read from the WEC (the previous ones when it
+// cannot be read).
 func (a *Agent) readStatus(ctx context.Context, w wanted, prev gitstellarv1alpha1.DeliveryEntryStatus) gitstellarv1alpha1.DeliveryEntryStatus {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(w.object.GroupVersionKind())
-	if err := a.wec.Get(ctx, w.object.clientKey(), live); err != nil {
-		return prev
+	live, _ := a.target.Observed(w.object.gvk, w.object.namespace, w.object.name)
+	if live == nil {
+		live = &unstructured.Unstructured{}
+		live.SetGroupVersionKind(w.object.GroupVersionKind())
+		if err := a.wec.Get(ctx, w.object.clientKey(), live); err != nil {
+			return prev
+		}
 	}
 	prev.ResourceVersion = live.GetResourceVersion()
 	return a.withStatus(w, prev, live)
 }
+
+// statusless are the kinds that carry no status: the agent watches them
+// by metadata alone, which is all their health (always Current) is
+// computed from. It watches every other kind with its status.
+var statusless = map[schema.GroupKind]bool{
+	{Kind: "ConfigMap"}: true, {Kind: "Secret"}: true, {Kind: "ServiceAccount"}: true, {Kind: "Endpoints"}: true, {Kind: "LimitRange"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}: true, {Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}: true, {Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: true,
+	{Group: "discovery.k8s.io", Kind: "EndpointSlice"}: true, {Group: "scheduling.k8s.io", Kind: "PriorityClass"}: true,
+	{Group: "storage.k8s.io", Kind: "StorageClass"}:                                 true,
+	{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}: true,
+	{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}:   true,
+}
+
+// carriesStatus tells whether the agent watches a kind with its status.
+func carriesStatus(gvk schema.GroupVersionKind) bool { return !statusless[gvk.GroupKind()] }
 
 // keep logs, once per object, why an object this agent created stays in
 // the WEC although no Delivery holds it.

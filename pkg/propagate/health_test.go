@@ -2,6 +2,9 @@ package propagate_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +24,9 @@ import (
 
 // TestStatusWrittenInTheWEC: a controller of the WEC writing the status of
 // an object the agent applied (here, a Deployment becoming available in a
-// WEC without controllers) is read, not applied again: the Delivery's
-// status shows the new health and the agent writes nothing to the WEC.
+// WEC without controllers) is seen by the agent's watch, not applied or
+// read again: the Delivery's status shows the new health and the agent
+// sends the WEC no write and no read of the object.
 func TestStatusWrittenInTheWEC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
@@ -61,6 +65,15 @@ spec:
 	require.NoError(t, err)
 
 	wecCfg, writes := devenvtest.CountWrites(env.Config("cluster1"))
+	var reads atomic.Int64 // GETs of the Deployment itself
+	wecCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTrip(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/deployments/web") {
+				reads.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
 	agent, err := propagate.NewAgent(propagate.AgentOptions{Cluster: "cluster1", ITSConfig: itsCfg, WECConfig: wecCfg, Resync: time.Hour})
 	require.NoError(t, err)
 	go func() { _ = agent.Run(ctx) }()
@@ -79,7 +92,7 @@ spec:
 	require.Eventually(t, func() bool { return health() == "InProgress" }, time.Minute, 50*time.Millisecond,
 		"applied, not available: no controller runs in the WEC (%q)", health())
 	time.Sleep(time.Second) // the watch of Deployments started, the agent idle
-	before := writes.Load()
+	before, readsBefore := writes.Load(), reads.Load()
 
 	d, err := wec.AppsV1().Deployments("app").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -94,9 +107,14 @@ spec:
 	require.Eventually(t, func() bool { return health() == "Current" }, 10*time.Second, 50*time.Millisecond,
 		"the status the WEC's controller wrote is reported (%q)", health())
 	time.Sleep(500 * time.Millisecond)
-	assert.Equal(t, before, writes.Load(), "a status written in the WEC is read, not applied again")
+	assert.Equal(t, before, writes.Load(), "a status written in the WEC is not applied again")
+	assert.Equal(t, readsBefore, reads.Load(), "the status comes with the watch: the object is not read")
 	d, err = wec.AppsV1().Deployments("app").Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, generation, d.Generation)
 	assert.NotEqual(t, rv, d.ResourceVersion)
 }
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
