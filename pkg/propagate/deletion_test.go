@@ -92,10 +92,10 @@ func TestDeletionOnlyByDecision(t *testing.T) {
 		assert.Equal(t, before, uids(), "the WEC objects were neither deleted nor recreated")
 	})
 
-	t.Run("a removal one Binding listed does not delete what another delivers", func(t *testing.T) {
-		// e is bound by plain and by extra; plain lets it go (its part 0
-		// lists e as removed, and the agent acknowledges that while extra
-		// still delivers e); then extra's Delivery is deleted by hand.
+	t.Run("an object moving to another Binding is not removed", func(t *testing.T) {
+		// e is bound by plain and by extra; plain lets it go while extra
+		// still delivers it: plain's part 0 lists no removal of e; then
+		// extra's Delivery is deleted by hand.
 		createPolicy(ctx, t, wds, "plain")
 		_, err := wds.Resource(bind.BindingPolicies).Create(ctx, mustObject(t, `
 apiVersion: control.kubestellar.io/v1alpha1
@@ -131,20 +131,24 @@ spec:
 		_, err = wdsCore.CoreV1().ConfigMaps("app").Update(ctx, cm, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
-			p, err := mailbox.Get(ctx, propagate.DeliveryName("wds1", "plain", 0), metav1.GetOptions{})
+			b, err := wds.Resource(bind.Bindings).Get(ctx, "plain", metav1.GetOptions{})
 			if err != nil {
 				return false
 			}
-			gen, _, _ := unstructured.NestedInt64(p.Object, "status", "observedGeneration")
-			return strings.Contains(fmt.Sprint(p.Object["spec"]), "removed:[map[") && gen == p.GetGeneration() && mailboxApplied(t, its)
-		}, 30*time.Second, 50*time.Millisecond, "plain's part 0 lists e as removed, acknowledged")
+			gen, _, _ := unstructured.NestedInt64(b.Object, "status", "observedGeneration")
+			return !strings.Contains(fmt.Sprint(b.Object["spec"]), "name:e ") && gen == b.GetGeneration() && mailboxApplied(t, its)
+		}, 30*time.Second, 50*time.Millisecond, "plain lets e go, its Deliveries written and applied")
+		p, err := mailbox.Get(ctx, propagate.DeliveryName("wds1", "plain", 0), metav1.GetOptions{})
+		require.NoError(t, err)
+		removed, _, _ := unstructured.NestedSlice(p.Object, "spec", "removed")
+		assert.Empty(t, removed, "extra still delivers e: plain does not remove it")
 		first := deliveryUID(extra)
 		require.NoError(t, mailbox.Delete(ctx, extra, metav1.DeleteOptions{}))
 		require.Eventually(t, func() bool { u := deliveryUID(extra); return u != "" && u != first }, 30*time.Second, 50*time.Millisecond,
 			"the transport writes extra's Delivery again")
 		require.Eventually(t, func() bool { return mailboxApplied(t, its) }, 30*time.Second, 50*time.Millisecond)
 		got, err := wec.CoreV1().ConfigMaps("app").Get(ctx, "e", metav1.GetOptions{})
-		require.NoError(t, err, "plain's acknowledged removal deletes nothing")
+		require.NoError(t, err, "e stays in the WEC")
 		assert.Equal(t, uid, got.UID)
 	})
 

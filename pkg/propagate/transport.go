@@ -91,6 +91,8 @@ type Transport struct {
 	transformed memo.ByVersion[transformedObject]
 	// refs: which Bindings list each object of objects and transformed.
 	refs objectRefs
+	// kinds: the kind of each resource whose objects were bound.
+	kinds resourceKinds
 	// payloads: per Delivery, the payload of the entries last encoded, by
 	// their hash, so that a part whose entries did not change is not
 	// compressed again.
@@ -416,7 +418,9 @@ func (t *Transport) writeParts(ctx context.Context, binding, wec string, specs [
 		return err
 	}
 	part0 := mailbox + "/" + DeliveryName(t.opts.WDS, binding, 0)
-	specs[0].Removed = removals(existing[0], t.writtenGeneration(part0), t.deliveredObjects(existing), specObjects(specs))
+	old, now := t.deliveredObjects(existing), specObjects(specs)
+	t.keepMoved(binding, wec, existing[0], old, now)
+	specs[0].Removed = removals(existing[0], t.writtenGeneration(part0), old, now)
 	for _, spec := range specs {
 		if err := t.writeDelivery(ctx, mailbox, DeliveryName(t.opts.WDS, binding, int(spec.Part)), wec, binding, spec, existing[int(spec.Part)], seen); err != nil {
 			return err
@@ -433,7 +437,9 @@ func (t *Transport) retire(ctx context.Context, binding, wec string, existing ma
 		return nil
 	}
 	mailbox := gitstellarv1alpha1.MailboxNamespace(wec)
-	removed := removals(existing[0], t.writtenGeneration(mailbox+"/"+DeliveryName(t.opts.WDS, binding, 0)), t.deliveredObjects(existing), nil)
+	old, now := t.deliveredObjects(existing), map[string]bool{}
+	t.keepMoved(binding, wec, existing[0], old, now)
+	removed := removals(existing[0], t.writtenGeneration(mailbox+"/"+DeliveryName(t.opts.WDS, binding, 0)), old, now)
 	if len(removed) == 0 || acknowledgedTombstone(existing[0]) && len(existing) == 1 {
 		return t.deleteParts(ctx, existing, 0)
 	}
@@ -527,6 +533,7 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 		if err != nil {
 			return err
 		}
+		t.kinds.learn(gr, o.identity.GetKind())
 		out = append(out, bound{boundObject: o, gr: gr, mod: mod})
 		return nil
 	}
