@@ -76,6 +76,7 @@ type Controller struct {
 	policies  map[string]*policyState
 	clusters  map[string]Cluster
 	synced    []cache.InformerSynced
+	bindings  cache.Store // the Bindings gitstellar wrote, as the WDS has them
 	// kinds: every kind the WDS served at the last discovery, and the
 	// resource the controller watches it by (none: never bound).
 	kinds map[schema.GroupKind]*schema.GroupVersionResource
@@ -87,11 +88,16 @@ type watchedResource struct {
 }
 
 type policyState struct {
-	bp            *controlv1alpha1.BindingPolicy
-	policy        *Policy
-	members       map[ObjectKey]Member
-	written       *controlv1alpha1.BindingSpec // the last spec written
-	writtenOrphan bool                         // whether that Binding carries the orphan annotation
+	bp      *controlv1alpha1.BindingPolicy
+	policy  *Policy
+	members map[ObjectKey]Member
+	// written: the parts of the Binding last written (nil: not written
+	// by this process); writtenOrphan: whether they carry the orphan
+	// annotation; rewrite: a part was deleted by someone else, every part
+	// is written again.
+	written       []controlv1alpha1.BindingSpec
+	writtenOrphan bool
+	rewrite       bool
 }
 
 // NewController prepares a controller; Run starts it.
@@ -177,6 +183,11 @@ func (c *Controller) Run(ctx context.Context) error {
 		if err == nil {
 			regs[i], err = spacecache.Handle(ctx, inf, w.handler)
 		}
+		if err == nil && w.gvr == Bindings {
+			c.mu.Lock()
+			c.bindings = inf.GetStore()
+			c.mu.Unlock()
+		}
 		if err != nil {
 			return err
 		}
@@ -197,8 +208,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		if err == nil {
 			c.mu.Lock()
 			for _, b := range list.Items {
-				if _, ok := c.policies[b.GetName()]; !ok {
-					c.queue.Add(b.GetName())
+				if policy := PolicyOfBinding(&b); c.policies[policy] == nil {
+					c.queue.Add(policy)
 				}
 			}
 			c.mu.Unlock()
@@ -447,23 +458,69 @@ func (c *Controller) policyDeleted(ctx context.Context, raw any) {
 	c.queue.Add(u.GetName()) // the worker deletes the Binding
 }
 
-// bindingDeleted writes a policy's Binding again when it was deleted while
-// the policy stays.
+// bindingDeleted writes a policy's Binding again when it (or one of its
+// parts) was deleted while the policy stays.
 func (c *Controller) bindingDeleted(raw any) {
 	u, ok := keyqueue.Unstructured(raw)
 	if !ok {
 		return
 	}
+	policy := PolicyOfBinding(u)
 	c.mu.Lock()
-	ps, ok := c.policies[u.GetName()]
+	ps, ok := c.policies[policy]
 	if ok {
-		ps.written = nil
+		ps.rewrite = true
 	}
 	c.mu.Unlock()
 	if ok {
 		c.opts.Log.Info("Binding deleted while its BindingPolicy stays: writing it again", "wds", c.opts.WDS, "binding", u.GetName())
-		c.queue.Add(u.GetName())
+		c.queue.Add(policy)
 	}
+}
+
+// PolicyOfBinding is the policy a Binding gitstellar wrote belongs to: the
+// one named like it, or, for a part after the first, the one its label
+// names.
+func PolicyOfBinding(u metav1.Object) string {
+	if policy, ok := u.GetLabels()[gitstellarv1alpha1.LabelBindingPolicy]; ok {
+		return policy
+	}
+	return u.GetName()
+}
+
+// partsInWDS reads, for a policy whose Binding this process has not
+// written, the parts the WDS holds: where they place each object, and how
+// many there are.
+func (c *Controller) partsInWDS(policy string) (map[string]int, int) {
+	c.mu.Lock()
+	store := c.bindings
+	c.mu.Unlock()
+	out, parts := map[string]int{}, 0
+	if store == nil {
+		return out, 0
+	}
+	for _, o := range store.List() {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok || PolicyOfBinding(u) != policy {
+			continue
+		}
+		n := 0
+		if u.GetName() != policy {
+			var ok bool
+			if _, n, ok = gitstellarv1alpha1.BindingPartOf(u.GetName()); !ok {
+				continue
+			}
+		}
+		var spec controlv1alpha1.BindingSpec
+		if raw, ok := u.Object["spec"].(map[string]any); !ok || runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &spec) != nil {
+			continue
+		}
+		for key := range partKeys(spec) {
+			out[key] = n
+		}
+		parts = max(parts, n+1)
+	}
+	return out, parts
 }
 
 func (c *Controller) clusterChanged(raw any, deleted bool) {
@@ -496,7 +553,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		c.events.Forget(policyRef(name, ""))
 		metrics.BindingObjects.DeleteLabelValues(c.opts.WDS, name)
 		metrics.BindingDestinations.DeleteLabelValues(c.opts.WDS, name)
-		return c.deleteBinding(ctx, name)
+		return c.deleteBindings(ctx, name)
 	}
 	bp := ps.bp.DeepCopy()
 	valid := ps.policy.Valid()
@@ -515,26 +572,58 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			errs = append(errs, fmt.Sprintf("wantSingletonReportedState: %d WECs selected; a singleton reported state needs exactly one, so none is written", len(clusters)))
 		}
 	}
-	written, writtenOrphan := ps.written, ps.writtenOrphan
+	written, writtenOrphan, rewrite := ps.written, ps.writtenOrphan, ps.rewrite
 	c.mu.Unlock()
 
+	var parts []controlv1alpha1.BindingSpec
+	if valid {
+		previous, existed := assignmentOf(written), len(written)
+		if written == nil {
+			previous, existed = c.partsInWDS(name)
+		}
+		parts = splitParts(spec, previous, existed, partBytes)
+		if collision := c.partCollision(name, len(parts)); collision != "" {
+			msg := fmt.Sprintf("the policy binds more objects than one Binding can list: its Binding's part %s would have the name of another policy's Binding", collision)
+			return c.writeStatus(ctx, bp, false, append(errs, msg), errors.New(msg))
+		}
+	}
 	orphan := orphans(bp)
-	if valid && (written == nil || !apiequality.Semantic.DeepEqual(*written, spec) || orphan != writtenOrphan) {
-		if err := c.writeBinding(ctx, bp, spec); err != nil {
-			return c.writeStatus(ctx, bp, false, []string{fmt.Sprintf("write Binding: %v", err)}, err)
+	if valid && (written == nil || rewrite || orphan != writtenOrphan || !apiequality.Semantic.DeepEqual(written, parts)) {
+		for _, n := range writeOrder(written, parts) {
+			unchanged := !rewrite && orphan == writtenOrphan && n < len(written) && apiequality.Semantic.DeepEqual(written[n], parts[n]) &&
+				(n > 0 || len(written) == len(parts)) // part 0 counts the parts
+			if unchanged {
+				continue
+			}
+			if err := c.writeBinding(ctx, bp, n, len(parts), parts[n]); err != nil {
+				return c.writeStatus(ctx, bp, false, []string{fmt.Sprintf("write Binding %s: %v", gitstellarv1alpha1.BindingPartName(name, n), err)}, err)
+			}
 		}
 		c.mu.Lock()
 		if cur, ok := c.policies[name]; ok && cur.bp.UID == bp.UID {
-			cur.written, cur.writtenOrphan = &spec, orphan
+			cur.written, cur.writtenOrphan, cur.rewrite = parts, orphan, false
 		}
 		c.mu.Unlock()
-		objects := len(spec.Workload.ClusterScope) + len(spec.Workload.NamespaceScope)
-		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name, "objects", objects, "destinations", len(spec.Destinations))
+		objects := objectCount(parts)
+		c.opts.Log.Info("binding written", "wds", c.opts.WDS, "policy", name, "objects", objects, "destinations", len(spec.Destinations), "parts", len(parts))
 		metrics.BindingObjects.WithLabelValues(c.opts.WDS, name).Set(float64(objects))
 		metrics.BindingDestinations.WithLabelValues(c.opts.WDS, name).Set(float64(len(spec.Destinations)))
 		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Normal, "Bound", boundMessage(objects, spec))
 	}
 	return c.writeStatus(ctx, bp, valid, errs, nil)
+}
+
+// partCollision names the first part of a policy's Binding (of parts)
+// whose name is another policy's, "" when none is.
+func (c *Controller) partCollision(policy string, parts int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := 1; n < parts; n++ {
+		if _, taken := c.policies[gitstellarv1alpha1.BindingPartName(policy, n)]; taken {
+			return gitstellarv1alpha1.BindingPartName(policy, n)
+		}
+	}
+	return ""
 }
 
 // wantsSingleton tells whether any clause of a policy asks for a singleton
@@ -563,9 +652,9 @@ func (c *Controller) Summaries() []PolicySummary {
 	var out []PolicySummary
 	for name, ps := range c.policies {
 		s := PolicySummary{Policy: name, Errors: slices.Clone(ps.policy.Errors)}
-		if ps.written != nil {
-			s.Objects = len(ps.written.Workload.ClusterScope) + len(ps.written.Workload.NamespaceScope)
-			for _, d := range ps.written.Destinations {
+		if len(ps.written) > 0 {
+			s.Objects = objectCount(ps.written)
+			for _, d := range ps.written[0].Destinations {
 				s.Destinations = append(s.Destinations, d.ClusterId)
 			}
 		}

@@ -5,7 +5,8 @@
 // Namespaces' labels, and the WorkloadClusters of the ITS go in; one
 // Binding spec per policy comes out, sorted, with no API server involved.
 // The bind controller (Controller) keeps it fed from informers on the WDS
-// and its ITS and writes each Binding and its policy's status; the offline
+// and its ITS and writes each Binding and its policy's status (a Binding
+// too large for one object in parts, see parts.go); the offline
 // `gitstellar plan` calls the same resolver.
 //
 // What is never bound: the groups and resources KubeStellar never

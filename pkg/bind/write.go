@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,16 +20,26 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/events"
 )
 
-// writeBinding applies the policy's Binding: same name, the policy as its
+// writeBinding applies part n of the policy's Binding (of parts): named
+// like the policy for part 0 (BindingPartName), the policy as its
 // controller owner.
-func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.BindingPolicy, spec controlv1alpha1.BindingSpec) error {
+func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.BindingPolicy, n, parts int, spec controlv1alpha1.BindingSpec) error {
 	specMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
 	if err != nil {
 		return err
 	}
+	name := gitstellarv1alpha1.BindingPartName(bp.Name, n)
+	labels := map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}
+	if n > 0 {
+		labels[gitstellarv1alpha1.LabelBindingPolicy] = bp.Name
+	}
+	annotations := map[string]any{}
+	if n == 0 && parts > 1 {
+		annotations[gitstellarv1alpha1.AnnotationBindingParts] = strconv.Itoa(parts)
+	}
 	metadata := map[string]any{
-		"name":   bp.Name,
-		"labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue},
+		"name":   name,
+		"labels": labels,
 		"ownerReferences": []any{map[string]any{
 			"apiVersion": controlv1alpha1.GroupVersion.String(),
 			"kind":       "BindingPolicy",
@@ -38,7 +49,10 @@ func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.Bindi
 		}},
 	}
 	if orphans(bp) {
-		metadata["annotations"] = map[string]any{gitstellarv1alpha1.AnnotationDeletion: gitstellarv1alpha1.DeletionOrphan}
+		annotations[gitstellarv1alpha1.AnnotationDeletion] = gitstellarv1alpha1.DeletionOrphan
+	}
+	if len(annotations) > 0 {
+		metadata["annotations"] = annotations
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": controlv1alpha1.GroupVersion.String(),
@@ -46,7 +60,7 @@ func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.Bindi
 		"metadata":   metadata,
 		"spec":       specMap,
 	}}
-	_, err = c.wds.Resource(Bindings).Apply(ctx, bp.Name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
+	_, err = c.wds.Resource(Bindings).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})
 	return err
 }
 
@@ -57,8 +71,29 @@ func orphans(bp *controlv1alpha1.BindingPolicy) bool {
 	return bp.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan
 }
 
-// deleteBinding removes the Binding of a deleted policy (the garbage
-// collector would too, where one runs), if gitstellar wrote it.
+// deleteBindings removes the Binding of a deleted policy and its other
+// parts (the garbage collector would too, where one runs), if gitstellar
+// wrote them.
+func (c *Controller) deleteBindings(ctx context.Context, policy string) error {
+	names := []string{policy}
+	c.mu.Lock()
+	if c.bindings != nil {
+		for _, o := range c.bindings.List() {
+			if u, ok := o.(*unstructured.Unstructured); ok && u.GetName() != policy && PolicyOfBinding(u) == policy {
+				names = append(names, u.GetName())
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, name := range names {
+		if err := c.deleteBinding(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteBinding removes one Binding, if gitstellar wrote it.
 func (c *Controller) deleteBinding(ctx context.Context, name string) error {
 	b, err := c.wds.Resource(Bindings).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

@@ -451,20 +451,27 @@ func (t *Transport) retire(ctx context.Context, binding, wec string, existing ma
 }
 
 // bindingGone handles a Binding that is not in the WDS. When its
-// BindingPolicy is still there, someone else deleted the Binding: the bind
-// controller writes it again, and its Deliveries stay as they are. When
-// the policy is gone too, every WEC's Deliveries are retired.
+// BindingPolicy is still there (the policy named like it, or the one it is
+// a part of), someone else deleted the Binding: the bind controller writes
+// it again, and its Deliveries stay as they are. When the policy is gone
+// too, every WEC's Deliveries are retired.
 func (t *Transport) bindingGone(ctx context.Context, name string, existing map[string]map[int]*unstructured.Unstructured) error {
 	if len(existing) == 0 {
 		return nil
 	}
-	policy, err := t.wds.Resource(bindingPolicies).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case err == nil && policy.GetDeletionTimestamp() == nil:
-		t.opts.Log.Info("Binding missing while its BindingPolicy exists: its Deliveries stay until the bind controller writes it again", "wds", t.opts.WDS, "binding", name)
-		return nil
-	case err != nil && !apierrors.IsNotFound(err):
-		return err
+	policies := []string{name} // a policy's Binding, or a part of another's
+	if policy, _, ok := gitstellarv1alpha1.BindingPartOf(name); ok {
+		policies = append(policies, policy)
+	}
+	for _, p := range policies {
+		policy, err := t.wds.Resource(bindingPolicies).Get(ctx, p, metav1.GetOptions{})
+		switch {
+		case err == nil && policy.GetDeletionTimestamp() == nil:
+			t.opts.Log.Info("Binding missing while its BindingPolicy exists: its Deliveries stay until the bind controller writes it again", "wds", t.opts.WDS, "binding", name, "policy", p)
+			return nil
+		case err != nil && !apierrors.IsNotFound(err):
+			return err
+		}
 	}
 	for wec, parts := range existing {
 		if err := t.retire(ctx, name, wec, parts, time.Now()); err != nil {

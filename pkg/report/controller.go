@@ -80,6 +80,10 @@ type StatusController struct {
 	version    uint64
 	statusMemo map[string]string               // object ref → hash of the reported state last written
 	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
+	// combinedKept: Binding → the CombinedStatuses its last sync wrote,
+	// and the policy it is a part of: the parts of one policy's Binding
+	// share its CombinedStatuses' label, and each keeps the others'.
+	combinedKept map[string]keptCombined
 	// objects: WDS objects read, at their last resourceVersion; headers:
 	// per Delivery, the objects it carries, once per generation; views:
 	// per Delivery, its entries and what its agent reports of them, once
@@ -125,7 +129,7 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 	}
 	c := &StatusController{opts: opts, wds: wds, its: its, queue: keyqueue.New(),
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
-		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{},
+		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{}, combinedKept: map[string]keptCombined{},
 	}
 	wdsCache, itsCache := c.caches.Use(opts.WDSCache, wds), c.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
@@ -299,7 +303,14 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		return c.pruneCombined(ctx, name, nil)
+		c.mu.Lock()
+		policy := name
+		if kept, ok := c.combinedKept[name]; ok {
+			policy = kept.policy
+		}
+		delete(c.combinedKept, name)
+		c.mu.Unlock()
+		return c.pruneCombined(ctx, policy)
 	}
 	// Decoded once per version: every Delivery status reported reports
 	// its Binding again.
@@ -312,14 +323,15 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		return err
 	}
 	entries := c.entriesOf(name) // object key (group/resource-less) → WEC entries
+	policy := bind.PolicyOfBinding(raw.(*unstructured.Unstructured))
 	var wecs []string
 	for _, d := range b.Spec.Destinations {
 		wecs = append(wecs, d.ClusterId)
 	}
 	slices.Sort(wecs)
-	sum := &bindingSummary{policy: PolicySummary{Name: name, WECs: wecs},
+	sum := &bindingSummary{policy: PolicySummary{Name: policy, WECs: wecs},
 		objects: make(map[string]*ObjectSummary, len(b.Spec.Workload.ClusterScope)+len(b.Spec.Workload.NamespaceScope))}
-	if p, ok, _ := c.policies.GetStore().GetByKey(name); ok {
+	if p, ok, _ := c.policies.GetStore().GetByKey(policy); ok && name == policy { // said once, by part 0
 		errs, _, _ := unstructured.NestedStringSlice(p.(*unstructured.Unstructured).Object, "status", "errors")
 		sum.policy.Errors = append(sum.policy.Errors, errs...)
 	}
@@ -352,7 +364,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			}
 		}
 		o.ref.Kind = kind
-		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{name},
+		objSum := &ObjectSummary{Group: o.ref.GVR.Group, Version: version, Kind: kind, Namespace: o.ref.Namespace, Name: o.ref.Name, Policies: []string{policy},
 			WECs: make([]WECObjectStatus, 0, len(wecs))}
 		if kind == "" {
 			objSum.Kind = o.ref.GVR.Resource // not delivered anywhere yet: the resource names it
@@ -456,9 +468,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				}
 			}
 			c.mu.Unlock()
-			cs := CombinedStatusFor(o.ref.GVR.Group, o.ref.GVR.Resource, o.ref.Namespace, o.ref.Name, wdsObject.GetUID(), name, policyUID, results)
+			cs := CombinedStatusFor(o.ref.GVR.Group, o.ref.GVR.Resource, o.ref.Namespace, o.ref.Name, wdsObject.GetUID(), policy, policyUID, results)
 			keepCombined[cs.Namespace+"/"+cs.Name] = true
-			objSum.Combined = []PolicyCombination{{Policy: name, Results: cs.Results}}
+			objSum.Combined = []PolicyCombination{{Policy: policy, Results: cs.Results}}
 			if err := c.writeCombined(ctx, cs); err != nil {
 				errs = append(errs, err)
 			}
@@ -475,6 +487,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	c.version++
 	before := c.singletons[name]
 	c.singletons[name] = reported
+	c.combinedKept[name] = keptCombined{policy: policy, names: keepCombined}
 	c.mu.Unlock()
 	for key, ref := range before {
 		if _, still := reported[key]; !still {
@@ -483,7 +496,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if err := c.pruneCombined(ctx, name, keepCombined); err != nil {
+	if err := c.pruneCombined(ctx, policy); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -784,8 +797,32 @@ func equalJSON(a, b any) bool {
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
-// pruneCombined deletes a policy's CombinedStatuses that are not in keep.
-func (c *StatusController) pruneCombined(ctx context.Context, policy string, keep map[string]bool) error {
+// keptCombined are the CombinedStatuses one Binding's sync wrote, and the
+// policy it is a part of.
+type keptCombined struct {
+	policy string
+	names  map[string]bool // namespace/name
+}
+
+// pruneCombined deletes a policy's CombinedStatuses that none of the
+// parts of its Binding wrote at its last sync, once each part in the WDS
+// has been synced.
+func (c *StatusController) pruneCombined(ctx context.Context, policy string) error {
+	keep := map[string]bool{}
+	c.mu.Lock()
+	for _, kept := range c.combinedKept {
+		if kept.policy == policy {
+			maps.Copy(keep, kept.names)
+		}
+	}
+	for _, o := range c.bindings.GetStore().List() {
+		u, ok := o.(*unstructured.Unstructured)
+		if _, synced := c.combinedKept[u.GetName()]; ok && !synced && bind.PolicyOfBinding(u) == policy {
+			c.mu.Unlock()
+			return nil // that part prunes when it is synced
+		}
+	}
+	c.mu.Unlock()
 	objs, _ := c.combined.GetIndexer().ByIndex("policy", policy)
 	for _, o := range objs {
 		u := o.(*unstructured.Unstructured)
@@ -814,9 +851,18 @@ func (c *StatusController) Summary() SpaceSummary {
 	defer c.mu.Unlock()
 	out := SpaceSummary{Name: c.opts.WDS}
 	objects := map[string]*ObjectSummary{}
+	policies := map[string]*PolicySummary{} // the parts of a policy's Binding make one
 	for _, name := range slices.Sorted(maps.Keys(c.summaries)) {
 		b := c.summaries[name]
-		out.Policies = append(out.Policies, b.policy)
+		if p, ok := policies[b.policy.Name]; ok {
+			p.Objects = append(p.Objects, b.policy.Objects...)
+			p.Errors = appendAll(p.Errors, b.policy.Errors)
+		} else {
+			cp := b.policy
+			cp.Objects = slices.Clone(b.policy.Objects)
+			cp.Errors = slices.Clone(b.policy.Errors)
+			policies[b.policy.Name] = &cp
+		}
 		for key, o := range b.objects {
 			have, ok := objects[key]
 			if !ok {
@@ -839,6 +885,12 @@ func (c *StatusController) Summary() SpaceSummary {
 				have.Kind = o.Kind
 			}
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(policies)) {
+		p := policies[name]
+		slices.Sort(p.Objects)
+		p.Objects = slices.Compact(p.Objects)
+		out.Policies = append(out.Policies, *p)
 	}
 	for _, key := range slices.Sorted(maps.Keys(objects)) {
 		o := objects[key]

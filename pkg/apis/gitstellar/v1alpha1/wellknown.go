@@ -1,5 +1,10 @@
 package v1alpha1
 
+import (
+	"strconv"
+	"strings"
+)
+
 // MailboxNamespacePrefix starts the name of every WEC's mailbox namespace in
 // its ITS.
 const MailboxNamespacePrefix = "mailbox-"
@@ -25,6 +30,12 @@ const (
 	LabelWDS     = "gitstellar.io/wds"
 	LabelBinding = "gitstellar.io/binding"
 	LabelCluster = "gitstellar.io/cluster"
+	// LabelBindingPolicy names, on the parts of a policy's Binding after
+	// the first (BindingPartName), the BindingPolicy they belong to.
+	LabelBindingPolicy = "gitstellar.io/binding-policy"
+	// AnnotationBindingParts on a policy's Binding counts its parts when
+	// it has more than one (BindingPartName).
+	AnnotationBindingParts = "gitstellar.io/binding-parts"
 	// LabelAgent marks, in a WEC, the objects its agent applied, with the
 	// WEC's name as the value; the agent watches them by it.
 	LabelAgent = "gitstellar.io/agent"
@@ -63,3 +74,29 @@ const (
 // AgentLeaseName is the Lease a WEC's agent renews in its mailbox
 // namespace: its registration and heartbeat.
 const AgentLeaseName = "gitstellar-agent"
+
+// BindingPartName names part n (from 0) of a BindingPolicy's Binding. A
+// policy binding more objects than one Binding can list (etcd bounds an
+// object's size) has several: part 0 is KubeStellar's Binding, named like
+// the policy; part n after it is named <policy>.part-<n+1>.
+func BindingPartName(policy string, n int) string {
+	if n == 0 {
+		return policy
+	}
+	return policy + ".part-" + strconv.Itoa(n+1)
+}
+
+// BindingPartOf reads a Binding name made by BindingPartName for a part
+// after the first: the policy and the part's number (ok false for any
+// other name, the first part's included).
+func BindingPartOf(name string) (policy string, n int, ok bool) {
+	i := strings.LastIndex(name, ".part-")
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(name[i+len(".part-"):])
+	if err != nil || n < 2 || strconv.Itoa(n) != name[i+len(".part-"):] {
+		return "", 0, false
+	}
+	return name[:i], n - 1, true
+}
