@@ -98,6 +98,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	require.Eventually(t, cond, 30*time.Second, 50*time.Millisecond, what)
 }
 
+// startSpaces starts a WDS and an ITS with gitstellar's CRDs.
+func startSpaces(t *testing.T) (wdsCfg, itsCfg *rest.Config, wds, its space) {
+	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	wdsCfg, itsCfg = env.Config("wds1"), env.Config("its1")
+	_, err := crds.Install(context.Background(), wdsCfg, crds.RoleWDS, crds.InstallOptions{})
+	require.NoError(t, err)
+	_, err = crds.Install(context.Background(), itsCfg, crds.RoleITS, crds.InstallOptions{})
+	require.NoError(t, err)
+	return wdsCfg, itsCfg, space{t, dynamic.NewForConfigOrDie(wdsCfg)}, space{t, dynamic.NewForConfigOrDie(itsCfg)}
+}
+
 func startController(t *testing.T, wds, its *rest.Config) *bind.Controller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wds, ITSConfig: its, DiscoveryInterval: time.Second})
@@ -112,15 +123,8 @@ func TestController(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
 	}
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
 	ctx := context.Background()
-	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
-	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
-	require.NoError(t, err)
-	_, err = crds.Install(ctx, itsCfg, crds.RoleITS, crds.InstallOptions{})
-	require.NoError(t, err)
-	wds := space{t, dynamic.NewForConfigOrDie(wdsCfg)}
-	its := space{t, dynamic.NewForConfigOrDie(itsCfg)}
+	wdsCfg, itsCfg, wds, its := startSpaces(t)
 
 	// Objects before the controller and the policy, the policy after: any order.
 	wds.apply(`{apiVersion: v1, kind: Namespace, metadata: {name: nginx, labels: {app.kubernetes.io/name: nginx}}}`)

@@ -15,14 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
-	"github.com/gitstellar/gitstellar/pkg/crds"
-	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 )
 
@@ -37,20 +34,13 @@ func TestPolicyOverOneBinding(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	const objects = 10000
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
-	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
-	require.NoError(t, err)
-	_, err = crds.Install(ctx, itsCfg, crds.RoleITS, crds.InstallOptions{})
-	require.NoError(t, err)
-	wds := space{t, dynamic.NewForConfigOrDie(wdsCfg)}
-	its := space{t, dynamic.NewForConfigOrDie(itsCfg)}
+	wdsCfg, itsCfg, wds, its := startSpaces(t)
 	fast := rest.CopyConfig(wdsCfg)
 	fast.QPS, fast.Burst = 2000, 2000
 	core := kubernetes.NewForConfigOrDie(fast)
-	_, err = core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "big"}}, metav1.CreateOptions{})
+	_, err := core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "big"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	var g errgroup.Group
 	g.SetLimit(32)

@@ -384,13 +384,13 @@ type collectorEvaluation struct {
 }
 
 func (ev collectorEvaluation) rowError(wec, column, format string, args ...any) {
-	ev.result.RowErrors = append(ev.result.RowErrors, controlv1alpha1.RowError{
-		WEC: wec, ColumnName: column, Error: fmt.Sprintf(format, args...),
+	ev.result.RowErrors = append(ev.result.RowErrors, controlv1alpha1.RowEvaluationError{
+		WEC: controlv1alpha1.Destination{ClusterId: wec}, ColumnName: column, Error: fmt.Sprintf(format, args...),
 	})
 }
 
-func (ev collectorEvaluation) aggregationError(format string, args ...any) {
-	ev.result.AggregationErrors = append(ev.result.AggregationErrors, fmt.Sprintf(format, args...))
+func (ev collectorEvaluation) aggregationError(column, format string, args ...any) {
+	ev.result.AggregationErrors = append(ev.result.AggregationErrors, controlv1alpha1.ErrorInColumn{ColumnName: column, Error: fmt.Sprintf(format, args...)})
 }
 
 // eval runs one program; on failure it records a row error and returns nil.
@@ -534,12 +534,12 @@ func (ev collectorEvaluation) accumulate(agg collectorAggregate, in collectorInp
 	case celtypes.String:
 		x, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64)
 		if err != nil {
-			ev.aggregationError("column %q, WEC %q: cannot parse %q as a number; counted as 0", agg.name, in.wec, string(v))
+			ev.aggregationError(agg.name, "WEC %q: cannot parse %q as a number; counted as 0", in.wec, string(v))
 			x = 0
 		}
 		s.add(x)
 	default:
-		ev.aggregationError("column %q, WEC %q: %s is not a number; counted as 0", agg.name, in.wec, out.Type().TypeName())
+		ev.aggregationError(agg.name, "WEC %q: %s is not a number; counted as 0", in.wec, out.Type().TypeName())
 		s.add(0)
 	}
 }

@@ -283,8 +283,8 @@ func TestEvaluateAggregates(t *testing.T) {
 		subject    string
 		wecs       []report.WECReport
 		want       controlv1alpha1.Value
-		wantAggErr []string
-		wantRowErr []controlv1alpha1.RowError
+		wantAggErr []controlv1alpha1.ErrorInColumn
+		wantRowErr []controlv1alpha1.RowEvaluationError
 	}{
 		"COUNT counts the WECs": {
 			kind: controlv1alpha1.AggregatorTypeCount,
@@ -344,19 +344,19 @@ func TestEvaluateAggregates(t *testing.T) {
 			kind: controlv1alpha1.AggregatorTypeAvg, subject: "returned.status.availableReplicas",
 			wecs:       collectWECs(collectReplicas("4"), collectReplicas("four"), collectReplicas("")),
 			want:       collectNum("1.3333333333333333"),
-			wantAggErr: []string{`column "agg", WEC "wec2": cannot parse "four" as a number; counted as 0`, `column "agg", WEC "wec3": cannot parse "" as a number; counted as 0`},
+			wantAggErr: []controlv1alpha1.ErrorInColumn{{ColumnName: "agg", Error: `WEC "wec2": cannot parse "four" as a number; counted as 0`}, {ColumnName: "agg", Error: `WEC "wec3": cannot parse "" as a number; counted as 0`}},
 		},
 		"a bool counts as 0": {
 			kind: controlv1alpha1.AggregatorTypeMax, subject: "returned.status.availableReplicas",
 			wecs:       collectWECs(collectReplicas(int64(-4)), collectReplicas(true)),
 			want:       collectNum("0"),
-			wantAggErr: []string{`column "agg", WEC "wec2": bool is not a number; counted as 0`},
+			wantAggErr: []controlv1alpha1.ErrorInColumn{{ColumnName: "agg", Error: `WEC "wec2": bool is not a number; counted as 0`}},
 		},
 		"a failing subject is a row error and skipped": {
 			kind: controlv1alpha1.AggregatorTypeSum, subject: "returned.status.availableReplicas",
 			wecs:       collectWECs(collectReplicas(int64(2)), collectReplicas(nil)),
 			want:       collectNum("2"),
-			wantRowErr: []controlv1alpha1.RowError{{WEC: "wec2", ColumnName: "agg", Error: "no such key: availableReplicas"}},
+			wantRowErr: []controlv1alpha1.RowEvaluationError{{WEC: controlv1alpha1.Destination{ClusterId: "wec2"}, ColumnName: "agg", Error: "no such key: availableReplicas"}},
 		},
 	}
 	for name, tc := range tests {
@@ -381,7 +381,7 @@ func TestEvaluateRowErrorOfNullStatus(t *testing.T) {
 	got := c.Evaluate(collectDeployment, collectWECs(nil))
 	assert.Equal(t, collectRows(collectCols(collectNull, collectBool(true))), got.Rows)
 	require.Len(t, got.RowErrors, 1)
-	assert.Equal(t, "wec1", got.RowErrors[0].WEC)
+	assert.Equal(t, "wec1", got.RowErrors[0].WEC.ClusterId)
 	assert.Equal(t, "phase", got.RowErrors[0].ColumnName)
 	assert.NotEmpty(t, got.RowErrors[0].Error)
 }
@@ -401,9 +401,9 @@ func TestEvaluateFilter(t *testing.T) {
 	})
 	got := c.Evaluate(collectDeployment, wecs)
 	assert.Equal(t, collectRows(collectCols(collectStr("a")), collectCols(collectStr("f"))), got.Rows)
-	assert.Equal(t, []controlv1alpha1.RowError{
-		{WEC: "d", ColumnName: "", Error: "filter: no such key: keep"},
-		{WEC: "e", ColumnName: "", Error: "filter: must evaluate to a bool or null, got string"},
+	assert.Equal(t, []controlv1alpha1.RowEvaluationError{
+		{WEC: controlv1alpha1.Destination{ClusterId: "d"}, ColumnName: "", Error: "filter: no such key: keep"},
+		{WEC: controlv1alpha1.Destination{ClusterId: "e"}, ColumnName: "", Error: "filter: must evaluate to a bool or null, got string"},
 	}, got.RowErrors)
 
 	t.Run("filter drops WECs before aggregation", func(t *testing.T) {
@@ -429,7 +429,7 @@ func TestEvaluateGroupBy(t *testing.T) {
 		spec        controlv1alpha1.StatusCollectorSpec
 		wantColumns []string
 		wantRows    []controlv1alpha1.StatusCombinationRow
-		wantRowErrs []controlv1alpha1.RowError
+		wantRowErrs []controlv1alpha1.RowEvaluationError
 	}{
 		"several groups, in value order, a failed groupBy is the Null group": {
 			spec: controlv1alpha1.StatusCollectorSpec{
@@ -445,7 +445,7 @@ func TestEvaluateGroupBy(t *testing.T) {
 				collectCols(collectStr("Pending"), collectNum("1"), collectNum("0")),
 				collectCols(collectStr("Running"), collectNum("3"), collectNum("6")),
 			),
-			wantRowErrs: []controlv1alpha1.RowError{{WEC: "w5", ColumnName: "phase", Error: "no such key: phase"}},
+			wantRowErrs: []controlv1alpha1.RowEvaluationError{{WEC: controlv1alpha1.Destination{ClusterId: "w5"}, ColumnName: "phase", Error: "no such key: phase"}},
 		},
 		"two groupBy columns": {
 			spec: controlv1alpha1.StatusCollectorSpec{
@@ -557,10 +557,10 @@ func TestEvaluateSelect(t *testing.T) {
 			collectArray(`[{"type":"Available"}]`), collectBool(false), collectArray(`["phase"]`), collectStr("2025-03-01T12:00:00.0000005Z"),
 			collectNum("NaN"), collectNum("1e+21"), collectNull, collectNull),
 	), got.Rows)
-	assert.Equal(t, []controlv1alpha1.RowError{
-		{WEC: "alpha", ColumnName: "conditions", Error: "no such key: conditions"},
-		{WEC: "alpha", ColumnName: "fails", Error: "division by zero"},
-		{WEC: "zeta", ColumnName: "fails", Error: "division by zero"},
+	assert.Equal(t, []controlv1alpha1.RowEvaluationError{
+		{WEC: controlv1alpha1.Destination{ClusterId: "alpha"}, ColumnName: "conditions", Error: "no such key: conditions"},
+		{WEC: controlv1alpha1.Destination{ClusterId: "alpha"}, ColumnName: "fails", Error: "division by zero"},
+		{WEC: controlv1alpha1.Destination{ClusterId: "zeta"}, ColumnName: "fails", Error: "division by zero"},
 	}, got.RowErrors)
 	assert.Empty(t, got.AggregationErrors)
 }

@@ -79,13 +79,17 @@ apiVersion: control.kubestellar.io/v1alpha1
 kind: StatusCollector
 metadata: {name: availability}
 spec:
+  limit: 10
   combinedFields:
   - {name: available, type: SUM, subject: returned.status.availableReplicas}
-  - {name: wecs, type: COUNT}`, `
+  - {name: wecs, type: COUNT}
+  - {name: missing, type: SUM, subject: returned.status.nothing}
+  - {name: notanumber, type: AVG, subject: '"x"'}`, `
 apiVersion: control.kubestellar.io/v1alpha1
 kind: StatusCollector
 metadata: {name: broken}
 spec:
+  limit: 10
   select: [{name: x, def: "returned.status.("}]`} {
 		_, err = wds.Resource(controlv1alpha1.GroupVersion.WithResource("statuscollectors")).Create(ctx, object(t, manifest), metav1.CreateOptions{})
 		require.NoError(t, err)
@@ -189,6 +193,14 @@ spec:
 		cols := rows[0].(map[string]any)["columns"].([]any)
 		return cols[0].(map[string]any)["float"] == "3" && cols[1].(map[string]any)["float"] == "2"
 	}, time.Minute, 100*time.Millisecond, "the CombinedStatus sums 2+1 available over 2 WECs: %v", cs)
+	// Errors in KubeStellar's shape: a row error names its WEC as a
+	// Destination, an aggregation error its column.
+	rowErrors, _, _ := unstructured.NestedSlice(cs.Object["results"].([]any)[0].(map[string]any), "rowErrors")
+	require.Len(t, rowErrors, 2)
+	assert.Equal(t, map[string]any{"wec": map[string]any{"clusterId": "cluster1"}, "columnName": "missing", "error": "no such key: nothing"}, rowErrors[0])
+	aggErrors, _, _ := unstructured.NestedSlice(cs.Object["results"].([]any)[0].(map[string]any), "aggregationErrors")
+	require.Len(t, aggErrors, 2)
+	assert.Equal(t, map[string]any{"columnName": "notanumber", "error": `WEC "cluster1": cannot parse "x" as a number; counted as 0`}, aggErrors[0])
 	assert.Equal(t, "multi", cs.GetLabels()["status.kubestellar.io/binding-policy"])
 	assert.Equal(t, "web", cs.GetLabels()["status.kubestellar.io/name"])
 	require.Eventually(t, func() bool {

@@ -45,10 +45,10 @@ type NamedStatusCombination struct {
 	Rows []StatusCombinationRow `json:"rows,omitempty"`
 	// RowErrors are errors of evaluating an expression for one WEC.
 	// +optional
-	RowErrors []RowError `json:"rowErrors,omitempty"`
+	RowErrors []RowEvaluationError `json:"rowErrors,omitempty"`
 	// AggregationErrors are errors of computing an aggregate.
 	// +optional
-	AggregationErrors []string `json:"aggregationErrors,omitempty"`
+	AggregationErrors []ErrorInColumn `json:"aggregationErrors,omitempty"`
 }
 
 // StatusCombinationRow is one row of a result.
@@ -56,9 +56,17 @@ type StatusCombinationRow struct {
 	Columns []Value `json:"columns"`
 }
 
-// RowError is an error of evaluating one column for one WEC.
-type RowError struct {
-	WEC        string `json:"wec"`
+// RowEvaluationError is an error of evaluating one column (ColumnName
+// "": the filter) for one WEC: KubeStellar's shape, the WEC as a
+// Destination.
+type RowEvaluationError struct {
+	WEC        Destination `json:"wec"`
+	ColumnName string      `json:"columnName"`
+	Error      string      `json:"error"`
+}
+
+// ErrorInColumn is an error of computing one column's aggregate.
+type ErrorInColumn struct {
 	ColumnName string `json:"columnName"`
 	Error      string `json:"error"`
 }

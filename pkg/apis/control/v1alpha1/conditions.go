@@ -28,8 +28,9 @@ const (
 )
 
 // BindingPolicyCondition describes the state of a BindingPolicy or Binding
-// at a certain point. It has KubeStellar's shape, which differs from
-// metav1.Condition (lastUpdateTime, no observedGeneration).
+// at a certain point. It has KubeStellar's shape (v0.30.0), which differs
+// from metav1.Condition (no observedGeneration): type, status,
+// lastTransitionTime, reason and message, all required.
 type BindingPolicyCondition struct {
 	// Type of the condition.
 	// +required
@@ -38,18 +39,15 @@ type BindingPolicyCondition struct {
 	// +required
 	// +kubebuilder:validation:Enum=True;False;Unknown
 	Status corev1.ConditionStatus `json:"status"`
-	// The last time this condition was updated.
-	// +optional
-	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty"`
 	// Last time the condition transitioned from one status to another.
-	// +optional
-	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	// +required
+	LastTransitionTime metav1.Time `json:"lastTransitionTime"`
 	// The reason for the condition's last transition.
-	// +optional
-	Reason ConditionReason `json:"reason,omitempty"`
+	// +required
+	Reason ConditionReason `json:"reason"`
 	// A human readable message indicating details about the transition.
-	// +optional
-	Message string `json:"message,omitempty"`
+	// +required
+	Message string `json:"message"`
 }
 
 // ReasonWaitingForWECs says a Binding's Deliveries are written and not
@@ -59,10 +57,11 @@ const ReasonWaitingForWECs ConditionReason = "WaitingForWECs"
 
 // NewConditions is conds with c set in place of the condition of its type,
 // as KubeStellar keeps them: the last transition time moves only when the
-// status does, the last update time only when status, reason or message
-// do. The second result tells whether anything changed.
+// status does (KubeStellar dropped the last update time in v0.25). The
+// second result tells whether anything changed: status, reason or
+// message.
 func NewConditions(conds []BindingPolicyCondition, c BindingPolicyCondition, now metav1.Time) ([]BindingPolicyCondition, bool) {
-	c.LastUpdateTime, c.LastTransitionTime = now, now
+	c.LastTransitionTime = now
 	for i, old := range conds {
 		if old.Type != c.Type {
 			continue

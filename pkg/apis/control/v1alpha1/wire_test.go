@@ -62,3 +62,19 @@ func TestDeepCopyIsDeep(t *testing.T) {
 	assert.Equal(t, "deployments", bp.Spec.Downsync[0].Resources[0])
 	assert.Equal(t, "a", bp.Spec.Downsync[0].StatusCollectors[0])
 }
+
+// A CombinedStatus result with errors, in the JSON shape KubeStellar's
+// CRD takes (v0.30.0): a row error names its WEC as a Destination, an
+// aggregation error names its column.
+func TestCombinedStatusErrorsWireFormat(t *testing.T) {
+	const wire = `{"name":"count-available","columnNames":["count"],"rows":[{"columns":[{"type":"Number","float":"2"}]}],` +
+		`"rowErrors":[{"wec":{"clusterId":"cluster2"},"columnName":"","error":"filter: no such key: keep"}],` +
+		`"aggregationErrors":[{"columnName":"count","error":"WEC \"cluster3\": bool is not a number; counted as 0"}]}`
+	var got NamedStatusCombination
+	require.NoError(t, json.Unmarshal([]byte(wire), &got))
+	assert.Equal(t, "cluster2", got.RowErrors[0].WEC.ClusterId)
+	assert.Equal(t, "count", got.AggregationErrors[0].ColumnName)
+	out, err := json.Marshal(got)
+	require.NoError(t, err)
+	assert.JSONEq(t, wire, string(out))
+}
