@@ -18,10 +18,12 @@ import (
 // that empties stays, empty, until the policy goes: the transport then
 // retires what its Deliveries carried like any Binding's.
 
-// partBytes bounds the workload one Binding lists, as JSON: a third of
-// etcd's request limit, leaving room for the Binding's field ownership
-// (which can list each entry again), destinations and status.
-const partBytes = 512 << 10
+// partBytes bounds the workload one Binding lists, as JSON: about a
+// quarter of etcd's request limit (1.5 MiB). The lists are map lists
+// (KubeStellar's CRD), so the Binding's field ownership names every entry
+// again, in up to 1.3 times its size; the rest is room for destinations
+// and status.
+const partBytes = 400 << 10
 
 // partEntry is one object of a policy's Binding spec, as split into parts.
 type partEntry struct {

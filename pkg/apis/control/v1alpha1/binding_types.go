@@ -29,14 +29,27 @@ type BindingSpec struct {
 
 	// Destinations are the selected WECs.
 	// +optional
+	// +listType=map
+	// +listMapKey=clusterId
 	Destinations []Destination `json:"destinations,omitempty"`
 }
 
-// DownsyncObjectClauses lists bound objects by scope.
+// DownsyncObjectClauses lists bound objects by scope: map lists keyed by
+// the object's identity (its group, resource, namespace and name; not its
+// version), as KubeStellar's CRD has them.
 type DownsyncObjectClauses struct {
 	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	// +listMapKey=name
 	ClusterScope []ClusterScopeDownsyncClause `json:"clusterScope,omitempty"`
 	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	// +listMapKey=namespace
+	// +listMapKey=name
 	NamespaceScope []NamespaceScopeDownsyncClause `json:"namespaceScope,omitempty"`
 }
 
@@ -58,7 +71,7 @@ type ClusterScopeDownsyncObject struct {
 	// Name of the object.
 	Name string `json:"name"`
 	// ResourceVersion of the object in the WDS when it was bound.
-	// +optional
+	// +required
 	ResourceVersion string `json:"resourceVersion"`
 }
 
@@ -70,15 +83,15 @@ type NamespaceScopeDownsyncObject struct {
 	// Name of the object.
 	Name string `json:"name"`
 	// ResourceVersion of the object in the WDS when it was bound.
-	// +optional
+	// +required
 	ResourceVersion string `json:"resourceVersion"`
 }
 
 // Destination is a selected WEC.
 type Destination struct {
 	// ClusterId is the name of the WEC's inventory object.
-	// +optional
-	ClusterId string `json:"clusterId,omitempty"` //nolint:revive // KubeStellar's field name.
+	// +required
+	ClusterId string `json:"clusterId"` //nolint:revive // KubeStellar's field name.
 }
 
 // BindingStatus is the observed state of a Binding.
