@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Cache hands out the shared informers of one space.
@@ -81,6 +82,7 @@ func (c *Cache) Informer(gvr schema.GroupVersionResource, filter Filter, indexer
 			cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, func(o *metav1.ListOptions) {
 				o.LabelSelector, o.FieldSelector = filter.Labels, filter.Fields
 			}).Informer()
+		_ = inf.SetTransform(stripManagedFields)
 		c.informers[k] = inf
 		if c.ctx != nil {
 			go inf.Run(c.ctx.Done())
@@ -149,4 +151,15 @@ func (cs *Caches) Start(ctx context.Context) {
 	for _, c := range cs.own {
 		c.Start(ctx)
 	}
+}
+
+// stripManagedFields drops an object's field ownership before the informer
+// keeps it: no reader of a space's cache needs it (an applier reads it
+// from its own writes' responses), and for objects with map lists, such as
+// Bindings, it is about as large as the lists.
+func stripManagedFields(o any) (any, error) {
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		u.SetManagedFields(nil)
+	}
+	return o, nil
 }

@@ -2,6 +2,7 @@ package spacecache_test
 
 import (
 	"context"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ func TestSharedInformers(t *testing.T) {
 	c.Start(context.Background()) // only the first Start counts
 	require.True(t, spacecache.WaitForSync(ctx, a, other))
 	assert.Len(t, a.GetStore().List(), 1, "the label selector holds")
+	assert.Empty(t, a.GetStore().List()[0].(*unstructured.Unstructured).GetManagedFields(), "the cache holds no field ownership")
 	assert.Len(t, other.GetStore().List(), 2)
 	late, err := c.Informer(configMaps, spacecache.Filter{}, nil)
 	require.NoError(t, err)
