@@ -39,7 +39,13 @@ apiVersion: control.kubestellar.io/v1alpha1
 kind: BindingPolicy
 metadata: {name: p}
 spec:
-  downsync: [{createOnly: "yes please"}]`, want: []string{"spec.downsync[0].createOnly: Invalid value"}},
+  downsync: [{objectNames: [x], createOnly: "yes please"}]`, want: []string{"spec.downsync[0].createOnly: Invalid value"}},
+		"a downsync clause without an object test": {manifest: `
+apiVersion: control.kubestellar.io/v1alpha1
+kind: BindingPolicy
+metadata: {name: p}
+spec:
+  downsync: [{objectNames: [x]}, {wantSingletonReportedState: true}]`, want: []string{"spec.downsync[1]: Invalid value: a downsync clause needs at least one object test"}},
 		"an enum": {manifest: `
 apiVersion: control.kubestellar.io/v1alpha1
 kind: StatusCollector

@@ -200,15 +200,21 @@ func setOrDrop(u *unstructured.Unstructured, m map[string]string, set func(map[s
 	set(m)
 }
 
-// cleanService drops what the WDS's apiserver allocated: cluster IPs
-// (unless headless), IP families, and node ports unless the object keeps
-// them (annotation control.kubestellar.io/preserve: nodeport).
+// cleanService drops what the WDS's apiserver allocated or defaulted, as
+// KubeStellar's transport does: cluster IPs (unless headless), the IP
+// families and their policy, the traffic policies, the session affinity,
+// and node ports unless the object keeps them (annotation
+// control.kubestellar.io/preserve: nodeport). With the external traffic
+// policy gone, a health check node port would be refused: it goes with
+// the node ports (KubeStellar leaves it).
 func cleanService(u *unstructured.Unstructured) {
 	if ip, _, _ := unstructured.NestedString(u.Object, "spec", "clusterIP"); ip != "None" {
 		unstructured.RemoveNestedField(u.Object, "spec", "clusterIP")
 		unstructured.RemoveNestedField(u.Object, "spec", "clusterIPs")
 	}
-	unstructured.RemoveNestedField(u.Object, "spec", "ipFamilies")
+	for _, field := range []string{"ipFamilies", "ipFamilyPolicy", "externalTrafficPolicy", "internalTrafficPolicy", "sessionAffinity"} {
+		unstructured.RemoveNestedField(u.Object, "spec", field)
+	}
 	if u.GetAnnotations()[controlv1alpha1.AnnotationPreserve] == controlv1alpha1.PreserveNodePort {
 		return
 	}
@@ -226,10 +232,14 @@ func cleanService(u *unstructured.Unstructured) {
 }
 
 // cleanJob drops what the WDS's job controller set: the selector, suspend,
-// and the controller-uid labels.
+// the controller-uid labels and the job-tracking annotation.
 func cleanJob(u *unstructured.Unstructured) {
 	unstructured.RemoveNestedField(u.Object, "spec", "selector")
 	unstructured.RemoveNestedField(u.Object, "spec", "suspend")
+	unstructured.RemoveNestedField(u.Object, "metadata", "annotations", "batch.kubernetes.io/job-tracking")
+	if len(u.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(u.Object, "metadata", "annotations")
+	}
 	for _, path := range [][]string{{"metadata", "labels"}, {"spec", "template", "metadata", "labels"}} {
 		for _, k := range []string{"controller-uid", "batch.kubernetes.io/controller-uid"} {
 			unstructured.RemoveNestedField(u.Object, append(slices.Clone(path), k)...)

@@ -77,7 +77,8 @@ func TestServiceAndJobCleaning(t *testing.T) {
 apiVersion: v1
 kind: Service
 metadata: {name: s}
-spec: {clusterIP: 10.0.0.3, clusterIPs: [10.0.0.3], ipFamilies: [IPv4], healthCheckNodePort: 31000, type: NodePort, ports: [{port: 80, nodePort: 30080}]}`)
+spec: {clusterIP: 10.0.0.3, clusterIPs: [10.0.0.3], ipFamilies: [IPv4], ipFamilyPolicy: SingleStack, externalTrafficPolicy: Local,
+  internalTrafficPolicy: Cluster, sessionAffinity: None, healthCheckNodePort: 31000, type: NodePort, ports: [{port: 80, nodePort: 30080}]}`)
 	out, err := (*Transforms)(nil).Transform(svc, schema.GroupResource{Resource: "services"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"type": "NodePort", "ports": []any{map[string]any{"port": int64(80)}}}, out.Object["spec"])
@@ -97,7 +98,7 @@ spec: {clusterIP: 10.0.0.3, clusterIPs: [10.0.0.3], ipFamilies: [IPv4], healthCh
 	job := object(t, `
 apiVersion: batch/v1
 kind: Job
-metadata: {name: j, labels: {controller-uid: u, batch.kubernetes.io/controller-uid: u, app: j}}
+metadata: {name: j, labels: {controller-uid: u, batch.kubernetes.io/controller-uid: u, app: j}, annotations: {batch.kubernetes.io/job-tracking: ""}}
 spec:
   suspend: false
   selector: {matchLabels: {controller-uid: u}}
@@ -109,6 +110,7 @@ spec:
 	assert.Equal(t, map[string]string{"job-name": "j"}, tmplLabels)
 	_, has, _ := unstructured.NestedFieldNoCopy(out.Object, "spec", "selector")
 	assert.False(t, has)
+	assert.Empty(t, out.GetAnnotations(), "the job-tracking annotation goes")
 }
 
 func TestTemplates(t *testing.T) {

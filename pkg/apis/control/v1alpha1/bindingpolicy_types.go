@@ -39,7 +39,11 @@ type BindingPolicySpec struct {
 }
 
 // DownsyncPolicyClause is an object test plus the modulation that applies to
-// the objects passing it.
+// the objects passing it. It tests at least one thing, as KubeStellar's
+// CRD requires: a clause of modulation alone would bind every object of
+// the WDS.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.apiGroup) || has(self.resources) || has(self.namespaces) || has(self.namespaceSelectors) || has(self.objectSelectors) || has(self.objectNames)",message="a downsync clause needs at least one object test (apiGroup, resources, namespaces, namespaceSelectors, objectSelectors or objectNames): without one it would bind every object of the WDS"
 type DownsyncPolicyClause struct {
 	DownsyncObjectTest `json:",inline"`
 	DownsyncModulation `json:",inline"`
