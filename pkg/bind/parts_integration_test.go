@@ -21,12 +21,14 @@ import (
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
+	"github.com/gitstellar/gitstellar/pkg/report"
 )
 
 // TestPolicyOverOneBinding: a policy binding more objects than one Binding
 // can list (past etcd's request limit) is written as parts: part 0 named
 // like the policy and counting the parts, the others labelled with it;
-// every object in one part; the transport writes the Deliveries of each.
+// every object in one part; the transport writes the Deliveries of each,
+// and the status shows the policy once.
 // An object that goes rewrites only the part that listed it; the policy
 // gone, every part goes.
 func TestPolicyOverOneBinding(t *testing.T) {
@@ -57,6 +59,9 @@ func TestPolicyOverOneBinding(t *testing.T) {
 	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
 	require.NoError(t, err)
 	go func() { _ = transport.Run(ctx) }()
+	status, err := report.NewStatusController(report.StatusOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	go func() { _ = status.Run(ctx) }()
 	wds.apply(`
 apiVersion: control.kubestellar.io/v1alpha1
 kind: BindingPolicy
@@ -117,6 +122,10 @@ spec:
 		}
 		return true
 	}, 2*time.Minute, 200*time.Millisecond, "the transport wrote the Deliveries of every part")
+	require.Eventually(t, func() bool {
+		policies := status.Summary().Policies
+		return len(policies) == 1 && policies[0].Name == "big" && len(policies[0].Objects) == objects
+	}, time.Minute, 200*time.Millisecond, "the status shows the policy once, with the objects of every part")
 	for _, u := range items {
 		list, err := its.dyn.Resource(propagate.Deliveries).Namespace("mailbox-cluster1").List(ctx,
 			metav1.ListOptions{LabelSelector: gitstellarv1alpha1.LabelBinding + "=" + u.GetName()})
