@@ -532,6 +532,7 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 			if err != nil {
 				return nil, err
 			}
+			t.kinds.learn(gr, u.GetKind())
 			return newBoundObject(u, gr, transforms, version), nil
 		})
 		if apierrors.IsNotFound(err) {
@@ -540,7 +541,6 @@ func (t *Transport) boundObjects(ctx context.Context, b *controlv1alpha1.Binding
 		if err != nil {
 			return err
 		}
-		t.kinds.learn(gr, o.identity.GetKind())
 		out = append(out, bound{boundObject: o, gr: gr, mod: mod})
 		return nil
 	}
