@@ -517,6 +517,11 @@ spec:
 				conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 				return len(conds) == 1 && conds[0].(map[string]any)["reason"] == "AgentConnected"
 			}, time.Minute, 200*time.Millisecond, "%s's agent is connected: %v", w, status)
+			// The agents run in-process: they beat to the process's
+			// cluster monitor in memory, and renew no Lease in the ITS.
+			_, err := its.Resource(schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}).
+				Namespace("mailbox-"+w).Get(ctx, "gitstellar-agent", metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "%s: no agent Lease in the mailbox: %v", w, err)
 		}
 		wdsEvents, err := kubernetes.NewForConfigOrDie(f.env.Config("wds1")).CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=BindingPolicy"})
 		require.NoError(t, err)

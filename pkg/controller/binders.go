@@ -68,7 +68,7 @@ func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result
 		if _, running := c.monitors[its]; running || !ok {
 			continue
 		}
-		cm, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: its, ITSConfig: conn.config, ITSCache: conn.cache, Log: c.cfg.Log})
+		cm, err := propagate.NewClusterMonitor(propagate.ClusterMonitorOptions{ITS: its, ITSConfig: conn.config, ITSCache: conn.cache, LocalHeartbeats: conn.heartbeats, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "cluster monitor", "its", its)
 			continue
@@ -169,7 +169,7 @@ func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) 
 			c.cfg.Log.Error(err, "agent", "cluster", name)
 			continue
 		}
-		ag, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsConn.config, WECConfig: wecCfg, ITSCache: itsConn.cache, Log: c.cfg.Log})
+		ag, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsConn.config, WECConfig: wecCfg, ITSCache: itsConn.cache, LocalHeartbeats: itsConn.heartbeats, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "agent", "cluster", name)
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/crds"
 	"github.com/gitstellar/gitstellar/pkg/events"
 	"github.com/gitstellar/gitstellar/pkg/metrics"
+	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spacecache"
@@ -83,6 +84,9 @@ type spaceConn struct {
 	// shares; it runs until stopWatching.
 	cache        *spacecache.Cache
 	stopWatching context.CancelFunc // the applier's watches and the cache
+	// heartbeats: of an ITS, the beats of the agents this process runs for
+	// its WECs, read by its ClusterMonitor.
+	heartbeats *propagate.LocalHeartbeats
 	// status keeps the Space's status in the space; statusErr is its
 	// last failure.
 	status    *spaceStatusWriter
@@ -233,7 +237,7 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 		stopWatching()
 		return nil, err
 	}
-	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching,
+	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching, heartbeats: propagate.NewLocalHeartbeats(),
 		status: newSpaceStatusWriter(client, sp.Name)}
 	c.spaces[sp.Name] = conn
 	return conn, nil

@@ -279,7 +279,7 @@ func worse(p, than propagate.Progress) bool {
 }
 
 // connected tells whether a WEC's agent reports: its WorkloadCluster is
-// Ready (the agent renewed its Lease lately).
+// Ready (the agent beat lately).
 func connected(wecs cache.SharedIndexInformer, name string) bool {
 	o, ok, _ := wecs.GetStore().GetByKey(name)
 	if !ok {

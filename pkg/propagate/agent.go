@@ -55,9 +55,12 @@ type AgentOptions struct {
 	// other namespace must exist (an agent limited to some namespaces keeps
 	// its inventory in one of them).
 	InventoryNamespace string
-	// Heartbeat is how often the agent renews its Lease in its mailbox;
-	// default 10s.
+	// Heartbeat is how often the agent beats; default 10s.
 	Heartbeat time.Duration
+	// LocalHeartbeats, when set (an agent run by the controller), carries
+	// the beats to the ClusterMonitor of this process instead of a Lease in
+	// the mailbox.
+	LocalHeartbeats *LocalHeartbeats
 	// ITSCache shares the ITS's informers with the other components of the
 	// process (an agent run by the controller); nil: the agent watches its
 	// mailbox alone.
@@ -181,6 +184,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.target.Watch(ctx)
 	a.caches.Start(ctx)
+	if a.opts.LocalHeartbeats != nil {
+		a.opts.LocalHeartbeats.register(a.opts.Cluster, a.beatDuration())
+	}
 	go a.heartbeat(ctx)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()

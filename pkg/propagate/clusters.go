@@ -44,12 +44,16 @@ type ClusterMonitorOptions struct {
 	Interval time.Duration
 	// ITSCache shares the ITS's informers; nil: the monitor makes its own.
 	ITSCache *spacecache.Cache
-	Log      logr.Logger
+	// LocalHeartbeats are the beats of the agents this process runs for
+	// the ITS (nil: none); for the others, their Leases.
+	LocalHeartbeats *LocalHeartbeats
+	Log             logr.Logger
 }
 
 // ClusterMonitor keeps each WorkloadCluster's status from its agent's
-// Lease in the WEC's mailbox: Ready (the agent renews its Lease and reaches
-// the WEC), agentVersion, lastHeartbeatTime; and writes an Event on the
+// heartbeat (the Lease in the WEC's mailbox, or in memory for an agent of
+// this process): Ready (the agent beats and reaches the WEC),
+// agentVersion, lastHeartbeatTime; and writes an Event on the
 // WorkloadCluster when Ready changes. It creates every WEC's mailbox
 // namespace, and in it the agent's identity (ServiceAccount, Role,
 // RoleBinding gitstellar-agent), so that an agent can register before
@@ -111,6 +115,9 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.opts.LocalHeartbeats != nil {
+		defer m.opts.LocalHeartbeats.watch(m.queue.Add)()
+	}
 	m.caches.Start(ctx)
 	if !spacecache.WaitForSync(ctx, m.wecs, m.leases) {
 		return ctx.Err()
@@ -154,33 +161,27 @@ func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 	if err := m.mailboxes.ensure(ctx, mailbox, m.makeMailbox); err != nil {
 		return err
 	}
-	var lease *coordinationv1.Lease
-	if o, ok, _ := m.leases.GetStore().GetByKey(mailbox + "/" + gitstellarv1alpha1.AgentLeaseName); ok {
-		lease = &coordinationv1.Lease{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, lease); err != nil {
-			return err
-		}
-	}
 	now := time.Now()
+	beat, starting, err := m.heartbeat(name, mailbox, now)
+	if err != nil || starting {
+		return err // an agent of this process is starting: its first beat decides
+	}
 	want := wec.Status.DeepCopy()
-	cond := ReadyCondition(lease, now)
+	cond := ReadyCondition(beat, now)
 	cond.ObservedGeneration = wec.Generation
 	cond.LastTransitionTime = metav1.NewTime(now.UTC().Truncate(time.Second))
 	if old := meta.FindStatusCondition(want.Conditions, "Ready"); old != nil && old.Status == cond.Status {
 		cond.LastTransitionTime = old.LastTransitionTime
 	}
 	meta.SetStatusCondition(&want.Conditions, cond)
-	if lease != nil {
-		want.AgentVersion = lease.Annotations[gitstellarv1alpha1.AnnotationAgentVersion]
-		if lease.Spec.RenewTime != nil {
-			beat := metav1.NewTime(lease.Spec.RenewTime.UTC().Truncate(time.Second))
-			// The Lease is the heartbeat. Its time is copied into the
-			// status at most every heartbeatReportPeriod, and on changes
-			// of Ready, as a kubelet reports node status: a Lease
-			// renewal is not a status write.
-			if old := wec.Status.LastHeartbeatTime; old == nil || beat.Sub(old.Time) >= heartbeatReportPeriod || !apiequality.Semantic.DeepEqual(wec.Status.Conditions, want.Conditions) {
-				want.LastHeartbeatTime = &beat
-			}
+	if beat != nil {
+		want.AgentVersion = beat.AgentVersion
+		at := metav1.NewTime(beat.RenewTime.UTC().Truncate(time.Second))
+		// The beat's time is copied into the status at most every
+		// heartbeatReportPeriod, and on changes of Ready, as a kubelet
+		// reports node status: a beat is not a status write.
+		if old := wec.Status.LastHeartbeatTime; old == nil || at.Sub(old.Time) >= heartbeatReportPeriod || !apiequality.Semantic.DeepEqual(wec.Status.Conditions, want.Conditions) {
+			want.LastHeartbeatTime = &at
 		}
 	}
 	if apiequality.Semantic.DeepEqual(&wec.Status, want) {
@@ -205,6 +206,26 @@ func (m *ClusterMonitor) sync(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// heartbeat is a cluster's latest beat (nil: none), from an agent of this
+// process or from the Lease in its mailbox, whichever is newer (an agent
+// may move from one to the other); starting: an agent of this process is
+// starting for the cluster and has not beaten yet.
+func (m *ClusterMonitor) heartbeat(cluster, mailbox string, now time.Time) (beat *Heartbeat, starting bool, err error) {
+	if m.opts.LocalHeartbeats != nil {
+		beat, starting = m.opts.LocalHeartbeats.get(cluster, now)
+	}
+	if o, ok, _ := m.leases.GetStore().GetByKey(mailbox + "/" + gitstellarv1alpha1.AgentLeaseName); ok {
+		var lease coordinationv1.Lease
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.(*unstructured.Unstructured).Object, &lease); err != nil {
+			return nil, false, err
+		}
+		if lb := leaseHeartbeat(&lease); lb != nil && (beat == nil || lb.RenewTime.After(beat.RenewTime)) {
+			return lb, false, nil
+		}
+	}
+	return beat, starting, nil
 }
 
 // AgentIdentity is the name of the ServiceAccount, Role and RoleBinding
@@ -253,23 +274,23 @@ func applyAgentIdentity(ctx context.Context, its dynamic.Interface, ns string) e
 	return nil
 }
 
-// ReadyCondition says what an agent's Lease (nil: none) tells of its WEC
-// at a time: the Ready condition's status, reason and message.
-func ReadyCondition(lease *coordinationv1.Lease, now time.Time) metav1.Condition {
+// ReadyCondition says what an agent's latest heartbeat (nil: none) tells
+// of its WEC at a time: the Ready condition's status, reason and message.
+func ReadyCondition(beat *Heartbeat, now time.Time) metav1.Condition {
 	c := metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse}
 	switch {
-	case lease == nil || lease.Spec.RenewTime == nil:
+	case beat == nil:
 		c.Reason, c.Message = ReasonAgentNotRegistered, "no agent has registered in the WEC's mailbox yet"
-	case lease.Spec.LeaseDurationSeconds != nil && now.Sub(lease.Spec.RenewTime.Time) > time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second:
+	case beat.Duration > 0 && now.Sub(beat.RenewTime) > beat.Duration:
 		c.Reason = ReasonAgentLost
-		c.Message = fmt.Sprintf("the agent's last heartbeat was at %s", lease.Spec.RenewTime.UTC().Format(time.RFC3339))
-	case lease.Annotations[gitstellarv1alpha1.AnnotationWECError] != "":
-		c.Reason, c.Message = ReasonWECUnreachable, "the agent cannot reach the WEC: "+lease.Annotations[gitstellarv1alpha1.AnnotationWECError]
+		c.Message = fmt.Sprintf("the agent's last heartbeat was at %s", beat.RenewTime.UTC().Format(time.RFC3339))
+	case beat.WECError != "":
+		c.Reason, c.Message = ReasonWECUnreachable, "the agent cannot reach the WEC: "+beat.WECError
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, ReasonAgentConnected
 		c.Message = "the agent is connected"
-		if v := lease.Annotations[gitstellarv1alpha1.AnnotationWECVersion]; v != "" {
-			c.Message += "; the WEC runs Kubernetes " + v
+		if beat.WECVersion != "" {
+			c.Message += "; the WEC runs Kubernetes " + beat.WECVersion
 		}
 	}
 	return c
