@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,6 +165,20 @@ func (f *flow) spaceStatus(space string) gitstellarv1alpha1.SpaceStatus {
 	var sp gitstellarv1alpha1.Space
 	require.NoError(f.t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sp))
 	return sp.Status
+}
+
+// syncedEvents are the messages of the Synced Events on a space's Space, oldest first.
+func (f *flow) syncedEvents(space string) []string {
+	f.t.Helper()
+	list, err := kubernetes.NewForConfigOrDie(f.env.Config(space)).CoreV1().Events("default").List(context.Background(),
+		metav1.ListOptions{FieldSelector: "involvedObject.kind=Space,reason=Synced"})
+	require.NoError(f.t, err)
+	slices.SortFunc(list.Items, func(a, b corev1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var out []string
+	for _, e := range list.Items {
+		out = append(out, e.Message)
+	}
+	return out
 }
 
 func (f *flow) waitStatus(what string, ok func(report.Summary) bool) report.Summary {
@@ -431,6 +446,7 @@ spec:
 		f.waitStatus("cluster2 caught up", func(s report.Summary) bool { return readyIn(s, "ConfigMap", "nginx", "one-more", both...) })
 	})
 
+	var itsSynced int // Synced Events on the ITS's Space after step 6
 	t.Run("6 a broken push changes nothing, the status branch says where, the next push recovers", func(t *testing.T) {
 		good := f.lastHead
 		before, err := f.wecs["cluster1"].AppsV1().Deployments("nginx").Get(ctx, "nginx", metav1.GetOptions{})
@@ -462,6 +478,15 @@ spec:
 		its := f.spaceStatus("its1")
 		assert.True(t, meta.IsStatusConditionTrue(its.Conditions, "Synced"), "%+v", its)
 		assert.Equal(t, itsBefore.LastAppliedRevision, its.LastAppliedRevision, "revisions that change nothing in the ITS are not written into it")
+		// Events at state changes only: the recovery is one in both
+		// spaces (the broken revision wrote RenderFailed).
+		for _, space := range []string{"wds1", "its1"} {
+			require.Eventually(t, func() bool {
+				ev := f.syncedEvents(space)
+				return len(ev) > 0 && strings.HasPrefix(ev[len(ev)-1], "revision "+f.lastHead[:12])
+			}, 10*time.Second, 100*time.Millisecond, "%s: a Synced Event for the recovery: %v", space, f.syncedEvents(space))
+		}
+		itsSynced = len(f.syncedEvents("its1"))
 		require.Eventually(t, func() bool {
 			d, err := f.wecs["cluster2"].AppsV1().Deployments("nginx").Get(ctx, "nginx", metav1.GetOptions{})
 			return err == nil && *d.Spec.Replicas == 3
@@ -483,6 +508,8 @@ spec:
 		f.waitStatus("the status branch no longer lists nginx", func(s report.Summary) bool {
 			return s.SourceCommit == f.lastHead && !readyIn(s, "Deployment", "nginx", "nginx", "cluster1")
 		})
+		assert.Len(t, f.syncedEvents("its1"), itsSynced, "a revision that changes nothing in the ITS writes no Event there: %v", f.syncedEvents("its1"))
+		assert.True(t, strings.HasPrefix(f.syncedEvents("wds1")[len(f.syncedEvents("wds1"))-1], "revision "+f.lastHead[:12]), "the WDS changed: an Event")
 	})
 
 	t.Run("8 observability: metrics, WorkloadCluster status, Events", func(t *testing.T) {

@@ -91,6 +91,7 @@ type spaceConn struct {
 	// last failure.
 	status    *spaceStatusWriter
 	statusErr string
+	synced    bool // the last revision synced without problems
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -184,7 +185,12 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 		conn.events.Emit(ctx, spaceRef(sp.Name), events.Warning, reasonApplyProblems, msg)
 		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionFalse, Reason: reasonApplyProblems, Message: msg}
 	default:
-		conn.events.Emit(ctx, spaceRef(sp.Name), events.Normal, "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		// An Event at a state change: the revision changed objects of
+		// the space, or the space synced after failing (or for the first
+		// time). A revision that changes nothing here writes nothing here.
+		if outcome.changed || !conn.synced {
+			conn.events.Emit(ctx, spaceRef(sp.Name), events.Normal, "Synced", fmt.Sprintf("revision %s: %s", rev.Short(), out.Apply.Summary()))
+		}
 		// No revision in the message: a revision that changes nothing
 		// here does not write the status again.
 		outcome.synced = metav1.Condition{Type: conditionSynced, Status: metav1.ConditionTrue, Reason: reasonApplied, Message: "every object of the revision is applied"}
@@ -197,6 +203,7 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 // when it differs from the last one (an unreachable space fails at every
 // sync, and its sync error is logged already).
 func (c *Controller) updateSpaceStatus(ctx context.Context, name string, conn *spaceConn, out spaceOutcome) {
+	conn.synced = out.synced.Status == metav1.ConditionTrue
 	err := conn.status.update(ctx, out)
 	msg := ""
 	if err != nil {
