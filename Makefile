@@ -62,6 +62,7 @@ fmt-check: ## fail if a file is not gofmt'ed
 generate: ## regenerate deep-copy functions and CRDs from pkg/apis, and the controller's RBAC from pkg/*/rbac.go
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
 		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests
+	$(GO) run ./hack/crdpatch pkg/crds/manifests
 	$(CONTROLLER_GEN) rbac:roleName=gitstellar paths=./pkg/... output:rbac:dir=$(RBAC_DIR)
 
 verify-generated: ## fail if generated files are out of date
@@ -69,6 +70,7 @@ verify-generated: ## fail if generated files are out of date
 	cp -r go.mod go.sum hack pkg "$$tmp"/ && \
 	(cd "$$tmp" && $(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./pkg/apis/... \
 		crd:crdVersions=v1 output:crd:dir=pkg/crds/manifests && \
+		$(GO) run ./hack/crdpatch pkg/crds/manifests && \
 		$(CONTROLLER_GEN) rbac:roleName=gitstellar paths=./pkg/... output:rbac:dir=$(RBAC_DIR)) && \
 	diff -r pkg/apis "$$tmp/pkg/apis" && diff -r pkg/crds/manifests "$$tmp/pkg/crds/manifests" && \
 	diff -r $(RBAC_DIR) "$$tmp/$(RBAC_DIR)" || \

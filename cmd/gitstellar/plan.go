@@ -120,15 +120,19 @@ func (o *planOptions) revision(ctx context.Context, top, rev string) (plan.Revis
 		err  error
 		name = "working tree"
 	)
+	opts, err := o.render.options(o.path)
+	if err != nil {
+		return plan.Revision{}, err
+	}
 	if rev == "" {
-		res, err = render.Directory(ctx, top, o.render.options(o.path))
+		res, err = render.Directory(ctx, top, opts)
 	} else {
 		tree, commit, terr := source.OpenRevision(top, rev)
 		if terr != nil {
 			return plan.Revision{}, terr
 		}
 		name = fmt.Sprintf("%s (%s)", rev, commit[:12])
-		res, err = render.Render(ctx, tree, o.render.options(o.path))
+		res, err = render.Render(ctx, tree, opts)
 	}
 	if err != nil {
 		var errs render.Errors

@@ -218,8 +218,13 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		log.Info("verifying commits", "keys", verifier.String())
 	}
 	cache := o.cacheRoot()
+	validator, err := controlValidator()
+	if err != nil {
+		return nil, err
+	}
 	return controller.New(controller.Config{
 		Name:             o.name,
+		Validator:        validator,
 		Source:           source.Options{URL: o.repo, Ref: ref, CacheDir: cache, Credentials: creds, Verifier: verifier},
 		Path:             o.path,
 		Limits:           o.render.limits,

@@ -1,19 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
-	"github.com/gitstellar/gitstellar/pkg/crds"
 	"github.com/gitstellar/gitstellar/pkg/printable"
-	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
 
@@ -31,16 +24,11 @@ func newValidateCommand() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			res, err := render.Directory(cmd.Context(), dir, flags.options(""))
-			if err == nil {
-				var v *crds.Validator
-				if v, err = crds.NewValidator(); err != nil {
-					return err
-				}
-				if errs := render.Validate(cmd.Context(), res, validators{v, customTransformPaths{}}); errs != nil {
-					err = errs
-				}
+			opts, err := flags.options("")
+			if err != nil {
+				return err
 			}
+			res, err := render.Directory(cmd.Context(), dir, opts)
 			var problems render.Errors
 			if errors.As(err, &problems) {
 				for _, p := range problems {
@@ -61,33 +49,4 @@ func newValidateCommand() *cobra.Command {
 	}
 	flags.bind(cmd.Flags())
 	return cmd
-}
-
-// validators runs every validator that handles an object.
-type validators []render.SchemaValidator
-
-func (vs validators) Handles(gvk schema.GroupVersionKind) bool {
-	return slices.ContainsFunc(vs, func(v render.SchemaValidator) bool { return v.Handles(gvk) })
-}
-
-func (vs validators) Validate(ctx context.Context, obj *unstructured.Unstructured) []string {
-	var problems []string
-	for _, v := range vs {
-		if v.Handles(obj.GroupVersionKind()) {
-			problems = append(problems, v.Validate(ctx, obj)...)
-		}
-	}
-	return problems
-}
-
-// customTransformPaths parses a CustomTransform's paths as the transport
-// will, so that a path that would be refused there fails validate.
-type customTransformPaths struct{}
-
-func (customTransformPaths) Handles(gvk schema.GroupVersionKind) bool {
-	return gvk.Group == controlv1alpha1.GroupVersion.Group && gvk.Kind == "CustomTransform"
-}
-
-func (customTransformPaths) Validate(_ context.Context, obj *unstructured.Unstructured) []string {
-	return propagate.CheckCustomTransform(obj)
 }

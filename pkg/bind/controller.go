@@ -98,6 +98,14 @@ type policyState struct {
 	written       []controlv1alpha1.BindingSpec
 	writtenOrphan bool
 	rewrite       bool
+	// resolved: whether the last sync could bind the policy, and its
+	// errors; the policy's status repeats them with its Binding's.
+	resolved *resolvedOutcome
+}
+
+type resolvedOutcome struct {
+	valid bool
+	errs  []string
 }
 
 // NewController prepares a controller; Run starts it.
@@ -177,7 +185,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		// A Binding deleted by anyone but this controller is written again
 		// (the transport keeps its Deliveries meanwhile).
 		{wdsCache, Bindings, spacecache.Filter{Labels: gitstellarv1alpha1.LabelManagedBy + "=" + gitstellarv1alpha1.ManagedByValue},
-			cache.ResourceEventHandlerFuncs{DeleteFunc: c.bindingDeleted}},
+			cache.ResourceEventHandlerFuncs{DeleteFunc: c.bindingDeleted, UpdateFunc: c.bindingUpdated}},
 	} {
 		inf, err := w.space.Informer(w.gvr, w.in, nil)
 		if err == nil {
@@ -233,7 +241,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.opts.Log.Error(errors.New("not every WDS resource could be listed within 2m"), "binding with the objects read so far", "wds", c.opts.WDS)
 	}
 	go c.discoveryLoop(ctx)
-	c.queue.Run(ctx, 2, c.sync, func(key string, err error) {
+	c.queue.Run(ctx, 2, c.syncKey, func(key string, err error) {
 		c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", key)
 	})
 	<-stop
@@ -545,6 +553,41 @@ func (c *Controller) clusterChanged(raw any, deleted bool) {
 }
 
 // sync writes one policy's Binding and status.
+// statusKey prefixes the queue keys that only write a policy's status
+// from its Binding's (a policy's name cannot hold a colon).
+const statusKey = "status:"
+
+func (c *Controller) syncKey(ctx context.Context, key string) error {
+	if name, ok := strings.CutPrefix(key, statusKey); ok {
+		return c.syncStatus(ctx, name)
+	}
+	return c.sync(ctx, key)
+}
+
+// syncStatus writes a policy's status again, from its last resolution
+// and its Binding's status as the WDS has it now.
+func (c *Controller) syncStatus(ctx context.Context, name string) error {
+	c.mu.Lock()
+	ps, ok := c.policies[name]
+	if !ok || ps.resolved == nil {
+		c.mu.Unlock()
+		return nil // not synced yet: its sync writes the status
+	}
+	bp, outcome := ps.bp.DeepCopy(), *ps.resolved
+	c.mu.Unlock()
+	return c.writeStatus(ctx, bp, outcome.valid, outcome.errs, nil)
+}
+
+// bindingUpdated asks for the policy's status when the status of its
+// Binding changed: the policy repeats its conditions and errors.
+func (c *Controller) bindingUpdated(old, cur any) {
+	a, ok1 := old.(*unstructured.Unstructured)
+	b, ok2 := cur.(*unstructured.Unstructured)
+	if ok1 && ok2 && !apiequality.Semantic.DeepEqual(a.Object["status"], b.Object["status"]) {
+		c.queue.Add(statusKey + PolicyOfBinding(b))
+	}
+}
+
 func (c *Controller) sync(ctx context.Context, name string) error {
 	c.mu.Lock()
 	ps, ok := c.policies[name]

@@ -208,7 +208,7 @@ apiVersion: control.kubestellar.io/v1alpha1
 kind: BindingPolicy
 metadata: {name: widgets}
 spec:
-  clusterSelectors: [{matchExpressions: [{key: name, operator: Bogus}]}]
+  clusterSelectors: [{matchExpressions: [{key: name, operator: In}]}] # In with no values: the schema allows it, a selector does not
   downsync: [{apiGroup: example.com, resources: [widgets]}]`)
 		eventually(t, "the error is in the status", func() bool {
 			p := wds.policy("widgets")

@@ -119,7 +119,19 @@ func ptr[T any](v T) *T { return &v }
 
 // writeStatus sets the policy's status when it differs from what it says:
 // Synced and Ready, observedGeneration, errors.
+//
+// As KubeStellar's, a policy that binds repeats its Binding's conditions
+// (Synced, Ready, StatusCollectorsAvailable, as the transport writes them)
+// and lists its own errors, then its Binding's; until its Binding has
+// conditions, and when it cannot bind, its own Synced and Ready say so.
 func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.BindingPolicy, valid bool, errs []string, cause error) error {
+	if cause == nil {
+		c.mu.Lock()
+		if ps, ok := c.policies[bp.Name]; ok && ps.bp.UID == bp.UID {
+			ps.resolved = &resolvedOutcome{valid: valid, errs: slices.Clone(errs)}
+		}
+		c.mu.Unlock()
+	}
 	want := controlv1alpha1.BindingPolicyStatus{ObservedGeneration: bp.Generation, Errors: errs, Conditions: bp.Status.Conditions}
 	status, reason, message := corev1.ConditionTrue, controlv1alpha1.ReasonReconcileSuccess, "Binding "+bp.Name+" is up to date"
 	if !valid || cause != nil {
@@ -127,10 +139,22 @@ func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.Bindin
 	}
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	changed := false
-	for _, t := range []controlv1alpha1.ConditionType{controlv1alpha1.TypeSynced, controlv1alpha1.TypeReady} {
-		var c bool
-		want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, controlv1alpha1.BindingPolicyCondition{Type: t, Status: status, Reason: reason, Message: message}, now)
-		changed = changed || c
+	bindingConds, bindingErrs := c.bindingStatus(bp.Name)
+	if valid && cause == nil && len(bindingConds) > 0 {
+		for _, cond := range bindingConds { // as the Binding has it, transition time included
+			var c bool
+			want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, cond, cond.LastTransitionTime)
+			changed = changed || c
+		}
+	} else {
+		for _, t := range []controlv1alpha1.ConditionType{controlv1alpha1.TypeSynced, controlv1alpha1.TypeReady} {
+			var c bool
+			want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, controlv1alpha1.BindingPolicyCondition{Type: t, Status: status, Reason: reason, Message: message}, now)
+			changed = changed || c
+		}
+	}
+	if valid {
+		want.Errors = append(slices.Clone(errs), bindingErrs...)
 	}
 	if status == corev1.ConditionFalse {
 		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Warning, "BindingFailed", message)
@@ -169,4 +193,46 @@ func boundMessage(objects int, spec controlv1alpha1.BindingSpec) string {
 		return fmt.Sprintf("binds %d objects to no WEC", objects)
 	}
 	return fmt.Sprintf("binds %d objects to %d WECs: %s", objects, len(wecs), strings.Join(wecs, ", "))
+}
+
+// bindingStatus is the status of a policy's Binding as the WDS has it:
+// its conditions (over parts, each type as the worst part has it) and the
+// errors of every part.
+func (c *Controller) bindingStatus(policy string) ([]controlv1alpha1.BindingPolicyCondition, []string) {
+	c.mu.Lock()
+	store, parts := c.bindings, 1
+	if ps, ok := c.policies[policy]; ok && len(ps.written) > 1 {
+		parts = len(ps.written)
+	}
+	c.mu.Unlock()
+	if store == nil {
+		return nil, nil
+	}
+	var (
+		conds []controlv1alpha1.BindingPolicyCondition
+		errs  []string
+	)
+	badness := map[corev1.ConditionStatus]int{corev1.ConditionTrue: 0, corev1.ConditionUnknown: 1, corev1.ConditionFalse: 2}
+	for n := range parts {
+		o, ok, _ := store.GetByKey(gitstellarv1alpha1.BindingPartName(policy, n))
+		if !ok {
+			continue
+		}
+		var st controlv1alpha1.BindingStatus
+		if raw, found := o.(*unstructured.Unstructured).Object["status"].(map[string]any); !found ||
+			runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &st) != nil {
+			continue
+		}
+		errs = append(errs, st.Errors...)
+		for _, cond := range st.Conditions {
+			i := slices.IndexFunc(conds, func(have controlv1alpha1.BindingPolicyCondition) bool { return have.Type == cond.Type })
+			switch {
+			case i < 0:
+				conds = append(conds, cond)
+			case badness[cond.Status] > badness[conds[i].Status]:
+				conds[i] = cond
+			}
+		}
+	}
+	return conds, errs
 }

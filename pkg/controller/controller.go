@@ -38,6 +38,10 @@ type Config struct {
 	Limits render.Limits
 	// AllowRemoteBases lets kustomize fetch remote bases (network).
 	AllowRemoteBases bool
+	// Validator, if set, checks each revision's control objects before
+	// anything is applied (pkg/validate): a revision that a space or a
+	// controller would refuse applies nothing.
+	Validator render.SchemaValidator
 	// Connector reaches the spaces.
 	Connector spaces.Connector
 	// BindGroups, when set, limits the API groups whose WDS objects the
@@ -130,7 +134,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		c.cfg.Log.Info("new revision", "commit", rev.Commit, "ref", rev.Ref, "message", rev.Message)
 	}
 
-	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases})
+	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases, Validator: c.cfg.Validator})
 	if err != nil {
 		var errs render.Errors
 		if !errors.As(err, &errs) {

@@ -9,15 +9,19 @@ import (
 	"slices"
 	"strings"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/crds"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
 )
@@ -148,8 +152,10 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 		byKey      = map[bind.ObjectKey]render.Object{}
 		nsLabels   = map[string]map[string]string{}
 		plurals    = crdPlurals(sp.Objects)
+		scopes     = clusterScoped(sp.Objects)
 	)
 	for _, o := range sp.Objects {
+		o = inDefaultNamespace(o, scopes)
 		gvk := o.GroupVersionKind()
 		if gvk.Group == controlv1alpha1.GroupVersion.Group {
 			switch gvk.Kind {
@@ -331,6 +337,59 @@ func crdPlurals(objects []render.Object) map[schema.GroupKind]string {
 		}
 	}
 	return out
+}
+
+// clusterScoped says which kinds are cluster-scoped, for the kinds of
+// the CRDs declared in a space and gitstellar's and KubeStellar's own.
+func clusterScoped(objects []render.Object) map[schema.GroupKind]bool {
+	out := maps.Clone(ownScopes)
+	for _, o := range objects {
+		if o.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+		if kind != "" {
+			out[schema.GroupKind{Group: group, Kind: kind}] = scope == string(apiextensionsv1.ClusterScoped)
+		}
+	}
+	return out
+}
+
+// ownScopes: of every CRD gitstellar installs, whether it is cluster-scoped.
+var ownScopes = func() map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	all, err := crds.ForRole(crds.RoleAll)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	for _, c := range all {
+		out[schema.GroupKind{Group: c.Spec.Group, Kind: c.Spec.Names.Kind}] = c.Spec.Scope == apiextensionsv1.ClusterScoped
+	}
+	return out
+}()
+
+// inDefaultNamespace puts a namespaced object that names no namespace in
+// "default", as `run` does when it applies it to the WDS. The kind's scope
+// comes from the space's CRDs and gitstellar's own, else from Kubernetes'
+// kinds as kustomize knows them; a kind known to neither (a CRD installed
+// in the WDS by other means) is taken as namespaced, as kustomize does.
+func inDefaultNamespace(o render.Object, clusterScoped map[schema.GroupKind]bool) render.Object {
+	if o.GetNamespace() != "" {
+		return o
+	}
+	gvk := o.GroupVersionKind()
+	scoped, known := clusterScoped[gvk.GroupKind()]
+	if !known {
+		scoped = resid.NewGvk(gvk.Group, gvk.Version, gvk.Kind).IsClusterScoped()
+	}
+	if scoped {
+		return o
+	}
+	o.Unstructured = o.DeepCopy()
+	o.SetNamespace(metav1.NamespaceDefault)
+	return o
 }
 
 // builtinResources maps the kinds client-go knows to their resources.

@@ -174,6 +174,23 @@ func TestPlanExpectations(t *testing.T) {
 		}), "%s: the failed expansion is a warning: %v", wec, p.Warnings)
 	}
 
+	// A namespaced object without a namespace lands in "default", as run
+	// applies it; a cluster-scoped one has none.
+	p = compute("default-namespace")
+	assert.Equal(t, map[string]string{
+		"edge1 create ConfigMap/loose": "web", "edge1 create ClusterRole/loose-reader": "web",
+		"edge2 create ConfigMap/loose": "web", "edge2 create ClusterRole/loose-reader": "web",
+	}, changes(p))
+	for _, w := range p.WECs {
+		for _, c := range w.Created {
+			want := map[string]string{"ConfigMap": "default", "ClusterRole": ""}[c.Kind]
+			assert.Equal(t, want, c.Namespace, "%s %s/%s", w.WEC, c.Kind, c.Name)
+			if c.Kind == "ConfigMap" {
+				assert.Contains(t, c.Diff, "namespace: default")
+			}
+		}
+	}
+
 	// Warnings that hold in every case.
 	p = compute("narrow-selector")
 	assert.Contains(t, p.Warnings, "WEC core1 (ITS its1) is selected by no BindingPolicy")

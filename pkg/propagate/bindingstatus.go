@@ -151,6 +151,8 @@ func (t *Transport) writeBindingStatus(ctx context.Context, name string) error {
 	var c bool
 	want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, syncedCond, now)
 	changed = changed || c
+	want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, collectorsCondition(t.missingCollectors(name)), now)
+	changed = changed || c
 	if generation == b.Generation { // the destinations are the ones written
 		want.Conditions, c = controlv1alpha1.NewConditions(want.Conditions, t.readyCondition(b, generation), now)
 		changed = changed || c
@@ -271,4 +273,30 @@ func DeliveryProblems(d *unstructured.Unstructured) []string {
 		}
 	}
 	return out
+}
+
+// missingCollectors are the StatusCollectors a Binding's objects name that
+// the WDS does not hold, sorted.
+func (t *Transport) missingCollectors(binding string) []string {
+	t.mu.Lock()
+	names := t.collectorsOf[binding]
+	t.mu.Unlock()
+	var missing []string
+	for _, n := range names {
+		if _, ok, _ := t.collectors.GetStore().GetByKey(n); !ok {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}
+
+// collectorsCondition is KubeStellar's StatusCollectorsAvailable condition
+// of a Binding: whether every StatusCollector its objects name exists.
+func collectorsCondition(missing []string) controlv1alpha1.BindingPolicyCondition {
+	if len(missing) > 0 {
+		return controlv1alpha1.BindingPolicyCondition{Type: controlv1alpha1.TypeStatusCollectorsAvailable, Status: corev1.ConditionFalse,
+			Reason: controlv1alpha1.ReasonReconcileError, Message: fmt.Sprintf("Missing StatusCollector(s) %s", missing)}
+	}
+	return controlv1alpha1.BindingPolicyCondition{Type: controlv1alpha1.TypeStatusCollectorsAvailable, Status: corev1.ConditionTrue,
+		Reason: controlv1alpha1.ReasonReconcileSuccess, Message: "All StatusCollector(s) are available"}
 }

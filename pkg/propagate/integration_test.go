@@ -232,6 +232,11 @@ func TestUnreachableWEC(t *testing.T) {
 		return len(errs) == 1 && strings.HasPrefix(errs[0], "cluster1: unreachable: the WEC cannot be reached: ")
 	}, time.Minute, 100*time.Millisecond, "the Binding says its WEC is unreachable, once: %v", bindingErrors(t, wds, "kept"))
 	assert.Equal(t, "Synced=True Ready=False", bindingConditions(t, wds, "kept"), "not ready: a WEC could not apply")
+	// As KubeStellar's, the policy repeats its Binding's conditions and errors.
+	require.Eventually(t, func() bool {
+		conds, errs := policyStatus(t, wds, "kept")
+		return conds == "Synced=True Ready=False StatusCollectorsAvailable=True" && slices.Equal(errs, bindingErrors(t, wds, "kept"))
+	}, 10*time.Second, 50*time.Millisecond, "the policy repeats its Binding's status")
 	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 1, Bare: true, StopWithParent: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
@@ -256,6 +261,65 @@ func TestUnreachableWEC(t *testing.T) {
 		_, err = wec.CoreV1().ConfigMaps("app").Get(ctx, "d", metav1.GetOptions{})
 		return observed == b.GetGeneration() && bindingConditions(t, wds, "kept") == "Synced=True Ready=True" && err == nil
 	}, 30*time.Second, 50*time.Millisecond, "the new generation is observed and ready once applied: %s", bindingConditions(t, wds, "kept"))
+	require.Eventually(t, func() bool {
+		conds, errs := policyStatus(t, wds, "kept")
+		return conds == "Synced=True Ready=True StatusCollectorsAvailable=True" && len(errs) == 0
+	}, 10*time.Second, 50*time.Millisecond, "the policy is ready too")
+
+	// A policy naming a StatusCollector the WDS does not hold: its
+	// Binding says so (StatusCollectorsAvailable, KubeStellar's wording),
+	// until the StatusCollector is created.
+	_, err = wds.Resource(bind.BindingPolicies).Create(ctx, mustObject(t, `
+apiVersion: control.kubestellar.io/v1alpha1
+kind: BindingPolicy
+metadata: {name: collected}
+spec:
+  clusterSelectors: [{matchLabels: {site: edge}}]
+  downsync: [{objectSelectors: [{matchLabels: {policy: plain}}], statusCollectors: [replicas, absent]}]`), metav1.CreateOptions{})
+	require.NoError(t, err)
+	collectors := func() string {
+		b, err := wds.Resource(bind.Bindings).Get(ctx, "collected", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		var typed controlv1alpha1.Binding
+		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(b.Object, &typed))
+		if c := controlv1alpha1.FindCondition(typed.Status.Conditions, controlv1alpha1.TypeStatusCollectorsAvailable); c != nil {
+			return string(c.Status) + " " + string(c.Reason) + " " + c.Message
+		}
+		return "none"
+	}
+	require.Eventually(t, func() bool {
+		return collectors() == "False ReconcileError Missing StatusCollector(s) [absent replicas]"
+	},
+		30*time.Second, 50*time.Millisecond, "both missing: %s", collectors())
+	for _, name := range []string{"replicas", "absent"} {
+		_, err = wds.Resource(propagate.StatusCollectors).Create(ctx, mustObject(t, `{apiVersion: control.kubestellar.io/v1alpha1, kind: StatusCollector, metadata: {name: `+name+`}, spec: {combinedFields: [{name: count, type: COUNT}], limit: 10}}`), metav1.CreateOptions{})
+		require.NoError(t, err)
+		if name == "replicas" {
+			require.Eventually(t, func() bool { return collectors() == "False ReconcileError Missing StatusCollector(s) [absent]" },
+				10*time.Second, 50*time.Millisecond, "one missing: %s", collectors())
+		}
+	}
+	require.Eventually(t, func() bool { return collectors() == "True ReconcileSuccess All StatusCollector(s) are available" },
+		10*time.Second, 50*time.Millisecond, "all there: %s", collectors())
+}
+
+// policyStatus is a BindingPolicy's conditions, "Type=Status" in their
+// order, and errors.
+func policyStatus(t *testing.T, wds dynamic.Interface, name string) (string, []string) {
+	t.Helper()
+	u, err := wds.Resource(bind.BindingPolicies).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return err.Error(), nil
+	}
+	var bp controlv1alpha1.BindingPolicy
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &bp))
+	var conds []string
+	for _, c := range bp.Status.Conditions {
+		conds = append(conds, string(c.Type)+"="+string(c.Status))
+	}
+	return strings.Join(conds, " "), bp.Status.Errors
 }
 
 // bindingConditions is "Synced=S Ready=R" of a Binding's status.

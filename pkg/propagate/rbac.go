@@ -1,7 +1,7 @@
 package propagate
 
-// The Bindings and CustomTransforms of a WDS, watched; the Bindings' status written with server-side apply.
-// +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindings;customtransforms,verbs=get;list;watch
+// The Bindings, CustomTransforms and StatusCollectors of a WDS, watched; the Bindings' status written with server-side apply.
+// +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindings;customtransforms;statuscollectors,verbs=get;list;watch
 // +kubebuilder:rbac:groups=control.kubestellar.io,resources=bindings/status,verbs=patch
 
 // The WECs of the ITS, watched, and their status (Ready, agent version, last heartbeat) written by the ClusterMonitor.

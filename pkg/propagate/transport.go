@@ -36,6 +36,7 @@ import (
 var (
 	Bindings         = controlv1alpha1.GroupVersion.WithResource("bindings")
 	CustomTransforms = controlv1alpha1.GroupVersion.WithResource("customtransforms")
+	StatusCollectors = controlv1alpha1.GroupVersion.WithResource("statuscollectors")
 	WorkloadClusters = gitstellarv1alpha1.GroupVersion.WithResource("workloadclusters")
 	Deliveries       = gitstellarv1alpha1.GroupVersion.WithResource("deliveries")
 	configMaps       = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -67,13 +68,16 @@ type Transport struct {
 	queue *keyqueue.Queue
 
 	bindings, transforms, wecs, props, deliveries cache.SharedIndexInformer
+	collectors                                    cache.SharedIndexInformer // the WDS's StatusCollectors
 	caches                                        spacecache.Caches
 
-	mu        sync.Mutex
-	problems  map[string][]string // Binding → transform problems of its last sync
-	synced    map[string]int64    // Binding → the generation whose Deliveries the last sync wrote
-	compiled  *Transforms
-	mailboxes mailboxSet
+	mu       sync.Mutex
+	problems map[string][]string // Binding → transform problems of its last sync
+	synced   map[string]int64    // Binding → the generation whose Deliveries the last sync wrote
+	// collectorsOf: Binding → the StatusCollectors its objects name, sorted.
+	collectorsOf map[string][]string
+	compiled     *Transforms
+	mailboxes    mailboxSet
 	// transformsVersion counts the CustomTransform changes: a transformed
 	// object of another count is transformed again.
 	transformsVersion int
@@ -122,7 +126,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}
 	t := &Transport{opts: opts, wds: wds, its: its,
 		queue:    keyqueue.New(),
-		problems: map[string][]string{}, synced: map[string]int64{}, seen: map[string]time.Time{},
+		problems: map[string][]string{}, synced: map[string]int64{}, collectorsOf: map[string][]string{}, seen: map[string]time.Time{},
 		generations: map[string]int64{}, written: map[string]writtenSpec{}, statusWritten: map[string]bindingStatusWritten{}}
 	wdsCache, itsCache := t.caches.Use(opts.WDSCache, wds), t.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
@@ -133,6 +137,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	}{
 		{&t.bindings, wdsCache, Bindings, spacecache.Filter{}},
 		{&t.transforms, wdsCache, CustomTransforms, spacecache.Filter{}},
+		{&t.collectors, wdsCache, StatusCollectors, spacecache.Filter{}},
 		{&t.wecs, itsCache, WorkloadClusters, spacecache.Filter{}},
 		{&t.props, itsCache, configMaps, spacecache.Filter{Namespace: PropertiesNamespace}},
 	} {
@@ -171,13 +176,14 @@ func (t *Transport) Run(ctx context.Context) error {
 	}{
 		{t.bindings, enqueueBinding}, {t.transforms, t.transformHandler()}, {t.wecs, all}, {t.props, all},
 		{t.deliveries, OfWDS(t.opts.WDS, t.deliveryHandler())},
+		{t.collectors, cache.ResourceEventHandlerFuncs{AddFunc: t.collectorChanged, DeleteFunc: t.collectorChanged}},
 	} {
 		if _, err := spacecache.Handle(ctx, h.inf, h.handler); err != nil {
 			return err
 		}
 	}
 	t.caches.Start(ctx)
-	if !spacecache.WaitForSync(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries) {
+	if !spacecache.WaitForSync(ctx, t.bindings, t.transforms, t.wecs, t.props, t.deliveries, t.collectors) {
 		return ctx.Err()
 	}
 	// Deliveries whose Binding is gone.
@@ -256,6 +262,35 @@ func (t *Transport) syncKey(ctx context.Context, key string) error {
 	return t.sync(ctx, key)
 }
 
+// collectorChanged asks for the status of the Bindings whose objects name
+// a StatusCollector that came or went.
+func (t *Transport) collectorChanged(o any) {
+	u, ok := keyqueue.Unstructured(o)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for binding, names := range t.collectorsOf {
+		if _, found := slices.BinarySearch(names, u.GetName()); found {
+			t.queue.Add(statusKey + binding)
+		}
+	}
+}
+
+// collectorsNamed are the StatusCollectors a Binding's objects name, sorted.
+func collectorsNamed(b *controlv1alpha1.Binding) []string {
+	var names []string
+	for _, o := range b.Spec.Workload.ClusterScope {
+		names = append(names, o.StatusCollectors...)
+	}
+	for _, o := range b.Spec.Workload.NamespaceScope {
+		names = append(names, o.StatusCollectors...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // enqueueAll compiles the CustomTransforms again and syncs every Binding.
 func (t *Transport) enqueueAll() {
 	t.mu.Lock()
@@ -320,6 +355,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		t.mu.Lock()
 		delete(t.problems, name)
 		delete(t.synced, name)
+		delete(t.collectorsOf, name)
 		delete(t.statusWritten, name)
 		t.mu.Unlock()
 		t.release(t.refs.set(name, nil))
@@ -376,6 +412,7 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 	t.mu.Lock()
 	t.problems[name] = problems
 	t.synced[name] = b.Generation
+	t.collectorsOf[name] = collectorsNamed(&b)
 	t.mu.Unlock()
 	// Written under the status key: the queue never works on one key
 	// twice at once, so a status computed before this sync cannot land

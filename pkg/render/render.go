@@ -74,6 +74,11 @@ type Options struct {
 	// resources; without it a kustomization naming one is an error and
 	// rendering reaches no network.
 	AllowRemoteBases bool
+	// Validator, if set, checks the rendered objects it handles: a
+	// revision with a problem does not render, each problem at its
+	// object's location (pkg/validate checks control objects as the
+	// spaces and gitstellar's controllers would).
+	Validator SchemaValidator
 }
 
 // Render renders the repository content of fsys. On any error it returns
@@ -88,7 +93,14 @@ func Render(ctx context.Context, fsys FS, opts Options) (*Result, error) {
 		}
 	}
 	r := &renderer{ctx: ctx, fsys: fsys, root: root, opts: opts, limits: opts.Limits.withDefaults(), spaces: map[string]*Space{}}
-	return r.render()
+	res, err := r.render()
+	if err != nil || opts.Validator == nil {
+		return res, err
+	}
+	if errs := Validate(ctx, res, opts.Validator); errs != nil {
+		return nil, errs
+	}
+	return res, nil
 }
 
 // Directory renders a directory on disk (a work tree), read through
