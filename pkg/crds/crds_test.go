@@ -1,6 +1,7 @@
 package crds
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,6 +94,52 @@ func TestIncompatibility(t *testing.T) {
 				return
 			}
 			assert.Contains(t, reason, tc.want)
+		})
+	}
+}
+
+// TestWritesRefused: a CRD someone else installed is compatible only if it
+// keeps and accepts every field gitstellar writes into its objects.
+func TestWritesRefused(t *testing.T) {
+	all, err := ForRole(RoleAll)
+	require.NoError(t, err)
+	byName := map[string]*apiextensionsv1.CustomResourceDefinition{}
+	for _, c := range all {
+		byName[c.Name] = c.CustomResourceDefinition
+		assert.Empty(t, incompatibility(c.CustomResourceDefinition, c.DeepCopy()), "%s: what gitstellar writes passes its own CRD", c.Name)
+	}
+	for name := range written {
+		require.Contains(t, byName, name, "a written object for a CRD gitstellar installs")
+	}
+	schemaOf := func(c *apiextensionsv1.CustomResourceDefinition) *apiextensionsv1.JSONSchemaProps {
+		return c.Spec.Versions[0].Schema.OpenAPIV3Schema
+	}
+	for name, tc := range map[string]struct {
+		crd  string
+		edit func(*apiextensionsv1.CustomResourceDefinition)
+		want string
+	}{
+		"a row error's WEC as a string (KubeStellar before v0.28)": {"combinedstatuses.control.kubestellar.io", func(c *apiextensionsv1.CustomResourceDefinition) {
+			rowErrors := schemaOf(c).Properties["results"].Items.Schema.Properties["rowErrors"]
+			rowErrors.Items.Schema.Properties["wec"] = apiextensionsv1.JSONSchemaProps{Type: "string"}
+			schemaOf(c).Properties["results"].Items.Schema.Properties["rowErrors"] = rowErrors
+		}, `results[0].rowErrors[0].wec: Invalid value: "object"`},
+		"conditions without a reason": {"bindingpolicies.control.kubestellar.io", func(c *apiextensionsv1.CustomResourceDefinition) {
+			status := schemaOf(c).Properties["status"]
+			conds := status.Properties["conditions"]
+			delete(conds.Items.Schema.Properties, "reason")
+			conds.Items.Schema.Required = slices.DeleteFunc(conds.Items.Schema.Required, func(s string) bool { return s == "reason" })
+			status.Properties["conditions"] = conds
+			schemaOf(c).Properties["status"] = status
+		}, `unknown field "status.conditions[0].reason"`},
+		"no status subresource": {"bindings.control.kubestellar.io", func(c *apiextensionsv1.CustomResourceDefinition) {
+			c.Spec.Versions[0].Subresources = nil
+		}, "version v1alpha1 has no status subresource; gitstellar writes the status"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := byName[tc.crd].DeepCopy()
+			tc.edit(got)
+			assert.Contains(t, incompatibility(byName[tc.crd], got), tc.want)
 		})
 	}
 }

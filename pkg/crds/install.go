@@ -158,7 +158,9 @@ func managers(crd *apiextensionsv1.CustomResourceDefinition) []string {
 	return names
 }
 
-// incompatibility says why an existing CRD cannot serve as ours, or "".
+// incompatibility says why an existing CRD cannot serve as ours, or "":
+// another group, kind or scope, a version gitstellar writes not served, or
+// a schema that would drop or refuse what gitstellar writes.
 func incompatibility(want, got *apiextensionsv1.CustomResourceDefinition) string {
 	switch {
 	case got.Spec.Group != want.Spec.Group:
@@ -174,7 +176,7 @@ func incompatibility(want, got *apiextensionsv1.CustomResourceDefinition) string
 			return fmt.Sprintf("version %s not served", v.Name)
 		}
 	}
-	return ""
+	return writesRefused(want, got)
 }
 
 func established(crd *apiextensionsv1.CustomResourceDefinition) bool {

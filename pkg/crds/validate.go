@@ -86,6 +86,11 @@ func (v *Validator) Validate(ctx context.Context, obj *unstructured.Unstructured
 	if !ok {
 		return []string{fmt.Sprintf("%s is not a kind of %s served by gitstellar", gvk.Kind, gvk.GroupVersion())}
 	}
+	return kv.validate(ctx, obj)
+}
+
+// validate checks an object against one version's schema.
+func (kv *kindValidator) validate(ctx context.Context, obj *unstructured.Unstructured) []string {
 	u := runtime.DeepCopyJSON(obj.Object)
 	var problems []string
 	unknown := structuralpruning.PruneWithOptions(u, kv.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
