@@ -559,4 +559,25 @@ spec:
 		assert.Contains(t, reasons, "nginx Bound", "the policy's Event")
 		assert.Contains(t, reasons, "probe Bound", "the policy's Event")
 	})
+
+	t.Run("9 WEC properties from the repository feed templates", func(t *testing.T) {
+		// KubeStellar's customization-properties: a ConfigMap per WEC,
+		// declared beside the WorkloadClusters, applied into the ITS;
+		// binaryData is read too.
+		f.push("WEC properties and a templated object", map[string]string{
+			"clusters/properties.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster1}\ndata: {greeting: hello-one}\n---\n" +
+				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster2, namespace: customization-properties}\nbinaryData: {greeting: aGVsbG8tdHdv}\n",
+			"wds1/templated.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: templated, namespace: default, labels: {probe: \"yes\"}, annotations: {control.kubestellar.io/expand-templates: \"true\"}}\n" +
+				"data: {says: \"{{.greeting}} from {{.clusterName}}\"}\n",
+		})
+		for w, want := range map[string]string{"cluster1": "hello-one from cluster1", "cluster2": "hello-two from cluster2"} {
+			require.Eventually(t, func() bool {
+				cm, err := f.wecs[w].CoreV1().ConfigMaps("default").Get(ctx, "templated", metav1.GetOptions{})
+				return err == nil && cm.Data["says"] == want
+			}, time.Minute, 200*time.Millisecond, "%s: the template expands with its properties", w)
+		}
+		cm, err := kubernetes.NewForConfigOrDie(f.env.Config("its1")).CoreV1().ConfigMaps("customization-properties").Get(ctx, "cluster1", metav1.GetOptions{})
+		require.NoError(t, err, "the property ConfigMap is in the ITS")
+		assert.Equal(t, "hello-one", cm.Data["greeting"])
+	})
 }

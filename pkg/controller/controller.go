@@ -81,8 +81,12 @@ type Controller struct {
 // spaceConn is a connected space: its client and whether its CRDs are in.
 type spaceConn struct {
 	config        *rest.Config
+	dynamic       dynamic.Interface
 	applier       *apply.Applier
 	crdsInstalled bool
+	// propertiesNamespace: an ITS whose customization-properties
+	// namespace this process made.
+	propertiesNamespace bool
 	events        *events.Emitter
 	// cache holds the informers that every component reading the space
 	// shares; it runs until stopWatching.
@@ -177,6 +181,13 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 		}
 		conn.crdsInstalled = true
 	}
+	if sp.Type == gitstellarv1alpha1.SpaceTypeITS && !conn.propertiesNamespace {
+		if err := propagate.EnsurePropertiesNamespace(ctx, conn.dynamic); err != nil {
+			out.Err = err
+			return out
+		}
+		conn.propertiesNamespace = true
+	}
 	out.Apply, out.Err = conn.applier.Apply(ctx, sp.Objects, rev.Commit)
 	outcome := spaceOutcome{revision: rev.Commit, changed: out.Apply != nil && out.Apply.Changed()}
 	switch {
@@ -248,7 +259,7 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 		stopWatching()
 		return nil, err
 	}
-	conn := &spaceConn{config: cfg, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching, heartbeats: propagate.NewLocalHeartbeats(),
+	conn := &spaceConn{config: cfg, dynamic: client, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching, heartbeats: propagate.NewLocalHeartbeats(),
 		status: newSpaceStatusWriter(client, sp.Name)}
 	c.spaces[sp.Name] = conn
 	return conn, nil

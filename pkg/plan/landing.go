@@ -38,6 +38,10 @@ type WEC struct {
 	Name        string
 	Labels      map[string]string
 	Annotations map[string]string
+	// Data and BinaryData: of its property ConfigMap in the ITS's
+	// customization-properties, when the repository declares one.
+	Data       map[string]string
+	BinaryData map[string][]byte
 }
 
 // ObjectRef names an object of a WDS.
@@ -103,17 +107,25 @@ type policyLanding struct {
 // replaces the WorkloadClusters of the repository.
 func resolve(r *render.Result, inventory Inventory) *landing {
 	l := &landing{wecs: map[string]map[string]*landed{}, policies: map[string]*policyLanding{}, frozen: map[string]bool{}}
-	// The WECs' template properties are their labels and annotations: the
-	// per-WEC ConfigMaps of customization-properties live in the ITS only,
-	// not in the repository.
+	// The WECs' template properties are their labels and annotations, and
+	// their property ConfigMaps (customization-properties) declared in the
+	// repository beside them.
 	wecsOf := map[string][]WEC{} // ITS → WECs
 	for _, sp := range r.Spaces {
 		if sp.Type != gitstellarv1alpha1.SpaceTypeITS {
 			continue
 		}
+		props := map[string]*unstructured.Unstructured{}
+		for _, o := range sp.Objects {
+			if o.GetKind() == "ConfigMap" && o.GroupVersionKind().Group == "" && o.GetNamespace() == controlv1alpha1.PropertiesNamespace {
+				props[o.GetName()] = o.Unstructured
+			}
+		}
 		for _, o := range sp.Objects {
 			if o.GetKind() == "WorkloadCluster" && o.GroupVersionKind().Group == gitstellarv1alpha1.GroupVersion.Group {
-				wecsOf[sp.Name] = append(wecsOf[sp.Name], WEC{Name: o.GetName(), Labels: o.GetLabels(), Annotations: o.GetAnnotations()})
+				w := WEC{Name: o.GetName(), Labels: o.GetLabels(), Annotations: o.GetAnnotations()}
+				w.Data, w.BinaryData = propagate.ConfigMapProperties(props[o.GetName()])
+				wecsOf[sp.Name] = append(wecsOf[sp.Name], w)
 			}
 		}
 	}
@@ -249,7 +261,7 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 		// state in that WEC as it is: nothing of it lands there.
 		for _, wec := range pl.wecs {
 			w := wecByName[wec]
-			props := propagate.PropertiesOf(wec, w.Labels, w.Annotations, nil)
+			props := propagate.PropertiesOf(wec, w.Labels, w.Annotations, w.Data, w.BinaryData)
 			var out []*landed
 			var failed error
 			for _, m := range members {

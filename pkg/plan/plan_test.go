@@ -191,6 +191,12 @@ func TestPlanExpectations(t *testing.T) {
 		}
 	}
 
+	// A WEC's property ConfigMap in the repository feeds its templates.
+	p = compute("properties")
+	assert.Equal(t, map[string]string{"edge1 update ConfigMap/settings": "web"}, changes(p))
+	require.Len(t, p.WECs, 1)
+	assert.Contains(t, p.WECs[0].Updated[0].Diff, "+  region: from-binary-data")
+
 	// Warnings that hold in every case.
 	p = compute("narrow-selector")
 	assert.Contains(t, p.Warnings, "WEC core1 (ITS its1) is selected by no BindingPolicy")

@@ -1,6 +1,8 @@
 package propagate
 
 import (
+	"encoding/base64"
+	"go/token"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,15 +120,46 @@ func (p Properties) fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// PropertiesOf merges a WEC's properties, later ones winning: the built-in
-// clusterName, the inventory object's labels, its annotations, then the
-// data of its ConfigMap in the ITS namespace customization-properties.
-func PropertiesOf(wec string, labels, annotations, configMap map[string]string) Properties {
+// PropertiesOf merges a WEC's properties as KubeStellar's transport does,
+// later ones winning: the built-in clusterName, the inventory object's
+// labels, its annotations, then the data and the binaryData of its
+// ConfigMap in the ITS namespace customization-properties (both nil when
+// it has none). Only keys that are Go identifiers are properties: a
+// template names them as {{.key}}.
+func PropertiesOf(wec string, labels, annotations, data map[string]string, binaryData map[string][]byte) Properties {
 	p := Properties{"clusterName": wec}
-	for _, m := range []map[string]string{labels, annotations, configMap} {
-		maps.Copy(p, m)
+	for _, m := range []map[string]string{labels, annotations, data} {
+		for k, v := range m {
+			if token.IsIdentifier(k) {
+				p[k] = v
+			}
+		}
+	}
+	for k, v := range binaryData {
+		if token.IsIdentifier(k) {
+			p[k] = string(v)
+		}
 	}
 	return p
+}
+
+// ConfigMapProperties reads the data and binaryData of a property
+// ConfigMap (nil: none).
+func ConfigMapProperties(u *unstructured.Unstructured) (data map[string]string, binaryData map[string][]byte) {
+	if u == nil {
+		return nil, nil
+	}
+	data, _, _ = unstructured.NestedStringMap(u.Object, "data")
+	encoded, _, _ := unstructured.NestedStringMap(u.Object, "binaryData")
+	for k, v := range encoded {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			if binaryData == nil {
+				binaryData = map[string][]byte{}
+			}
+			binaryData[k] = b
+		}
+	}
+	return data, binaryData
 }
 
 // Labels and annotations of other GitOps tools that would make one of

@@ -114,8 +114,13 @@ spec:
 }
 
 func TestTemplates(t *testing.T) {
-	props := PropertiesOf("cluster1", map[string]string{"region": "from-label", "zone": "z1"}, map[string]string{"region": "from-annotation"}, map[string]string{"greeting": "hi"})
-	assert.Equal(t, Properties{"clusterName": "cluster1", "region": "from-annotation", "zone": "z1", "greeting": "hi"}, props)
+	props := PropertiesOf("cluster1", map[string]string{"region": "from-label", "zone": "z1", "location-group": "edge", "example.com/tier": "gold"},
+		map[string]string{"region": "from-annotation"}, map[string]string{"greeting": "hi", "owner": "from-data"}, map[string][]byte{"owner": []byte("from-binary-data")})
+	assert.Equal(t, Properties{"clusterName": "cluster1", "region": "from-annotation", "zone": "z1", "greeting": "hi", "owner": "from-binary-data"}, props,
+		"keys that are not Go identifiers are no properties; binaryData wins over data, as in KubeStellar")
+	data, binaryData := ConfigMapProperties(object(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: cluster1, namespace: customization-properties}, data: {a: "1"}, binaryData: {b: "aGk="}}`))
+	assert.Equal(t, map[string]string{"a": "1"}, data)
+	assert.Equal(t, map[string][]byte{"b": []byte("hi")}, binaryData)
 
 	cm := object(t, `
 apiVersion: v1

@@ -46,7 +46,7 @@ var (
 
 // PropertiesNamespace holds, in an ITS, one ConfigMap of template
 // properties per WEC, named like the WEC.
-const PropertiesNamespace = "customization-properties"
+const PropertiesNamespace = controlv1alpha1.PropertiesNamespace
 
 // TransportOptions configures a Transport.
 type TransportOptions struct {
@@ -698,15 +698,17 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 }
 
 func (t *Transport) properties(wec string) Properties {
-	var lbls, ann, data map[string]string
+	var lbls, ann map[string]string
 	if o, ok, _ := t.wecs.GetStore().GetByKey(wec); ok {
 		u := o.(*unstructured.Unstructured)
 		lbls, ann = u.GetLabels(), u.GetAnnotations()
 	}
+	var cm *unstructured.Unstructured
 	if o, ok, _ := t.props.GetStore().GetByKey(PropertiesNamespace + "/" + wec); ok {
-		data, _, _ = unstructured.NestedStringMap(o.(*unstructured.Unstructured).Object, "data")
+		cm = o.(*unstructured.Unstructured)
 	}
-	return PropertiesOf(wec, lbls, ann, data)
+	data, binaryData := ConfigMapProperties(cm)
+	return PropertiesOf(wec, lbls, ann, data, binaryData)
 }
 
 // mailboxSet remembers the mailboxes this process made, so that each is
@@ -737,11 +739,23 @@ func (s *mailboxSet) ensure(ctx context.Context, ns string, create func(context.
 }
 
 // applyMailbox creates (or keeps) a WEC's mailbox namespace in the ITS.
+// EnsurePropertiesNamespace makes, in an ITS, the namespace of the WECs'
+// property ConfigMaps (customization-properties), as KubeStellar does for
+// every ITS, so that they can be written there from the repository or by
+// hand. It is never deleted: it may hold ConfigMaps from elsewhere.
+func EnsurePropertiesNamespace(ctx context.Context, its dynamic.Interface) error {
+	return applyNamespace(ctx, its, PropertiesNamespace)
+}
+
 func applyMailbox(ctx context.Context, its dynamic.Interface, ns string) error {
+	return applyNamespace(ctx, its, ns)
+}
+
+func applyNamespace(ctx context.Context, its dynamic.Interface, ns string) error {
 	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
 		"metadata": map[string]any{"name": ns, "labels": map[string]any{gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue}}}}
 	if _, err := its.Resource(namespacesGVR).Apply(ctx, ns, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true}); err != nil {
-		return fmt.Errorf("mailbox %s: %w", ns, err)
+		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
 	return nil
 }

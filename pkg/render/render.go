@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/source"
 )
@@ -230,9 +231,16 @@ func (r *renderer) readSpaces() {
 	}
 }
 
-// readClusters reads clusters/: WorkloadClusters, each into its ITS.
+// readClusters reads clusters/: WorkloadClusters, each into its ITS, and
+// the ConfigMaps of their template properties (KubeStellar's
+// customization-properties), each into the ITS of its WorkloadCluster.
 func (r *renderer) readClusters() {
-	for _, obj := range r.readPlainDir(ClustersDir) {
+	objects := r.readPlainDir(ClustersDir)
+	itsOf := map[string]*Space{} // WorkloadCluster → its ITS
+	for _, obj := range objects {
+		if isConfigMap(obj) {
+			continue
+		}
 		var wec gitstellarv1alpha1.WorkloadCluster
 		if !r.expectKind(obj, "WorkloadCluster", &wec) {
 			continue
@@ -247,8 +255,28 @@ func (r *renderer) readClusters() {
 			r.errorf(obj.Source, "WorkloadCluster %q: spec.its names %q, which is a %s, not an ITS", wec.Name, its.Name, its.Type)
 		default:
 			its.Objects = append(its.Objects, obj)
+			itsOf[wec.Name] = its
 		}
 	}
+	for _, obj := range objects {
+		if !isConfigMap(obj) {
+			continue
+		}
+		switch ns := obj.GetNamespace(); {
+		case ns != "" && ns != controlv1alpha1.PropertiesNamespace:
+			r.errorf(obj.Source, "ConfigMap %q: a ConfigMap in %s/ holds a WEC's template properties, in namespace %s, not %q", obj.GetName(), ClustersDir, controlv1alpha1.PropertiesNamespace, ns)
+		case itsOf[obj.GetName()] == nil:
+			r.errorf(obj.Source, "ConfigMap %q: a ConfigMap in %s/ holds the template properties of the WorkloadCluster of its name, and no WorkloadCluster %q is declared there", obj.GetName(), ClustersDir, obj.GetName())
+		default:
+			obj.SetNamespace(controlv1alpha1.PropertiesNamespace)
+			itsOf[obj.GetName()].Objects = append(itsOf[obj.GetName()].Objects, obj)
+		}
+	}
+}
+
+func isConfigMap(obj Object) bool {
+	gvk := obj.GroupVersionKind()
+	return gvk.Group == "" && gvk.Kind == "ConfigMap"
 }
 
 // readWDSDirs reads every other top-level directory as the content of the

@@ -15,3 +15,8 @@ const (
 	// PreserveNodePort is the value of AnnotationPreserve that keeps nodePorts.
 	PreserveNodePort = "nodeport"
 )
+
+// PropertiesNamespace holds, in an ITS, one ConfigMap of template
+// properties per WEC, named like the WEC (KubeStellar's
+// customization-properties).
+const PropertiesNamespace = "customization-properties"
