@@ -87,7 +87,7 @@ type spaceConn struct {
 	// propertiesNamespace: an ITS whose customization-properties
 	// namespace this process made.
 	propertiesNamespace bool
-	events        *events.Emitter
+	events              *events.Emitter
 	// cache holds the informers that every component reading the space
 	// shares; it runs until stopWatching.
 	cache        *spacecache.Cache

@@ -1,13 +1,13 @@
 package propagate
 
 import (
-	"encoding/base64"
-	"go/token"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/token"
 	"maps"
 	"regexp"
 	"slices"
