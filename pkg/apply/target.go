@@ -196,6 +196,10 @@ type Desired struct {
 	// Adopt: on an Exclusive target, an object already there that the
 	// applier did not create, or that another tool manages, is taken over.
 	Adopt bool
+	// AdoptUnmanaged: on an Exclusive target, an object already there that
+	// the applier did not create is taken over, unless another tool
+	// manages it.
+	AdoptUnmanaged bool
 	// Ours: on an Exclusive target, the applier's inventory lists the
 	// object (an object carrying the applier's field manager is taken as
 	// its own too: applied just before a crash, not recorded yet).
@@ -357,19 +361,20 @@ func (t *Target) applyOne(ctx context.Context, d *Desired, listed map[string]*me
 	// What the target holds, without a request when possible.
 	var live metav1.Object // nil: absent
 	found := false
+	// The watch sees only the objects that carry the target's label: one
+	// it does not see may still be there without it (created by someone
+	// else, or its label taken off), so only the prefetch's list or a read
+	// tells that it is absent.
 	seen, watched := t.watches.Lookup(gvk, oid.Namespace, oid.Name)
 	switch m, listedHere := listed[id]; {
-	case watched:
-		found = true
-		if seen != nil {
-			live = seen
-		}
+	case watched && seen != nil:
+		found, live = true, seen
 	case listedHere:
 		found = true
 		if m != nil {
 			live = m
 		}
-	case verified && !opts.Recheck:
+	case !watched && verified && !opts.Recheck:
 		e.Action, e.ResourceVersion = Unchanged, known.resourceVersion // trusted as verified
 		return e
 	}
@@ -408,7 +413,7 @@ func (t *Target) applyOne(ctx context.Context, d *Desired, listed map[string]*me
 				e.Message = "managed in the " + t.kind() + " by " + owner + "; left alone (annotate the WDS object " + gitstellarv1alpha1.AnnotationAdopt + `: "true" to take it over)`
 				return e
 			}
-			if !ours && !d.Adopt {
+			if !ours && !d.Adopt && !d.AdoptUnmanaged {
 				e.Action, e.Managers = Conflict, ManagerNames(live)
 				e.Message = "the object already exists in the " + t.kind() + " and gitstellar did not create it; left alone (annotate the WDS object " +
 					gitstellarv1alpha1.AnnotationAdopt + `: "true" to take it over)`
