@@ -92,12 +92,13 @@ type policyState struct {
 	policy  *Policy
 	members map[ObjectKey]Member
 	// written: the parts of the Binding last written (nil: not written
-	// by this process); writtenOrphan: whether they carry the orphan
+	// by this process); writtenMarks: the annotations they carry from the
+	// policy (orphan, adopt)
 	// annotation; rewrite: a part was deleted by someone else, every part
 	// is written again.
-	written       []controlv1alpha1.BindingSpec
-	writtenOrphan bool
-	rewrite       bool
+	written      []controlv1alpha1.BindingSpec
+	writtenMarks bindingMarks
+	rewrite      bool
 	// resolved: whether the last sync could bind the policy, and its
 	// errors; the policy's status repeats them with its Binding's.
 	resolved *resolvedOutcome
@@ -437,14 +438,14 @@ func (c *Controller) policyChanged(raw any) {
 	defer c.mu.Unlock()
 	if ps, ok := c.policies[bp.Name]; ok && ps.bp.Generation == bp.Generation && ps.bp.UID == bp.UID {
 		ps.bp = &bp // a status or metadata change only
-		if orphans(&bp) != ps.writtenOrphan {
+		if marksOf(&bp) != ps.writtenMarks {
 			c.queue.Add(bp.Name)
 		}
 		return
 	}
 	ps := &policyState{bp: &bp, policy: Compile(&bp), members: map[ObjectKey]Member{}}
 	if prev, ok := c.policies[bp.Name]; ok && prev.bp.UID == bp.UID {
-		ps.written, ps.writtenOrphan = prev.written, prev.writtenOrphan
+		ps.written, ps.writtenMarks = prev.written, prev.writtenMarks
 	}
 	for k, o := range c.objects {
 		if mod, ok := ps.policy.Match(o, c.nsLabels[o.Namespace]); ok {
@@ -615,7 +616,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			errs = append(errs, fmt.Sprintf("wantSingletonReportedState: %d WECs selected; a singleton reported state needs exactly one, so none is written", len(clusters)))
 		}
 	}
-	written, writtenOrphan, rewrite := ps.written, ps.writtenOrphan, ps.rewrite
+	written, writtenMarks, rewrite := ps.written, ps.writtenMarks, ps.rewrite
 	c.mu.Unlock()
 
 	var parts []controlv1alpha1.BindingSpec
@@ -630,10 +631,10 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			return c.writeStatus(ctx, bp, false, append(errs, msg), errors.New(msg))
 		}
 	}
-	orphan := orphans(bp)
-	if valid && (written == nil || rewrite || orphan != writtenOrphan || !apiequality.Semantic.DeepEqual(written, parts)) {
+	marks := marksOf(bp)
+	if valid && (written == nil || rewrite || marks != writtenMarks || !apiequality.Semantic.DeepEqual(written, parts)) {
 		for _, n := range writeOrder(written, parts) {
-			unchanged := !rewrite && orphan == writtenOrphan && n < len(written) && apiequality.Semantic.DeepEqual(written[n], parts[n]) &&
+			unchanged := !rewrite && marks == writtenMarks && n < len(written) && apiequality.Semantic.DeepEqual(written[n], parts[n]) &&
 				(n > 0 || len(written) == len(parts)) // part 0 counts the parts
 			if unchanged {
 				continue
@@ -644,7 +645,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		}
 		c.mu.Lock()
 		if cur, ok := c.policies[name]; ok && cur.bp.UID == bp.UID {
-			cur.written, cur.writtenOrphan, cur.rewrite = parts, orphan, false
+			cur.written, cur.writtenMarks, cur.rewrite = parts, marks, false
 		}
 		c.mu.Unlock()
 		objects := objectCount(parts)

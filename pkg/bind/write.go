@@ -51,6 +51,9 @@ func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.Bindi
 	if orphans(bp) {
 		annotations[gitstellarv1alpha1.AnnotationDeletion] = gitstellarv1alpha1.DeletionOrphan
 	}
+	if adoptsUnmanaged(bp) {
+		annotations[gitstellarv1alpha1.AnnotationAdopt] = gitstellarv1alpha1.AdoptUnmanaged
+	}
 	if len(annotations) > 0 {
 		metadata["annotations"] = annotations
 	}
@@ -69,6 +72,20 @@ func (c *Controller) writeBinding(ctx context.Context, bp *controlv1alpha1.Bindi
 // annotation to the transport.
 func orphans(bp *controlv1alpha1.BindingPolicy) bool {
 	return bp.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan
+}
+
+// bindingMarks are the annotations a policy's Binding carries from it.
+type bindingMarks struct{ orphan, adoptUnmanaged bool }
+
+func marksOf(bp *controlv1alpha1.BindingPolicy) bindingMarks {
+	return bindingMarks{orphan: orphans(bp), adoptUnmanaged: adoptsUnmanaged(bp)}
+}
+
+// adoptsUnmanaged tells whether a policy takes over objects in the WECs
+// that no other tool manages (annotation gitstellar.io/adopt: unmanaged);
+// its Binding carries the annotation to the transport.
+func adoptsUnmanaged(bp *controlv1alpha1.BindingPolicy) bool {
+	return bp.Annotations[gitstellarv1alpha1.AnnotationAdopt] == gitstellarv1alpha1.AdoptUnmanaged
 }
 
 // deleteBindings removes the Binding of a deleted policy and its other

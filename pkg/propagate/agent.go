@@ -395,7 +395,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) error {
 	for i, w := range desired {
 		_, ours := inv.has(w.object.key)
 		set[i] = apply.Desired{ID: apply.ObjectID{GVK: w.object.gvk, Namespace: w.object.namespace, Name: w.object.name},
-			Decode: w.decode, Sum: w.hash, CreateOnly: w.entry.CreateOnly, Adopt: w.entry.Adopt, Ours: ours, Live: true}
+			Decode: w.decode, Sum: w.hash, CreateOnly: w.entry.CreateOnly, Adopt: w.entry.Adopt, AdoptUnmanaged: w.entry.AdoptUnmanaged, Ours: ours, Live: true}
 	}
 	// done turns the outcome of applying an entry into its status.
 	done := func(i int, e apply.Entry) {
@@ -689,7 +689,7 @@ func parseSpec(d *unstructured.Unstructured) *parsedSpec {
 		if ps.objects[i] = decodeObjectID(e.Object.Raw); ps.objects[i] == nil {
 			continue
 		}
-		ps.hashes[i] = sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t", e.CreateOnly, e.Adopt, e.ReturnStatus, e.Orphan)...))
+		ps.hashes[i] = sha256.Sum256(append(e.Object.Raw, fmt.Sprintf("%t%t%t%t%t", e.CreateOnly, e.Adopt, e.AdoptUnmanaged, e.ReturnStatus, e.Orphan)...))
 	}
 	return ps
 }

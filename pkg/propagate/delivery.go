@@ -25,11 +25,13 @@ const MaxObjectBytes = 512 << 10
 type Entry struct {
 	Object *unstructured.Unstructured
 	// Raw is Object as JSON, when known; Pack encodes Object otherwise.
-	Raw          []byte
-	CreateOnly   bool
-	Adopt        bool
-	Orphan       bool
-	ReturnStatus bool
+	Raw        []byte
+	CreateOnly bool
+	Adopt      bool
+	// AdoptUnmanaged: take the object over unless another tool manages it.
+	AdoptUnmanaged bool
+	Orphan         bool
+	ReturnStatus   bool
 }
 
 // DeliveryName names part n of a Binding's Deliveries for one WEC.
@@ -134,7 +136,7 @@ func Pack(source gitstellarv1alpha1.DeliverySource, entries []Entry, partBytes, 
 		for _, i := range p.entries {
 			e := entries[i]
 			specs[k].Entries = append(specs[k].Entries, gitstellarv1alpha1.DeliveryEntry{
-				Object: runtime.RawExtension{Raw: raws[i]}, CreateOnly: e.CreateOnly, Adopt: e.Adopt, Orphan: e.Orphan, ReturnStatus: e.ReturnStatus,
+				Object: runtime.RawExtension{Raw: raws[i]}, CreateOnly: e.CreateOnly, Adopt: e.Adopt, AdoptUnmanaged: e.AdoptUnmanaged, Orphan: e.Orphan, ReturnStatus: e.ReturnStatus,
 			})
 		}
 	}

@@ -61,7 +61,7 @@ var gzipWriters = sync.Pool{New: func() any {
 func entriesSum(entries []gitstellarv1alpha1.DeliveryEntry) string {
 	h := sha256.New()
 	for _, e := range entries {
-		fmt.Fprintf(h, "%d %t%t%t%t\n", len(e.Object.Raw), e.CreateOnly, e.Adopt, e.Orphan, e.ReturnStatus)
+		fmt.Fprintf(h, "%d %t%t%t%t%t\n", len(e.Object.Raw), e.CreateOnly, e.Adopt, e.AdoptUnmanaged, e.Orphan, e.ReturnStatus)
 		h.Write(e.Object.Raw)
 	}
 	return string(h.Sum(nil))

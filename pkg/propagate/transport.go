@@ -376,6 +376,11 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 			objects[i].policyOrphans = true
 		}
 	}
+	if b.Annotations[gitstellarv1alpha1.AnnotationAdopt] == gitstellarv1alpha1.AdoptUnmanaged {
+		for i := range objects {
+			objects[i].policyAdopts = true
+		}
+	}
 	var (
 		problems []string
 		handled  = map[string]bool{} // WECs whose Deliveries were written or kept as they are
@@ -535,6 +540,8 @@ type bound struct {
 	gr            schema.GroupResource
 	mod           controlv1alpha1.DownsyncModulation
 	policyOrphans bool // the policy keeps the WEC copies on removal
+	// policyAdopts: the policy takes over objects no other tool manages.
+	policyAdopts bool
 }
 
 // boundObject is what the transport keeps of a bound WDS object at one
@@ -686,12 +693,13 @@ func (t *Transport) deliveriesFor(b *controlv1alpha1.Binding, wec string, object
 			return nil, fmt.Errorf("%s %s/%s: %w", o.identity.GetKind(), o.identity.GetNamespace(), o.identity.GetName(), tr.err)
 		}
 		entries = append(entries, Entry{
-			Object:       o.identity,
-			Raw:          tr.raw,
-			CreateOnly:   o.mod.CreateOnly,
-			Adopt:        o.adopt,
-			Orphan:       o.policyOrphans || o.orphan,
-			ReturnStatus: o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
+			Object:         o.identity,
+			Raw:            tr.raw,
+			CreateOnly:     o.mod.CreateOnly,
+			Adopt:          o.adopt,
+			AdoptUnmanaged: o.policyAdopts,
+			Orphan:         o.policyOrphans || o.orphan,
+			ReturnStatus:   o.mod.WantSingletonReportedState || o.mod.WantMultiWECReportedState || len(o.mod.StatusCollectors) > 0,
 		})
 	}
 	return Pack(gitstellarv1alpha1.DeliverySource{WDS: t.opts.WDS, Binding: b.Name}, entries, PartBytes, MaxObjectBytes, previous)

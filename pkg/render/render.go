@@ -177,6 +177,9 @@ func (r *renderer) render() (*Result, error) {
 	r.readClusters()
 	r.readWDSDirs()
 	r.checkDuplicates()
+	if settings.Adopt != "" {
+		r.adoptByDefault(settings.Adopt)
+	}
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -270,6 +273,28 @@ func (r *renderer) readClusters() {
 		default:
 			obj.SetNamespace(controlv1alpha1.PropertiesNamespace)
 			itsOf[obj.GetName()].Objects = append(itsOf[obj.GetName()].Objects, obj)
+		}
+	}
+}
+
+// adoptByDefault puts gitstellar.io/adopt: value on every BindingPolicy
+// of the WDSes that has no gitstellar.io/adopt (gitstellar.yaml's adopt).
+func (r *renderer) adoptByDefault(value string) {
+	for _, s := range r.spaces {
+		for _, obj := range s.Objects {
+			gvk := obj.GroupVersionKind()
+			if gvk.Group != controlv1alpha1.GroupVersion.Group || gvk.Kind != "BindingPolicy" {
+				continue
+			}
+			ann := obj.GetAnnotations()
+			if _, set := ann[gitstellarv1alpha1.AnnotationAdopt]; set {
+				continue
+			}
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[gitstellarv1alpha1.AnnotationAdopt] = value
+			obj.SetAnnotations(ann)
 		}
 	}
 }

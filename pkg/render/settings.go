@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"sigs.k8s.io/yaml"
+
+	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 )
 
 // SettingsFile is the optional file of repository-wide settings, at the
@@ -22,6 +24,13 @@ type Settings struct {
 	// Files whose names start with "." and files that are not .yaml, .yml
 	// or .json are never read.
 	Ignore []string `json:"ignore,omitempty"`
+	// Adopt "unmanaged" puts gitstellar.io/adopt: unmanaged on every
+	// BindingPolicy that has no gitstellar.io/adopt annotation: objects in
+	// the WECs that gitstellar did not create are taken over unless another
+	// GitOps tool manages them (KubeStellar's behaviour). Empty: an object
+	// already in a WEC is a conflict unless its policy or WDS object says
+	// otherwise.
+	Adopt string `json:"adopt,omitempty"`
 }
 
 // readSettings reads gitstellar.yaml, a regular file of the layout's
@@ -37,6 +46,9 @@ func (r *renderer) readSettings() (Settings, *Error) {
 	}
 	if err := yaml.UnmarshalStrict(b, &s); err != nil {
 		return s, &Error{Location: Location{File: SettingsFile, Line: yamlErrorLine(err)}, Message: cleanYAMLError(err)}
+	}
+	if s.Adopt != "" && s.Adopt != gitstellarv1alpha1.AdoptUnmanaged {
+		return s, &Error{Location: Location{File: SettingsFile}, Message: fmt.Sprintf("adopt: %q is not a choice; the one choice is %q", s.Adopt, gitstellarv1alpha1.AdoptUnmanaged)}
 	}
 	return s, nil
 }

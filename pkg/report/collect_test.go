@@ -664,3 +664,16 @@ func TestEvaluateDoesNotModifyInputs(t *testing.T) {
 	assert.Equal(t, "wec2", wecs[0].WEC)
 	assert.Contains(t, collectDeployment, "status")
 }
+
+// TestEvaluateReturnedIntegers: a returned status is decoded as the API
+// machinery decodes objects, whole numbers as CEL ints, so that
+// arithmetic with integer literals works as in KubeStellar.
+func TestEvaluateReturnedIntegers(t *testing.T) {
+	c := mustCompileCollector(t, controlv1alpha1.StatusCollectorSpec{
+		Select: []controlv1alpha1.NamedExpression{collectNamed("next", "returned.status.replicas + 1"), collectNamed("double", "returned.status.ratio * 2.0")},
+	})
+	got := c.Evaluate(collectDeployment, []report.WECReport{{WEC: "wec1", Status: report.DecodeReturned([]byte(`{"replicas": 2, "ratio": 0.25}`))}})
+	assert.Empty(t, got.RowErrors)
+	assert.Equal(t, collectRows(collectCols(collectNum("3"), collectNum("0.5"))), got.Rows)
+	assert.Nil(t, report.DecodeReturned([]byte(`[1]`)), "not an object")
+}

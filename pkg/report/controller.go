@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -582,12 +583,24 @@ func (c *StatusController) viewOf(d *unstructured.Unstructured, wec string) map[
 			if se.Kind == h.Kind && se.Name == h.Name && se.Namespace == h.Namespace {
 				e.status = se
 				if se.ReturnedStatus != nil {
-					_ = json.Unmarshal(se.ReturnedStatus.Raw, &e.returned)
+					e.returned = decodeReturned(se.ReturnedStatus.Raw)
 					se.ReturnedStatus = nil // kept decoded only
 				}
 			}
 		}
 		out[key] = e
+	}
+	return out
+}
+
+// decodeReturned decodes a returned status as the API machinery decodes
+// objects: whole numbers as int64 (CEL int), others as float64, so that a
+// StatusCollector's `returned.status.replicas + 1` works as in KubeStellar.
+// nil when it is not a JSON object.
+func decodeReturned(raw []byte) map[string]any {
+	var out map[string]any
+	if utiljson.Unmarshal(raw, &out) != nil {
+		return nil
 	}
 	return out
 }

@@ -125,6 +125,13 @@ type DeliveryEntry struct {
 	// +optional
 	Adopt bool `json:"adopt,omitempty"`
 
+	// AdoptUnmanaged allows the agent to take over an object that already
+	// exists in the WEC and was not created by it, unless another GitOps
+	// tool (Flux, Argo CD) manages it: KubeStellar's takeover, asked for
+	// by the BindingPolicy.
+	// +optional
+	AdoptUnmanaged bool `json:"adoptUnmanaged,omitempty"`
+
 	// Orphan leaves the object in the WEC when the entry goes away.
 	// +optional
 	Orphan bool `json:"orphan,omitempty"`

@@ -49,6 +49,12 @@ const (
 	// AnnotationAdopt with value "true" lets a WEC agent take over an object
 	// it did not create.
 	AnnotationAdopt = "gitstellar.io/adopt"
+	// AdoptUnmanaged is the AnnotationAdopt value of a BindingPolicy (and
+	// its Binding) that takes over, for every object the policy binds, an
+	// object in the WEC that no other GitOps tool manages: KubeStellar's
+	// behaviour. gitstellar.yaml's `adopt: unmanaged` puts it on every
+	// BindingPolicy of the repository that has no AnnotationAdopt.
+	AdoptUnmanaged = "unmanaged"
 	// AnnotationDeletion with value "orphan" (DeletionOrphan) keeps the WEC
 	// copy of an object when it is unbound. On a BindingPolicy it applies to
 	// every object the policy binds.

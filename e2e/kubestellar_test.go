@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+)
+
+// scenarioExpect is a scenario's expect.yaml: what KubeStellar's
+// documentation says a user sees once the scenario is applied.
+type scenarioExpect struct {
+	// WECs: objects in the named WECs, holding at least the fields of
+	// Object (maps compared key by key, everything else exactly), and
+	// none of AbsentFields (dotted paths).
+	WECs []struct {
+		In           []string       `json:"in"`
+		Object       map[string]any `json:"object"`
+		AbsentFields []string       `json:"absentFields"`
+	} `json:"wecs"`
+	// Absent: objects that must not be in the named WECs.
+	Absent []struct {
+		In     []string       `json:"in"`
+		Object map[string]any `json:"object"`
+	} `json:"absent"`
+	// WDS: objects of the WDS, as for WECs.
+	WDS []struct {
+		Object map[string]any `json:"object"`
+	} `json:"wds"`
+	// CombinedStatuses: the exact results of the CombinedStatus of an
+	// object and a policy.
+	CombinedStatuses []struct {
+		Group     string `json:"group"`
+		Resource  string `json:"resource"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Policy    string `json:"policy"`
+		Results   []any  `json:"results"`
+	} `json:"combinedStatuses"`
+}
+
+// TestKubeStellarScenarios runs KubeStellar's documented scenarios, each a
+// directory of testdata/kubestellar, on one `gitstellar run` with two WECs
+// labelled as in KubeStellar's examples: the scenario's wds/ is pushed as
+// wds1/<scenario>/, and what its expect.yaml says must come to hold.
+func TestKubeStellarScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real apiservers")
+	}
+	entries, err := os.ReadDir("testdata/kubestellar")
+	require.NoError(t, err)
+	f := newFlow(t)
+	f.start()
+	clusters := map[string]*scenarioCluster{"wds1": newScenarioCluster(t, f, "wds1")}
+	for _, w := range []string{"cluster1", "cluster2"} {
+		clusters[w] = newScenarioCluster(t, f, w)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata/kubestellar", e.Name())
+			files := map[string]string{}
+			require.NoError(t, filepath.WalkDir(filepath.Join(dir, "wds"), func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				rel, _ := filepath.Rel(filepath.Join(dir, "wds"), p)
+				files["wds1/"+e.Name()+"/"+filepath.ToSlash(rel)] = string(b)
+				return err
+			}))
+			raw, err := os.ReadFile(filepath.Join(dir, "expect.yaml"))
+			require.NoError(t, err)
+			var want scenarioExpect
+			require.NoError(t, yaml.UnmarshalStrict(raw, &want))
+			f.push("KubeStellar scenario "+e.Name(), files)
+
+			check := func(what string, ok func() string) {
+				t.Helper()
+				var last string
+				if !eventuallyTrue(2*time.Minute, func() bool { last = ok(); return last == "" }) {
+					t.Errorf("%s: %s", what, last)
+				}
+			}
+			for _, w := range want.WECs {
+				for _, wec := range w.In {
+					check(wec+": "+describe(w.Object), func() string { return clusters[wec].holds(w.Object, w.AbsentFields) })
+				}
+			}
+			for _, a := range want.Absent {
+				for _, wec := range a.In {
+					check(wec+": no "+describe(a.Object), func() string { return clusters[wec].lacks(a.Object) })
+				}
+			}
+			for _, w := range want.WDS {
+				check("wds1: "+describe(w.Object), func() string { return clusters["wds1"].holds(w.Object, nil) })
+			}
+			for _, cs := range want.CombinedStatuses {
+				check(fmt.Sprintf("the CombinedStatus of %s %s/%s and %s", cs.Resource, cs.Namespace, cs.Name, cs.Policy), func() string {
+					return clusters["wds1"].combinedStatus(cs.Group, cs.Resource, cs.Namespace, cs.Name, cs.Policy, cs.Results)
+				})
+			}
+		})
+	}
+}
+
+// scenarioCluster reads one cluster's objects by apiVersion and kind.
+type scenarioCluster struct {
+	t      *testing.T
+	client dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+func newScenarioCluster(t *testing.T, f *flow, name string) *scenarioCluster {
+	cfg := f.env.Config(name)
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	require.NoError(t, err)
+	return &scenarioCluster{t: t, client: dynamic.NewForConfigOrDie(cfg), mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}
+}
+
+// get reads the object that want names; "" and the object, or why not.
+func (c *scenarioCluster) get(want map[string]any) (*unstructured.Unstructured, string) {
+	u := &unstructured.Unstructured{Object: want}
+	gvk := u.GroupVersionKind()
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		c.mapper.Reset()
+		return nil, err.Error()
+	}
+	got, err := c.client.Resource(m.Resource).Namespace(u.GetNamespace()).Get(context.Background(), u.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return nil, err.Error()
+	}
+	return got, ""
+}
+
+func (c *scenarioCluster) holds(want map[string]any, absent []string) string {
+	got, why := c.get(want)
+	if got == nil {
+		return why
+	}
+	if diff := subset("", want, got.Object); diff != "" {
+		return diff
+	}
+	for _, p := range absent {
+		if _, found, _ := unstructured.NestedFieldNoCopy(got.Object, strings.Split(p, ".")...); found {
+			return p + " is there"
+		}
+	}
+	return ""
+}
+
+func (c *scenarioCluster) lacks(want map[string]any) string {
+	got, why := c.get(want)
+	switch {
+	case got != nil:
+		return "it is there"
+	case strings.Contains(why, "not found"):
+		return ""
+	}
+	return why
+}
+
+func (c *scenarioCluster) combinedStatus(group, resource, namespace, name, policy string, results []any) string {
+	list, err := c.client.Resource(schema.GroupVersionResource{Group: "control.kubestellar.io", Version: "v1alpha1", Resource: "combinedstatuses"}).
+		Namespace(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: fmt.Sprintf(
+		"status.kubestellar.io/api-group=%s,status.kubestellar.io/resource=%s,status.kubestellar.io/name=%s,status.kubestellar.io/binding-policy=%s",
+		group, resource, name, policy)})
+	switch {
+	case err != nil && !apierrors.IsNotFound(err):
+		return err.Error()
+	case err != nil || len(list.Items) != 1:
+		return "no CombinedStatus (or more than one)"
+	}
+	got, _ := json.Marshal(list.Items[0].Object["results"])
+	want, _ := json.Marshal(results)
+	if string(got) != string(want) {
+		return fmt.Sprintf("results are %s, want %s", got, want)
+	}
+	return ""
+}
+
+// subset says where got lacks or differs from want ("" when it holds it):
+// maps key by key, everything else exactly.
+func subset(path string, want, got any) string {
+	if wm, ok := want.(map[string]any); ok {
+		gm, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s: not an object: %v", path, got)
+		}
+		for k, wv := range wm {
+			if d := subset(strings.TrimPrefix(path+"."+k, "."), wv, gm[k]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if string(wj) != string(gj) {
+		return fmt.Sprintf("%s is %s, want %s", path, gj, wj)
+	}
+	return ""
+}
+
+func describe(o map[string]any) string {
+	u := &unstructured.Unstructured{Object: o}
+	if u.GetNamespace() != "" {
+		return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
+	}
+	return u.GetKind() + " " + u.GetName()
+}
+
+// eventuallyTrue polls ok until it holds or the time is up.
+func eventuallyTrue(within time.Duration, ok func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

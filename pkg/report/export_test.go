@@ -1,0 +1,4 @@
+package report
+
+// DecodeReturned is decodeReturned, for the tests of package report_test.
+var DecodeReturned = decodeReturned
