@@ -494,6 +494,11 @@ spec:
 	})
 
 	t.Run("7 a policy removed takes its objects from the WECs, not the foreign ones", func(t *testing.T) {
+		// A bystander in the bound Namespace, made in cluster1 by hand: the
+		// Namespace leaves, the bystander and so the Namespace stay there.
+		bystander, err := f.wecs["cluster1"].CoreV1().ConfigMaps("nginx").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "bystander"}, Data: map[string]string{"owner": "someone"}}, metav1.CreateOptions{})
+		require.NoError(t, err)
 		f.push("no more nginx policy", nil, "wds1/nginx/policy.yaml")
 		for _, w := range both {
 			f.waitGone(w, deploymentsGVR, "nginx", "nginx")
@@ -505,6 +510,16 @@ spec:
 		f.waitGone("cluster2", configMapsGVR, "default", "shared") // the one gitstellar created there
 		_, err = f.wecs["cluster1"].AppsV1().Deployments("default").Get(ctx, "solo", metav1.GetOptions{})
 		assert.NoError(t, err, "another policy's object stays")
+		kept, err := f.wecs["cluster1"].CoreV1().ConfigMaps("nginx").Get(ctx, "bystander", metav1.GetOptions{})
+		require.NoError(t, err, "the bystander survives its Namespace leaving")
+		assert.Equal(t, bystander.UID, kept.UID)
+		ns, err := f.wecs["cluster1"].CoreV1().Namespaces().Get(ctx, "nginx", metav1.GetOptions{})
+		require.NoError(t, err, "the Namespace holding it stays")
+		assert.Nil(t, ns.DeletionTimestamp)
+		require.Eventually(t, func() bool {
+			evs, err := kubernetes.NewForConfigOrDie(f.env.Config("its1")).CoreV1().Events("mailbox-cluster1").List(ctx, metav1.ListOptions{FieldSelector: "reason=Kept"})
+			return err == nil && len(evs.Items) > 0 && strings.Contains(evs.Items[0].Message, "Namespace nginx kept in WEC cluster1") && strings.Contains(evs.Items[0].Message, "bystander")
+		}, 30*time.Second, 200*time.Millisecond, "the kept Namespace is reported")
 		f.waitStatus("the status branch no longer lists nginx", func(s report.Summary) bool {
 			return s.SourceCommit == f.lastHead && !readyIn(s, "Deployment", "nginx", "nginx", "cluster1")
 		})
