@@ -92,6 +92,9 @@ func newFlow(t *testing.T) *flow {
 // start starts `gitstellar run` (again).
 func (f *flow) start() {
 	f.t.Helper()
+	if f.cmd != nil {
+		f.t.Fatal("gitstellar run is running already: a second one would outlive the test")
+	}
 	secret := filepath.Join(f.t.TempDir(), "secret")
 	require.NoError(f.t, os.WriteFile(secret, f.secret, 0o600))
 	f.runs++

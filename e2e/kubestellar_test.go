@@ -65,7 +65,6 @@ func TestKubeStellarScenarios(t *testing.T) {
 	entries, err := os.ReadDir("testdata/kubestellar")
 	require.NoError(t, err)
 	f := newFlow(t)
-	f.start()
 	clusters := map[string]*scenarioCluster{"wds1": newScenarioCluster(t, f, "wds1")}
 	for _, w := range []string{"cluster1", "cluster2"} {
 		clusters[w] = newScenarioCluster(t, f, w)
