@@ -163,9 +163,8 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 		objects    []*bind.Object
 		byKey      = map[bind.ObjectKey]render.Object{}
 		nsLabels   = map[string]map[string]string{}
-		plurals    = crdPlurals(sp.Objects)
-		scopes     = clusterScoped(sp.Objects)
 	)
+	plurals, scopes := declaredKinds(sp.Objects)
 	for _, o := range sp.Objects {
 		o = inDefaultNamespace(o, scopes)
 		gvk := o.GroupVersionKind()
@@ -333,10 +332,10 @@ func hashOf(u *unstructured.Unstructured) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// crdPlurals maps the kinds of the CRDs declared in a space to their
-// resources.
-func crdPlurals(objects []render.Object) map[schema.GroupKind]string {
-	out := map[schema.GroupKind]string{}
+// declaredKinds reads the CRDs declared in a space: each kind's resource
+// (plural), and whether it is cluster-scoped (with gitstellar's own kinds).
+func declaredKinds(objects []render.Object) (plurals map[schema.GroupKind]string, clusterScoped map[schema.GroupKind]bool) {
+	plurals, clusterScoped = map[schema.GroupKind]string{}, maps.Clone(ownScopes)
 	for _, o := range objects {
 		if o.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
 			continue
@@ -344,29 +343,17 @@ func crdPlurals(objects []render.Object) map[schema.GroupKind]string {
 		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
 		plural, _, _ := unstructured.NestedString(o.Object, "spec", "names", "plural")
-		if kind != "" && plural != "" {
-			out[schema.GroupKind{Group: group, Kind: kind}] = plural
-		}
-	}
-	return out
-}
-
-// clusterScoped says which kinds are cluster-scoped, for the kinds of
-// the CRDs declared in a space and gitstellar's and KubeStellar's own.
-func clusterScoped(objects []render.Object) map[schema.GroupKind]bool {
-	out := maps.Clone(ownScopes)
-	for _, o := range objects {
-		if o.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+		scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+		if kind == "" {
 			continue
 		}
-		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-		scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
-		if kind != "" {
-			out[schema.GroupKind{Group: group, Kind: kind}] = scope == string(apiextensionsv1.ClusterScoped)
+		gk := schema.GroupKind{Group: group, Kind: kind}
+		clusterScoped[gk] = scope == string(apiextensionsv1.ClusterScoped)
+		if plural != "" {
+			plurals[gk] = plural
 		}
 	}
-	return out
+	return plurals, clusterScoped
 }
 
 // ownScopes: of every CRD gitstellar installs, whether it is cluster-scoped.

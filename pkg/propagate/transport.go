@@ -371,15 +371,12 @@ func (t *Transport) sync(ctx context.Context, name string) error {
 		return err
 	}
 	t.release(t.refs.set(name, boundKeys(&b)))
-	if b.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan {
-		for i := range objects {
-			objects[i].policyOrphans = true
-		}
-	}
-	if b.Annotations[gitstellarv1alpha1.AnnotationAdopt] == gitstellarv1alpha1.AdoptUnmanaged {
-		for i := range objects {
-			objects[i].policyAdopts = true
-		}
+	// The policy's marks, carried by its Binding: keep the WEC copies on
+	// removal; take over objects no other tool manages.
+	orphans := b.Annotations[gitstellarv1alpha1.AnnotationDeletion] == gitstellarv1alpha1.DeletionOrphan
+	adopts := b.Annotations[gitstellarv1alpha1.AnnotationAdopt] == gitstellarv1alpha1.AdoptUnmanaged
+	for i := range objects {
+		objects[i].policyOrphans, objects[i].policyAdopts = orphans, adopts
 	}
 	var (
 		problems []string
