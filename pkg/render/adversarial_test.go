@@ -385,3 +385,22 @@ func TestAllowRemoteBases(t *testing.T) {
 	assert.ElementsMatch(t, []string{"wds1", "local", "fetched"}, names)
 	assert.Equal(t, int64(1), requests.Load())
 }
+
+// TestAdversarialSettingsAndProperties: the inputs this layout reads
+// beyond objects — gitstellar.yaml's adopt, and property ConfigMaps in
+// clusters/ — are refused with their control characters escaped, and a
+// property ConfigMap cannot reach another namespace or another ITS's WEC.
+func TestAdversarialSettingsAndProperties(t *testing.T) {
+	res, err := renderCommit(t, render.Options{}, gittest.File("gitstellar.yaml", "adopt: \"\\e[31mall\\a\"\n"))
+	requireRefused(t, res, err, "gitstellar.yaml", `adopt: "\x1b[31mall\a" is not a choice`)
+	assert.NotContains(t, err.Error(), "\x1b", "no raw escape sequence in the error")
+
+	res, err = renderCommit(t, render.Options{}, gittest.File("clusters/p.yaml",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"edge\\e]0;x\\a\", namespace: customization-properties}\ndata: {a: b}\n"))
+	requireRefused(t, res, err, "clusters/p.yaml", `ConfigMap "edge\x1b]0;x\a": a ConfigMap in clusters/ holds the template properties of the WorkloadCluster of its name`)
+	assert.NotContains(t, err.Error(), "\x1b")
+
+	res, err = renderCommit(t, render.Options{}, gittest.File("clusters/p.yaml",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edge1, namespace: kube-system}\ndata: {a: b}\n"))
+	requireRefused(t, res, err, "clusters/p.yaml", `in namespace customization-properties, not "kube-system"`)
+}
