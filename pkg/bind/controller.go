@@ -102,6 +102,9 @@ type policyState struct {
 	// resolved: whether the last sync could bind the policy, and its
 	// errors; the policy's status repeats them with its Binding's.
 	resolved *resolvedOutcome
+	// singletonFootprint: what the policy last asked a singleton
+	// reported state of (singletonFootprint).
+	singletonFootprint string
 }
 
 type resolvedOutcome struct {
@@ -462,6 +465,10 @@ func (c *Controller) policyDeleted(ctx context.Context, raw any) {
 		return
 	}
 	c.mu.Lock()
+	if ps, ok := c.policies[u.GetName()]; ok && ps.singletonFootprint != "" {
+		delete(c.policies, u.GetName())
+		c.askOthersForStatus(u.GetName())
+	}
 	delete(c.policies, u.GetName())
 	c.mu.Unlock()
 	c.queue.Add(u.GetName()) // the worker deletes the Binding
@@ -612,8 +619,9 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 			}
 		}
 		spec = BindingSpec(members, clusters)
-		if wantsSingleton(bp) && len(clusters) != 1 {
-			errs = append(errs, fmt.Sprintf("wantSingletonReportedState: %d WECs selected; a singleton reported state needs exactly one, so none is written", len(clusters)))
+		if fp := c.singletonFootprint(ps, clusters); fp != ps.singletonFootprint {
+			ps.singletonFootprint = fp
+			c.askOthersForStatus(name)
 		}
 	}
 	written, writtenMarks, rewrite := ps.written, ps.writtenMarks, ps.rewrite

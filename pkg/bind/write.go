@@ -171,7 +171,13 @@ func (c *Controller) writeStatus(ctx context.Context, bp *controlv1alpha1.Bindin
 		}
 	}
 	if valid {
-		want.Errors = append(slices.Clone(errs), bindingErrs...)
+		want.Errors = slices.Clone(errs)
+		c.mu.Lock()
+		if e := c.singletonError(bp.Name); e != "" {
+			want.Errors = append(want.Errors, e)
+		}
+		c.mu.Unlock()
+		want.Errors = append(want.Errors, bindingErrs...)
 	}
 	if status == corev1.ConditionFalse {
 		c.events.Emit(ctx, policyRef(bp.Name, bp.UID), events.Warning, "BindingFailed", message)

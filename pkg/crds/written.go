@@ -48,7 +48,7 @@ spec:
   downsync: [{objectSelectors: [{matchLabels: {app: web}}]}]
 status:
   observedGeneration: 2
-  errors: ["wantSingletonReportedState: 2 WECs selected; a singleton reported state needs exactly one, so none is written"]
+  errors: ['Singleton reported status return is requested but some objects have the wrong number of associated WECs, for example: [{"ObjectID":{"GVK":{"Group":"apps","Version":"v1","Kind":"Deployment"},"Resource":"deployments","ObjectName":{"Namespace":"app","Name":"web"}},"NumWECs":2}]']
   conditions:
   - {type: Synced, status: "True", reason: ReconcileSuccess, message: Binding web is up to date, lastTransitionTime: "2026-01-01T00:00:00Z"}
   - {type: Ready, status: "False", reason: ReconcileError, message: a WEC could not apply, lastTransitionTime: "2026-01-01T00:00:00Z"}

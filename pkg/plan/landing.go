@@ -210,6 +210,13 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 	// A transformed object is the same for every WEC unless it expands
 	// templates: transform it once.
 	shared := map[bind.ObjectKey]*landed{}
+	// A singleton reported state is decided per object, over the WECs of
+	// every policy asking it of the object.
+	type singletonAsk struct {
+		policies []string
+		wecs     map[string]bool
+	}
+	singletons := map[bind.ObjectKey]*singletonAsk{}
 	for _, res := range bind.Resolve(bind.Inputs{Policies: policies, Objects: objects, NamespaceLabels: nsLabels, Clusters: clusters}) {
 		pl := &policyLanding{wds: sp.Name, name: res.Policy}
 		l.policies[sp.Name+"/"+res.Policy] = pl
@@ -231,14 +238,23 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 		for _, o := range res.Spec.Workload.NamespaceScope {
 			members = append(members, member{bind.ObjectKey{Group: o.Group, Resource: o.Resource, Namespace: o.Namespace, Name: o.Name}, o.DownsyncModulation})
 		}
-		singleton := false
 		for _, m := range members {
 			obj := byKey[m.key]
 			pl.objects = append(pl.objects, refOf(sp.Name, obj))
 			if len(pl.wecs) > 0 {
 				bound[m.key] = true
 			}
-			singleton = singleton || m.mod.WantSingletonReportedState
+			if m.mod.WantSingletonReportedState {
+				ask := singletons[m.key]
+				if ask == nil {
+					ask = &singletonAsk{wecs: map[string]bool{}}
+					singletons[m.key] = ask
+				}
+				ask.policies = append(ask.policies, res.Policy)
+				for _, w := range pl.wecs {
+					ask.wecs[w] = true
+				}
+			}
 			for _, sc := range m.mod.StatusCollectors {
 				if !collectors[sc] {
 					l.warnings = appendOnce(l.warnings, fmt.Sprintf("%s: BindingPolicy %s names StatusCollector %s, which is not defined", sp.Name, res.Policy, sc))
@@ -252,9 +268,6 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 		}
 		if len(res.Errors) == 0 && len(pl.wecs) == 0 {
 			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s selects no WEC", sp.Name, res.Policy))
-		}
-		if singleton && len(pl.wecs) != 1 {
-			l.warnings = append(l.warnings, fmt.Sprintf("%s: BindingPolicy %s wants a singleton reported state but selects %d WECs", sp.Name, res.Policy, len(pl.wecs)))
 		}
 		// Template expansion failing for one WEC leaves that Binding's
 		// state in that WEC as it is: nothing of it lands there.
@@ -304,6 +317,14 @@ func (l *landing) resolveWDS(sp *render.Space, its string, wecs []WEC, selected 
 				}
 			}
 		}
+	}
+	for _, b := range objects {
+		ask := singletons[b.Key()]
+		if ask == nil || len(ask.wecs) == 1 {
+			continue
+		}
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: %s: a singleton reported state is asked (BindingPolicy %s) but it goes to %d WECs; none is written",
+			sp.Name, refOf(sp.Name, byKey[b.Key()]).describe(), strings.Join(ask.policies, ", "), len(ask.wecs)))
 	}
 	for _, b := range objects {
 		o := byKey[b.Key()]

@@ -197,6 +197,13 @@ func TestPlanExpectations(t *testing.T) {
 	require.Len(t, p.WECs, 1)
 	assert.Contains(t, p.WECs[0].Updated[0].Diff, "+  region: from-binary-data")
 
+	// A singleton is decided per object over every policy asking it: two
+	// policies sending solo to two WECs leave it without one.
+	p = compute("singleton-two-policies")
+	assert.Equal(t, map[string]string{"edge2 create ConfigMap/solo": "solo-south"}, changes(p))
+	assert.Contains(t, p.Warnings, "wds1: ConfigMap default/solo: a singleton reported state is asked (BindingPolicy solo, solo-south) but it goes to 2 WECs; none is written")
+	assert.NotContains(t, compute("properties").Warnings, "wds1: ConfigMap default/solo: a singleton reported state is asked (BindingPolicy solo) but it goes to 1 WECs; none is written")
+
 	// Warnings that hold in every case.
 	p = compute("narrow-selector")
 	assert.Contains(t, p.Warnings, "WEC core1 (ITS its1) is selected by no BindingPolicy")

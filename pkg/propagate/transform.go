@@ -167,10 +167,9 @@ func ConfigMapProperties(u *unstructured.Unstructured) (data map[string]string, 
 var (
 	foreignLabels      = []string{"kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace", "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"}
 	foreignAnnotations = []string{"argocd.argoproj.io/tracking-id", "kubectl.kubernetes.io/last-applied-configuration"}
-	// Labels gitstellar's source controller puts on WDS objects.
 	// gitstellar's marks in the WDS: where an object comes from, and that
-	// its status is its one WEC's.
-	sourceLabels = []string{"gitstellar.io/source", controlv1alpha1.LabelSingletonStatus}
+	// its status is its WECs' reported state.
+	sourceLabels = []string{"gitstellar.io/source", controlv1alpha1.LabelSingletonStatus, controlv1alpha1.LabelMultiWECStatus}
 )
 
 // Transform returns the object as one WEC is to receive it, in

@@ -343,6 +343,8 @@ func (c *Collector) columnNames() []string {
 type collectorInput struct {
 	wec  string
 	vars map[string]any
+	// pending: the WEC has returned no status yet.
+	pending bool
 }
 
 // collectorInputs builds the CEL variables of every WEC, in WEC name order.
@@ -372,7 +374,7 @@ func collectorInputs(obj map[string]any, wecs []WECReport) []collectorInput {
 			"returned":    map[string]any{"status": status},
 			"inventory":   map[string]any{"name": w.WEC},
 			"propagation": map[string]any{"lastReturnedUpdateTimestamp": w.LastReturnedUpdate},
-		}})
+		}, pending: w.Status == nil})
 	}
 	return inputs
 }
@@ -399,6 +401,9 @@ func (ev collectorEvaluation) eval(prog cel.Program, in collectorInput, column s
 	out, _, err := prog.Eval(in.vars)
 	if err != nil {
 		msg := err.Error()
+		if in.pending {
+			msg = "no status returned yet: " + msg
+		}
 		if column == "" {
 			msg = "filter: " + msg
 		}

@@ -383,7 +383,22 @@ func TestEvaluateRowErrorOfNullStatus(t *testing.T) {
 	require.Len(t, got.RowErrors, 1)
 	assert.Equal(t, "wec1", got.RowErrors[0].WEC.ClusterId)
 	assert.Equal(t, "phase", got.RowErrors[0].ColumnName)
-	assert.NotEmpty(t, got.RowErrors[0].Error)
+	assert.True(t, strings.HasPrefix(got.RowErrors[0].Error, "no status returned yet: "), got.RowErrors[0].Error)
+}
+
+// TestEvaluatePendingWECsAreRows: as in KubeStellar, every destination is
+// a row, one that returned nothing yet with a null status; COUNT counts
+// it, SUM skips its null subject.
+func TestEvaluatePendingWECsAreRows(t *testing.T) {
+	c := mustCompileCollector(t, controlv1alpha1.StatusCollectorSpec{
+		CombinedFields: []controlv1alpha1.NamedAggregator{
+			collectAgg("wecs", controlv1alpha1.AggregatorTypeCount, ""),
+			collectAgg("reported", controlv1alpha1.AggregatorTypeSum, "returned.status == null ? 0 : 1"),
+		},
+	})
+	got := c.Evaluate(collectDeployment, collectWECs(map[string]any{"availableReplicas": int64(2)}, nil, nil))
+	assert.Equal(t, collectRows(collectCols(collectNum("3"), collectNum("1"))), got.Rows)
+	assert.Empty(t, got.RowErrors)
 }
 
 func TestEvaluateFilter(t *testing.T) {

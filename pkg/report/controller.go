@@ -79,8 +79,14 @@ type StatusController struct {
 	// version counts the changes of summaries: a reader whose last
 	// Summary had this version needs no new one.
 	version    uint64
-	statusMemo map[string]string               // object ref → hash of the reported state last written
-	singletons map[string]map[string]objectRef // Binding → refs it wrote reported state into
+	statusMemo map[string]string // object ref → hash of the reported state last written
+	// requests: object ref → Binding → what the Binding asks of the
+	// object's reported state; requestedBy: Binding → the object refs it
+	// asks of; reportedInto: object ref → the object gitstellar wrote a
+	// reported state into.
+	requests     map[string]map[string]*boundRequest
+	requestedBy  map[string]map[string]bool
+	reportedInto map[string]reportedObject
 	// combinedKept: Binding → the CombinedStatuses its last sync wrote,
 	// and the policy it is a part of: the parts of one policy's Binding
 	// share its CombinedStatuses' label, and each keeps the others'.
@@ -130,7 +136,8 @@ func NewStatusController(opts StatusOptions) (*StatusController, error) {
 	}
 	c := &StatusController{opts: opts, wds: wds, its: its, queue: keyqueue.New(),
 		compiled: map[string]*Collector{}, summaries: map[string]*bindingSummary{},
-		statusMemo: map[string]string{}, singletons: map[string]map[string]objectRef{}, combinedKept: map[string]keptCombined{},
+		statusMemo: map[string]string{}, combinedKept: map[string]keptCombined{},
+		requests: map[string]map[string]*boundRequest{}, requestedBy: map[string]map[string]bool{}, reportedInto: map[string]reportedObject{},
 	}
 	wdsCache, itsCache := c.caches.Use(opts.WDSCache, wds), c.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
@@ -283,8 +290,21 @@ type wecEntry struct {
 	current bool
 }
 
-// sync reports one Binding's objects.
-func (c *StatusController) sync(ctx context.Context, name string) error {
+// stateKey prefixes the queue keys of objects whose reported state is to
+// be decided again (a Binding's name has no colon).
+const stateKey = "state:"
+
+// sync reports one Binding's objects, or decides one object's reported
+// state.
+func (c *StatusController) sync(ctx context.Context, key string) error {
+	if ref, ok := strings.CutPrefix(key, stateKey); ok {
+		return c.syncReportedState(ctx, ref)
+	}
+	return c.syncBinding(ctx, key)
+}
+
+// syncBinding reports one Binding's objects.
+func (c *StatusController) syncBinding(ctx context.Context, name string) error {
 	raw, found, err := c.bindings.GetStore().GetByKey(name)
 	if err != nil {
 		return err
@@ -296,14 +316,8 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			delete(c.summaries, name)
 			c.version++
 		}
-		written := c.singletons[name]
-		delete(c.singletons, name)
 		c.mu.Unlock()
-		for _, ref := range written {
-			if err := c.clearReportedState(ctx, ref); err != nil {
-				return err
-			}
-		}
+		c.setRequests(name, nil)
 		c.mu.Lock()
 		policy := name
 		if kept, ok := c.combinedKept[name]; ok {
@@ -351,7 +365,7 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 		objects = append(objects, boundObject{objectRef{GVR: schema.GroupVersionResource(o.GroupVersionResource), Namespace: o.Namespace, Name: o.Name}, o.DownsyncModulation, o.ResourceVersion})
 	}
 	policyUID := policyUIDOf(b)
-	reported := map[string]objectRef{}
+	requests := map[string]*boundRequest{}
 	keepCombined := map[string]bool{}
 	var errs []error
 	for _, o := range objects {
@@ -410,9 +424,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 			if ok && e.status != nil && e.status.LastUpdateTime != nil {
 				last = e.status.LastUpdateTime.Time
 			}
-			if ok && status != nil {
-				reports = append(reports, WECReport{WEC: w, Status: status, LastReturnedUpdate: last})
-			}
+			// Every destination is a row, as in KubeStellar: one that
+			// has returned nothing yet with a null status.
+			reports = append(reports, WECReport{WEC: w, Status: status, LastReturnedUpdate: last})
 			objSum.WECs = append(objSum.WECs, st)
 		}
 		var wdsObject *unstructured.Unstructured
@@ -438,22 +452,11 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 				}
 			}
 		}
-		// Reported state into the WDS object.
-		var state map[string]any
-		switch {
-		case o.mod.WantSingletonReportedState && len(wecs) == 1:
-			state = returned[wecs[0]]
-			if state == nil {
-				state = map[string]any{}
-			}
-		case o.mod.WantMultiWECReportedState && Aggregatable(o.ref.GVR.Group, o.ref.Kind) && len(wecs) > 0:
-			state = AggregateStatus(o.ref.GVR.Group, o.ref.Kind, returned)
-		}
-		if state != nil && wdsObject != nil {
-			reported[o.ref.String()] = o.ref
-			if err := c.writeReportedState(ctx, o.ref, state, o.mod.WantSingletonReportedState && len(wecs) == 1); err != nil {
-				errs = append(errs, err)
-			}
+		// What it asks of the object's reported state, decided over
+		// every Binding holding the object.
+		if returned != nil && wdsObject != nil && !statusStaysInWDS(o.ref.GVR.Group, o.ref.GVR.Resource) {
+			requests[o.ref.String()] = &boundRequest{ref: o.ref, uid: wdsObject.GetUID(), stateRequest: stateRequest{
+				singleton: o.mod.WantSingletonReportedState, multi: o.mod.WantMultiWECReportedState, wecs: wecs, returned: returned}}
 		}
 		// StatusCollectors → CombinedStatus.
 		if len(o.mod.StatusCollectors) > 0 && wdsObject != nil {
@@ -486,17 +489,9 @@ func (c *StatusController) sync(ctx context.Context, name string) error {
 	c.mu.Lock()
 	c.summaries[name] = sum
 	c.version++
-	before := c.singletons[name]
-	c.singletons[name] = reported
 	c.combinedKept[name] = keptCombined{policy: policy, names: keepCombined}
 	c.mu.Unlock()
-	for key, ref := range before {
-		if _, still := reported[key]; !still {
-			if err := c.clearReportedState(ctx, ref); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
+	c.setRequests(name, requests)
 	if err := c.pruneCombined(ctx, policy); err != nil {
 		errs = append(errs, err)
 	}
@@ -697,11 +692,14 @@ func (c *StatusController) object(ctx context.Context, ref objectRef, rv string)
 	return u, err
 }
 
-// writeReportedState writes a status into a WDS object's status
-// subresource, and for a singleton labels the object, when it changed.
-func (c *StatusController) writeReportedState(ctx context.Context, ref objectRef, state map[string]any, singleton bool) error {
-	raw, _ := json.Marshal(state)
-	h := sha256.Sum256(append(raw, fmt.Sprint(singleton)...))
+// writeReportedState writes a reported state into a WDS object and labels
+// it, when it changed: into its status subresource, or into the object
+// itself for a kind without one. The object's uid is a precondition of
+// every write: an object deleted meanwhile is never created again.
+func (c *StatusController) writeReportedState(ctx context.Context, target reportedObject, state reportedState) error {
+	ref := target.ref
+	raw, _ := json.Marshal(state.status)
+	h := sha256.Sum256(append(raw, "\x00"+state.label+"\x00"+string(target.uid)...))
 	hash := hex.EncodeToString(h[:8])
 	c.mu.Lock()
 	same := c.statusMemo[ref.String()] == hash
@@ -709,28 +707,23 @@ func (c *StatusController) writeReportedState(ctx context.Context, ref objectRef
 	if same {
 		return nil
 	}
-	meta := map[string]any{"name": ref.Name}
-	if ref.Namespace != "" {
-		meta["namespace"] = ref.Namespace
-	}
-	apiVersion := schema.GroupVersion{Group: ref.GVR.Group, Version: ref.GVR.Version}.String()
 	r := c.resource(ref)
-	labels := map[string]any{}
-	if singleton {
-		labels[controlv1alpha1.LabelSingletonStatus] = "true"
-	}
-	withLabels := maps.Clone(meta)
-	withLabels["labels"] = labels
-	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": withLabels}}
-	if _, err := r.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
-		if apierrors.IsNotFound(err) {
+	labels := map[string]any{state.label: "true"}
+	labelled := reportedStateObject(target, labels, nil)
+	if _, err := r.Apply(ctx, ref.Name, labelled, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+		if gone(err) {
 			return nil
 		}
 		return fmt.Errorf("label %s: %w", ref, err)
 	}
-	st := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": meta, "status": state}}
-	if _, err := r.ApplyStatus(ctx, ref.Name, st, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
-		if apierrors.IsNotFound(err) {
+	_, err := r.ApplyStatus(ctx, ref.Name, reportedStateObject(target, nil, state.status), metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true})
+	if apierrors.IsNotFound(err) {
+		// The object is there (labelled just now): its kind has no status
+		// subresource, the status is a field of the object.
+		_, err = r.Apply(ctx, ref.Name, reportedStateObject(target, labels, state.status), metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true})
+	}
+	if err != nil {
+		if gone(err) {
 			return nil
 		}
 		return fmt.Errorf("reported state of %s: %w", ref, err)
@@ -743,24 +736,49 @@ func (c *StatusController) writeReportedState(ctx context.Context, ref objectRef
 
 // clearReportedState takes back the label and status fields written into
 // an object that no longer has a reported state.
-func (c *StatusController) clearReportedState(ctx context.Context, ref objectRef) error {
+func (c *StatusController) clearReportedState(ctx context.Context, written reportedObject) error {
+	ref := written.ref
 	c.mu.Lock()
 	delete(c.statusMemo, ref.String())
 	c.mu.Unlock()
-	meta := map[string]any{"name": ref.Name}
-	if ref.Namespace != "" {
-		meta["namespace"] = ref.Namespace
-	}
-	apiVersion := schema.GroupVersion{Group: ref.GVR.Group, Version: ref.GVR.Version}.String()
-	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": ref.Kind, "metadata": meta}}
 	r := c.resource(ref)
-	if _, err := r.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+	bare := reportedStateObject(written, nil, nil)
+	if _, err := r.Apply(ctx, ref.Name, bare, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil {
+		if gone(err) {
+			return nil
+		}
 		return fmt.Errorf("unlabel %s: %w", ref, err)
 	}
-	if _, err := r.ApplyStatus(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) {
+	if _, err := r.ApplyStatus(ctx, ref.Name, bare, metav1.ApplyOptions{FieldManager: ReportFieldManager, Force: true}); err != nil && !apierrors.IsNotFound(err) && !gone(err) {
 		return fmt.Errorf("clear the reported state of %s: %w", ref, err)
 	}
 	return nil
+}
+
+// reportedStateObject is what the report field manager applies to a WDS
+// object: its labels and status (nil: none), its uid as precondition.
+func reportedStateObject(target reportedObject, labels, status map[string]any) *unstructured.Unstructured {
+	meta := map[string]any{"name": target.ref.Name, "uid": string(target.uid)}
+	if target.ref.Namespace != "" {
+		meta["namespace"] = target.ref.Namespace
+	}
+	if labels != nil {
+		meta["labels"] = labels
+	}
+	obj := map[string]any{
+		"apiVersion": schema.GroupVersion{Group: target.ref.GVR.Group, Version: target.ref.GVR.Version}.String(),
+		"kind":       target.ref.Kind, "metadata": meta,
+	}
+	if status != nil {
+		obj["status"] = status
+	}
+	return &unstructured.Unstructured{Object: obj}
+}
+
+// gone tells whether a write failed because its object is gone: not
+// found, or found with another uid (deleted and made again).
+func gone(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.IsConflict(err)
 }
 
 func (c *StatusController) resource(ref objectRef) dynamic.ResourceInterface {

@@ -248,7 +248,7 @@ spec:
 			return false
 		}
 		errs, _, _ := unstructured.NestedStringSlice(p.Object, "status", "errors")
-		return len(errs) == 1 && assert.Contains(t, errs[0], "2 WECs selected")
+		return len(errs) == 1 && assert.Contains(t, errs[0], `Singleton reported status return is requested but some objects have the wrong number of associated WECs, for example: [{"ObjectID":{"GVK":{"Group":"apps","Version":"v1","Kind":"Deployment"},"Resource":"deployments","ObjectName":{"Namespace":"app","Name":"solo"}},"NumWECs":2}]`)
 	}, time.Minute, 100*time.Millisecond, "the policy says why no singleton status is written")
 
 	// The policy with the collector goes: so does the CombinedStatus.

@@ -6,6 +6,9 @@ const (
 	// LabelSingletonStatus marks a WDS object whose status is the reported
 	// state of its one WEC.
 	LabelSingletonStatus = "managed-by.kubestellar.io/singletonstatus"
+	// LabelMultiWECStatus marks a WDS object whose status is the reported
+	// state of its WECs, aggregated.
+	LabelMultiWECStatus = "managed-by.kubestellar.io/multiwecstatus"
 	// AnnotationExpandTemplates asks for Go template expansion of the
 	// object's string values with the properties of each WEC.
 	AnnotationExpandTemplates = "control.kubestellar.io/expand-templates"
