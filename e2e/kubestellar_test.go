@@ -31,7 +31,7 @@ type scenarioExpect struct {
 	WECs []struct {
 		In           []string       `json:"in"`
 		Object       map[string]any `json:"object"`
-		AbsentFields []string       `json:"absentFields"`
+		AbsentFields []fieldPath    `json:"absentFields"`
 	} `json:"wecs"`
 	// Absent: objects that must not be in the named WECs.
 	Absent []struct {
@@ -40,7 +40,8 @@ type scenarioExpect struct {
 	} `json:"absent"`
 	// WDS: objects of the WDS, as for WECs.
 	WDS []struct {
-		Object map[string]any `json:"object"`
+		Object       map[string]any `json:"object"`
+		AbsentFields []fieldPath    `json:"absentFields"`
 	} `json:"wds"`
 	// CombinedStatuses: the exact results of the CombinedStatus of an
 	// object and a policy.
@@ -52,6 +53,19 @@ type scenarioExpect struct {
 		Policy    string `json:"policy"`
 		Results   []any  `json:"results"`
 	} `json:"combinedStatuses"`
+}
+
+// fieldPath is a field's path: dotted ("spec.ports"), or a list of keys
+// when a key holds dots ([metadata, labels, example.com/x]).
+type fieldPath []string
+
+func (p *fieldPath) UnmarshalJSON(b []byte) error {
+	var dotted string
+	if err := json.Unmarshal(b, &dotted); err == nil {
+		*p = strings.Split(dotted, ".")
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(p))
 }
 
 // TestKubeStellarScenarios runs KubeStellar's documented scenarios, each a
@@ -75,47 +89,66 @@ func TestKubeStellarScenarios(t *testing.T) {
 		}
 		t.Run(e.Name(), func(t *testing.T) {
 			dir := filepath.Join("testdata/kubestellar", e.Name())
-			files := map[string]string{}
-			require.NoError(t, filepath.WalkDir(filepath.Join(dir, "wds"), func(p string, d os.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				b, err := os.ReadFile(p)
-				rel, _ := filepath.Rel(filepath.Join(dir, "wds"), p)
-				files["wds1/"+e.Name()+"/"+filepath.ToSlash(rel)] = string(b)
-				return err
-			}))
-			raw, err := os.ReadFile(filepath.Join(dir, "expect.yaml"))
-			require.NoError(t, err)
-			var want scenarioExpect
-			require.NoError(t, yaml.UnmarshalStrict(raw, &want))
-			f.push("KubeStellar scenario "+e.Name(), files)
+			f.push("KubeStellar scenario "+e.Name(), scenarioFiles(t, filepath.Join(dir, "wds"), "wds1/"+e.Name()))
+			expectScenario(t, clusters, filepath.Join(dir, "expect.yaml"))
+			// then/: a second commit on top of the first, and what
+			// holds after it.
+			if _, err := os.Stat(filepath.Join(dir, "then")); err == nil {
+				f.push("KubeStellar scenario "+e.Name()+", then", scenarioFiles(t, filepath.Join(dir, "then", "wds"), "wds1/"+e.Name()))
+				expectScenario(t, clusters, filepath.Join(dir, "then", "expect.yaml"))
+			}
+		})
+	}
+}
 
-			check := func(what string, ok func() string) {
-				t.Helper()
-				var last string
-				if !eventuallyTrue(2*time.Minute, func() bool { last = ok(); return last == "" }) {
-					t.Errorf("%s: %s", what, last)
-				}
-			}
-			for _, w := range want.WECs {
-				for _, wec := range w.In {
-					check(wec+": "+describe(w.Object), func() string { return clusters[wec].holds(w.Object, w.AbsentFields) })
-				}
-			}
-			for _, a := range want.Absent {
-				for _, wec := range a.In {
-					check(wec+": no "+describe(a.Object), func() string { return clusters[wec].lacks(a.Object) })
-				}
-			}
-			for _, w := range want.WDS {
-				check("wds1: "+describe(w.Object), func() string { return clusters["wds1"].holds(w.Object, nil) })
-			}
-			for _, cs := range want.CombinedStatuses {
-				check(fmt.Sprintf("the CombinedStatus of %s %s/%s and %s", cs.Resource, cs.Namespace, cs.Name, cs.Policy), func() string {
-					return clusters["wds1"].combinedStatus(cs.Group, cs.Resource, cs.Namespace, cs.Name, cs.Policy, cs.Results)
-				})
-			}
+// scenarioFiles reads a scenario's wds/ as the repository files under
+// prefix.
+func scenarioFiles(t *testing.T, dir, prefix string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[prefix+"/"+filepath.ToSlash(rel)] = string(b)
+		return err
+	}))
+	return files
+}
+
+// expectScenario waits, in the order expect.yaml lists them, until each of
+// its expectations holds.
+func expectScenario(t *testing.T, clusters map[string]*scenarioCluster, expectFile string) {
+	t.Helper()
+	raw, err := os.ReadFile(expectFile)
+	require.NoError(t, err)
+	var want scenarioExpect
+	require.NoError(t, yaml.UnmarshalStrict(raw, &want))
+	check := func(what string, ok func() string) {
+		t.Helper()
+		var last string
+		if !eventuallyTrue(2*time.Minute, func() bool { last = ok(); return last == "" }) {
+			t.Errorf("%s: %s", what, last)
+		}
+	}
+	for _, w := range want.WECs {
+		for _, wec := range w.In {
+			check(wec+": "+describe(w.Object), func() string { return clusters[wec].holds(w.Object, w.AbsentFields) })
+		}
+	}
+	for _, a := range want.Absent {
+		for _, wec := range a.In {
+			check(wec+": no "+describe(a.Object), func() string { return clusters[wec].lacks(a.Object) })
+		}
+	}
+	for _, w := range want.WDS {
+		check("wds1: "+describe(w.Object), func() string { return clusters["wds1"].holds(w.Object, w.AbsentFields) })
+	}
+	for _, cs := range want.CombinedStatuses {
+		check(fmt.Sprintf("the CombinedStatus of %s %s/%s and %s", cs.Resource, cs.Namespace, cs.Name, cs.Policy), func() string {
+			return clusters["wds1"].combinedStatus(cs.Group, cs.Resource, cs.Namespace, cs.Name, cs.Policy, cs.Results)
 		})
 	}
 }
@@ -150,7 +183,7 @@ func (c *scenarioCluster) get(want map[string]any) (*unstructured.Unstructured, 
 	return got, ""
 }
 
-func (c *scenarioCluster) holds(want map[string]any, absent []string) string {
+func (c *scenarioCluster) holds(want map[string]any, absent []fieldPath) string {
 	got, why := c.get(want)
 	if got == nil {
 		return why
@@ -159,8 +192,8 @@ func (c *scenarioCluster) holds(want map[string]any, absent []string) string {
 		return diff
 	}
 	for _, p := range absent {
-		if _, found, _ := unstructured.NestedFieldNoCopy(got.Object, strings.Split(p, ".")...); found {
-			return p + " is there"
+		if _, found, _ := unstructured.NestedFieldNoCopy(got.Object, p...); found {
+			return strings.Join(p, ".") + " is there"
 		}
 	}
 	return ""
