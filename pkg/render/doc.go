@@ -6,7 +6,9 @@
 //	clusters/*.yaml    WorkloadClusters; each is applied into the ITS it names
 //	<wds-name>/**      the objects of that WDS: plain YAML/JSON, multi-document,
 //	                   recursively; a directory holding a kustomization.yaml is
-//	                   rendered by kustomize as a whole
+//	                   rendered by kustomize as a whole; one holding a
+//	                   helmchart.yaml, by the chart releases it declares
+//	                   (a directory holding Chart.yaml is a chart)
 //	gitstellar.yaml    optional settings (ignore patterns)
 //
 // Rendering is all or nothing: a revision with any error yields no objects

@@ -415,6 +415,13 @@ func (r *renderer) walk(dir string, ancestors map[string]bool, objs *[]Object) {
 	if !r.count(loc) {
 		return
 	}
+	if isChartDir(r.fsys, r.name(dir)) {
+		return // a chart: rendered through the helmchart.yaml that names it
+	}
+	if fi, err := fs.Stat(r.fsys, r.name(dir+"/"+HelmChartFile)); err == nil && fi.Mode().IsRegular() {
+		*objs = append(*objs, r.helm(dir)...)
+		return
+	}
 	if k := kustomizationFile(r.fsys, r.name(dir)); k != "" {
 		*objs = append(*objs, r.kustomize(dir, k)...)
 		return

@@ -78,7 +78,11 @@ func renderChart(req Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the chart: %w", err)
 	}
-	if err := chartutil.ProcessDependencies(chrt, req.Values); err != nil {
+	vals := map[string]any{}
+	for _, layer := range req.Values {
+		vals = loader.MergeMaps(vals, layer)
+	}
+	if err := chartutil.ProcessDependencies(chrt, vals); err != nil {
 		return nil, fmt.Errorf("the chart's dependencies: %w", err)
 	}
 	caps := common.DefaultCapabilities.Copy()
@@ -91,7 +95,7 @@ func renderChart(req Request) (*Result, error) {
 	}
 	caps.APIVersions = slices.Concat(caps.APIVersions, req.APIVersions)
 	opts := common.ReleaseOptions{Name: req.ReleaseName, Namespace: req.Namespace, Revision: 1, IsInstall: true}
-	values, err := util.ToRenderValuesWithSchemaValidation(chrt, req.Values, opts, caps, true)
+	values, err := util.ToRenderValuesWithSchemaValidation(chrt, vals, opts, caps, true)
 	if err != nil {
 		return nil, fmt.Errorf("values: %w", err)
 	}

@@ -28,8 +28,9 @@ type Request struct {
 	// ReleaseName and Namespace are .Release.Name and .Release.Namespace.
 	ReleaseName string `json:"releaseName"`
 	Namespace   string `json:"namespace"`
-	// Values are coalesced over the chart's values.yaml.
-	Values map[string]any `json:"values,omitempty"`
+	// Values are merged in order (a later one wins, maps merged key by
+	// key), then coalesced over the chart's values.yaml.
+	Values []map[string]any `json:"values,omitempty"`
 	// IncludeCRDs renders the chart's crds/ too, before its templates.
 	IncludeCRDs bool `json:"includeCRDs,omitempty"`
 	// KubeVersion and APIVersions are .Capabilities (Helm's defaults when

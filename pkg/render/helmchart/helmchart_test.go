@@ -45,7 +45,7 @@ spec:
 			"capabilities.yaml": `kube: {{ .Capabilities.KubeVersion.Version }}
 widgets: {{ .Capabilities.APIVersions.Has "example.com/v1" }}`,
 		}),
-		ReleaseName: "orders", Namespace: "shop", Values: map[string]any{"replicas": 3},
+		ReleaseName: "orders", Namespace: "shop", Values: []map[string]any{{"replicas": 2, "image": "postgres:15"}, {"replicas": 3}},
 		IncludeCRDs: true, KubeVersion: "v1.36.3", APIVersions: []string{"example.com/v1"},
 	}, helmchart.Bounds{})
 	require.NoError(t, err)
@@ -62,7 +62,7 @@ widgets: {{ .Capabilities.APIVersions.Has "example.com/v1" }}`,
 	assert.Contains(t, byName["db/templates/statefulset.yaml"], "name: orders-db")
 	assert.Contains(t, byName["db/templates/statefulset.yaml"], "namespace: shop")
 	assert.Contains(t, byName["db/templates/statefulset.yaml"], "replicas: 3", "values override values.yaml")
-	assert.Contains(t, byName["db/templates/statefulset.yaml"], `image: "postgres:16"`, "values.yaml fills the rest")
+	assert.Contains(t, byName["db/templates/statefulset.yaml"], `image: "postgres:15"`, "an earlier layer of values fills the rest")
 	assert.Equal(t, "found: 0", byName["db/templates/lookup.yaml"], "lookup reaches no cluster")
 	assert.Equal(t, `host: ""`, byName["db/templates/dns.yaml"], "no DNS")
 	assert.Equal(t, "kube: v1.36.3\nwidgets: true", byName["db/templates/capabilities.yaml"])
@@ -72,7 +72,7 @@ func TestRenderErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		templates map[string]string
-		values    map[string]any
+		values    []map[string]any
 		bounds    helmchart.Bounds
 		want      string
 	}{

@@ -1,0 +1,310 @@
+package render
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitstellar/gitstellar/pkg/render/helmchart"
+)
+
+// HelmChartFile in a directory of a WDS declares chart releases: the
+// directory is rendered by it as a whole, as a kustomization's is
+// (docs/helm.md).
+const HelmChartFile = "helmchart.yaml"
+
+// chartMetadataFile marks a chart's directory: it is read through a
+// declaration, never as plain manifests (its templates are not YAML).
+const chartMetadataFile = "Chart.yaml"
+
+// HelmChart is one release declared in a helmchart.yaml. It is read when
+// rendering and never applied.
+type HelmChart struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		// Name is the release name: .Release.Name.
+		Name string `json:"name"`
+		// Namespace is .Release.Namespace, and the namespace of the
+		// rendered namespaced objects that name none.
+		Namespace string `json:"namespace,omitempty"`
+	} `json:"metadata"`
+	Spec HelmChartSpec `json:"spec"`
+}
+
+// HelmChartSpec says which chart and with what.
+type HelmChartSpec struct {
+	// Chart is the chart's directory in the repository, relative to the
+	// helmchart.yaml.
+	Chart string `json:"chart"`
+	// ValuesFiles are YAML files relative to the helmchart.yaml, merged
+	// in order over the chart's values.yaml; Values goes last.
+	ValuesFiles []string       `json:"valuesFiles,omitempty"`
+	Values      map[string]any `json:"values,omitempty"`
+	// IncludeCRDs renders the chart's crds/ directory too.
+	IncludeCRDs bool `json:"includeCRDs,omitempty"`
+	// Labels go on every rendered object, so that BindingPolicies can
+	// select the release.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// isChartDir tells whether a directory (a repository name) holds a chart.
+func isChartDir(fsys fs.FS, dir string) bool {
+	fi, err := fs.Stat(fsys, path.Join(dir, chartMetadataFile))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// helm renders the releases a directory's helmchart.yaml declares.
+func (r *renderer) helm(dir string) []Object {
+	declFile := dir + "/" + HelmChartFile
+	data, err := r.readFile(r.name(declFile))
+	if err != nil {
+		r.errorf(Location{File: declFile}, "%v", unwrapPathError(err))
+		return nil
+	}
+	decls, errs := decodeFile(declFile, data, r.limits)
+	r.errs = append(r.errs, errs...)
+	var objs []Object
+	for _, d := range decls {
+		var hc HelmChart
+		if !r.expectHelmChart(d, &hc) {
+			continue
+		}
+		objs = append(objs, r.renderRelease(dir, d.Source, &hc)...)
+	}
+	return objs
+}
+
+// expectHelmChart decodes one declaration, strictly.
+func (r *renderer) expectHelmChart(d Object, hc *HelmChart) bool {
+	raw, _ := d.MarshalJSON()
+	if err := yaml.UnmarshalStrict(raw, hc); err != nil {
+		r.errorf(d.Source, "HelmChart: %v", err)
+		return false
+	}
+	switch {
+	case hc.APIVersion != "gitstellar.io/v1alpha1" || hc.Kind != "HelmChart":
+		r.errorf(d.Source, "%s declares HelmChart objects (apiVersion gitstellar.io/v1alpha1) only, not %s %s", HelmChartFile, hc.APIVersion, hc.Kind)
+	case hc.Metadata.Name == "":
+		r.errorf(d.Source, "HelmChart: metadata.name (the release name) is required")
+	case hc.Spec.Chart == "":
+		r.errorf(d.Source, "HelmChart %s: spec.chart (the chart's directory) is required", hc.Metadata.Name)
+	default:
+		return true
+	}
+	return false
+}
+
+// inLayout resolves a path relative to a directory of the layout; "" when
+// it leads outside the layout.
+func inLayout(dir, p string) string {
+	if path.IsAbs(p) {
+		return ""
+	}
+	joined := path.Join(dir, p)
+	if joined == ".." || strings.HasPrefix(joined, "../") {
+		return ""
+	}
+	return joined
+}
+
+// renderRelease renders one declared release into objects.
+func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Object {
+	chartDir := inLayout(dir, hc.Spec.Chart)
+	if chartDir == "" {
+		r.errorf(loc, "HelmChart %s: spec.chart %q leads outside the repository", hc.Metadata.Name, hc.Spec.Chart)
+		return nil
+	}
+	if !isChartDir(r.fsys, r.name(chartDir)) {
+		r.errorf(loc, "HelmChart %s: spec.chart %q: no %s there", hc.Metadata.Name, hc.Spec.Chart, chartMetadataFile)
+		return nil
+	}
+	files, ok := r.chartFiles(chartDir, loc)
+	if !ok {
+		return nil
+	}
+	var layers []map[string]any
+	for _, vf := range hc.Spec.ValuesFiles {
+		rel := inLayout(dir, vf)
+		if rel == "" {
+			r.errorf(loc, "HelmChart %s: values file %q leads outside the repository", hc.Metadata.Name, vf)
+			return nil
+		}
+		values, ok := r.valuesFile(rel)
+		if !ok {
+			return nil
+		}
+		layers = append(layers, values)
+	}
+	if hc.Spec.Values != nil {
+		layers = append(layers, hc.Spec.Values)
+	}
+	res, err := helmchart.Render(r.ctx, helmchart.Request{
+		Files: files, ReleaseName: hc.Metadata.Name, Namespace: hc.Metadata.Namespace,
+		Values: layers, IncludeCRDs: hc.Spec.IncludeCRDs,
+	}, helmchart.Bounds{Output: r.limits.TotalSize})
+	if err != nil {
+		var herr *helmchart.Error
+		if !errors.As(err, &herr) {
+			r.errorf(loc, "HelmChart %s: %v", hc.Metadata.Name, err)
+			return nil
+		}
+		r.errorf(loc, "HelmChart %s: %s", hc.Metadata.Name, chartErrorInRepository(herr.Message, chartName(files), chartDir))
+		return nil
+	}
+	var objs []Object
+	clusterScoped := map[schema.GroupKind]bool{}
+	for _, m := range res.Manifests {
+		// The rendered file, named where its template is in the
+		// repository; a line is one of the rendered text.
+		source := chartDir + strings.TrimPrefix(m.Source, res.ChartName) + " (rendered)"
+		decoded, errs := decodeFile(source, []byte(m.Content), r.limits)
+		r.errs = append(r.errs, errs...)
+		for _, o := range decoded {
+			if isHelmTest(o) {
+				continue
+			}
+			if o.GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+				group, _, _ := unstructuredString(o.Object, "spec", "group")
+				kind, _, _ := unstructuredString(o.Object, "spec", "names", "kind")
+				scope, _, _ := unstructuredString(o.Object, "spec", "scope")
+				clusterScoped[schema.GroupKind{Group: group, Kind: kind}] = scope == "Cluster"
+			}
+			objs = append(objs, o)
+		}
+	}
+	var out []Object
+	for _, o := range objs {
+		if len(hc.Spec.Labels) > 0 {
+			labels := o.GetLabels()
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			for k, v := range hc.Spec.Labels {
+				labels[k] = v
+			}
+			o.SetLabels(labels)
+		}
+		if o.GetNamespace() == "" && hc.Metadata.Namespace != "" && !isClusterScoped(o.GroupVersionKind(), clusterScoped) {
+			o.SetNamespace(hc.Metadata.Namespace)
+		}
+		if r.checkObject(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// chartErrorInRepository names the chart's files in Helm's message by
+// their repository paths: Helm names a template "<chart name>/templates/x".
+func chartErrorInRepository(msg, name, chartDir string) string {
+	if name == "" {
+		return "chart " + chartDir + ": " + msg
+	}
+	return regexp.MustCompile(`(^|[\s(])`+regexp.QuoteMeta(name)+`/`).ReplaceAllString(msg, "${1}"+chartDir+"/")
+}
+
+// chartName is the name in a chart's Chart.yaml, "" when it has none.
+func chartName(files []helmchart.File) string {
+	for _, f := range files {
+		if f.Name == chartMetadataFile {
+			var meta struct {
+				Name string `json:"name"`
+			}
+			if yaml.Unmarshal(f.Data, &meta) == nil {
+				return meta.Name
+			}
+		}
+	}
+	return ""
+}
+
+// isHelmTest tells whether an object is a chart's test (a hook run by
+// `helm test`, never part of what is installed).
+func isHelmTest(o Object) bool {
+	for _, h := range strings.Split(o.GetAnnotations()["helm.sh/hook"], ",") {
+		if strings.HasPrefix(strings.TrimSpace(h), "test") {
+			return true
+		}
+	}
+	return false
+}
+
+// isClusterScoped tells a kind's scope: from the CRDs the chart renders,
+// else Kubernetes' built-in kinds; an unknown kind is namespaced.
+func isClusterScoped(gvk schema.GroupVersionKind, declared map[schema.GroupKind]bool) bool {
+	if scoped, ok := declared[gvk.GroupKind()]; ok {
+		return scoped
+	}
+	return resid.NewGvk(gvk.Group, gvk.Version, gvk.Kind).IsClusterScoped()
+}
+
+func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
+	var cur any = obj
+	for _, f := range fields {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false, nil
+		}
+		cur = m[f]
+	}
+	s, ok := cur.(string)
+	return s, ok, nil
+}
+
+// chartFiles reads a chart's directory, within the limits.
+func (r *renderer) chartFiles(chartDir string, loc Location) ([]helmchart.File, bool) {
+	var files []helmchart.File
+	root := r.name(chartDir)
+	err := fs.WalkDir(r.fsys, root, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !d.Type().IsRegular() {
+			return nil // a symbolic link in a chart is not followed
+		}
+		if !r.count(Location{File: name}) {
+			return fs.SkipAll
+		}
+		data, err := r.readFile(name)
+		if err != nil {
+			return err
+		}
+		files = append(files, helmchart.File{Name: strings.TrimPrefix(name, root+"/"), Data: data})
+		return nil
+	})
+	if err != nil {
+		r.errorf(loc, "chart %s: %v", chartDir, unwrapPathError(err))
+		return nil, false
+	}
+	slices.SortFunc(files, func(a, b helmchart.File) int { return strings.Compare(a.Name, b.Name) })
+	return files, !r.stopped
+}
+
+// valuesFile reads a values file: a YAML map.
+func (r *renderer) valuesFile(rel string) (map[string]any, bool) {
+	data, err := r.readFile(r.name(rel))
+	if err != nil {
+		r.errorf(Location{File: rel}, "%v", unwrapPathError(err))
+		return nil, false
+	}
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		loc := Location{File: rel, Line: yamlErrorLine(err)}
+		r.errorf(loc, "values: %s", cleanYAMLError(err))
+		return nil, false
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(j, &values); err != nil {
+		r.errorf(Location{File: rel, Line: 1}, "values: a values file is a YAML map: %v", err)
+		return nil, false
+	}
+	return values, true
+}

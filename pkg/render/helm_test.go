@@ -1,0 +1,152 @@
+package render_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/source/gittest"
+)
+
+// pgChart is a PostgreSQL-like chart (KubeStellar's scenario 3 installs
+// Bitnami's): a StatefulSet, a Service, a Secret, a ConfigMap, a test
+// hook, and a CRD in crds/.
+func pgChart(dir string) []gittest.Entry {
+	return []gittest.Entry{
+		gittest.File(dir+"/Chart.yaml", "apiVersion: v2\nname: postgresql\nversion: 16.0.1\n"),
+		gittest.File(dir+"/values.yaml", "replicas: 1\nimage: postgres:16\nauth: {database: app}\n"),
+		gittest.File(dir+"/templates/_helpers.tpl", `{{- define "pg.fullname" -}}{{ .Release.Name }}-postgresql{{- end -}}`),
+		gittest.File(dir+"/templates/statefulset.yaml", `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ include "pg.fullname" . }}
+  labels: {app.kubernetes.io/name: postgresql}
+spec:
+  replicas: {{ .Values.replicas }}
+  serviceName: {{ include "pg.fullname" . }}
+  selector: {matchLabels: {app.kubernetes.io/name: postgresql}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: postgresql}}
+    spec: {containers: [{name: postgresql, image: {{ .Values.image | quote }}}]}
+`),
+		gittest.File(dir+"/templates/service.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: {{ include \"pg.fullname\" . }}}\nspec: {ports: [{port: 5432}]}\n"),
+		gittest.File(dir+"/templates/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: {{ include \"pg.fullname\" . }}}\nstringData: {password: {{ .Values.password | default \"changeme\" | quote }}}\n"),
+		gittest.File(dir+"/templates/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ include \"pg.fullname\" . }}-config}\ndata: {database: {{ .Values.auth.database | quote }}}\n"),
+		gittest.File(dir+"/templates/clusterrole.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: {{ include \"pg.fullname\" . }}-reader}\nrules: []\n"),
+		gittest.File(dir+"/templates/tests/connection.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Release.Name }}-test, annotations: {helm.sh/hook: test}}\nspec: {containers: [{name: t, image: busybox}]}\n"),
+		gittest.File(dir+"/crds/backups.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: backups.pg.example.com}\nspec: {group: pg.example.com, scope: Namespaced, names: {kind: Backup, plural: backups}, versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]}\n"),
+		gittest.File(dir+"/templates/backup.yaml", "apiVersion: pg.example.com/v1\nkind: Backup\nmetadata: {name: nightly}\n"),
+	}
+}
+
+const pgRelease = `apiVersion: gitstellar.io/v1alpha1
+kind: HelmChart
+metadata: {name: orders, namespace: db}
+spec:
+  chart: ../charts/postgresql
+  valuesFiles: [edge-values.yaml]
+  values: {replicas: 2}
+  includeCRDs: true
+  labels: {app.kubernetes.io/part-of: orders-db}
+`
+
+func TestHelmChartRelease(t *testing.T) {
+	entries := append(pgChart("wds1/charts/postgresql"),
+		gittest.File("wds1/db/helmchart.yaml", pgRelease),
+		gittest.File("wds1/db/edge-values.yaml", "image: postgres:16-alpine\nauth: {database: orders}\n"),
+		gittest.File("wds1/other/cm.yaml", configMap("plain")),
+	)
+	res, err := renderCommit(t, render.Options{}, entries...)
+	require.NoError(t, err)
+	got := map[string]render.Object{}
+	for _, o := range res.Space("wds1").Objects {
+		got[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o
+	}
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	assert.ElementsMatch(t, []string{
+		"StatefulSet/db/orders-postgresql", "Service/db/orders-postgresql", "Secret/db/orders-postgresql", "ConfigMap/db/orders-postgresql-config",
+		"ClusterRole//orders-postgresql-reader", "CustomResourceDefinition//backups.pg.example.com", "Backup/db/nightly",
+		"ConfigMap/default/plain", "Space//wds1",
+	}, keys, "the chart's objects (no test hook, cluster-scoped ones without a namespace), and the plain ones beside")
+	sts := got["StatefulSet/db/orders-postgresql"]
+	assert.Equal(t, "orders-db", sts.GetLabels()["app.kubernetes.io/part-of"], "the release's labels")
+	assert.Equal(t, "postgresql", sts.GetLabels()["app.kubernetes.io/name"], "the chart's own labels stay")
+	replicas, _, _ := unstructuredInt(sts.Object, "spec", "replicas")
+	assert.Equal(t, int64(2), replicas, "inline values win over values files")
+	assert.Contains(t, mustJSON(t, sts.Object), `"image":"postgres:16-alpine"`, "the values file wins over the chart's values.yaml")
+	assert.Contains(t, mustJSON(t, got["ConfigMap/db/orders-postgresql-config"].Object), `"database":"orders"`)
+	assert.Equal(t, "wds1/charts/postgresql/templates/statefulset.yaml (rendered)", sts.Source.File)
+	assert.Equal(t, "orders-db", got["CustomResourceDefinition//backups.pg.example.com"].GetLabels()["app.kubernetes.io/part-of"])
+}
+
+func TestHelmChartRefused(t *testing.T) {
+	chart := pgChart("wds1/charts/postgresql")
+	for _, tc := range []struct {
+		name  string
+		extra []gittest.Entry
+		file  string
+		want  string
+	}{
+		{"a template that fails names its repository path and line",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", strings.Replace(pgRelease, "values: {replicas: 2}", "values: {replicas: 2, fail: true}", 1)),
+				gittest.File("wds1/db/edge-values.yaml", "{}\n"),
+				gittest.File("wds1/charts/postgresql/templates/fail.yaml", "a: 1\n{{ if .Values.fail }}{{ fail \"refusing on purpose\" }}{{ end }}\n")},
+			"wds1/db/helmchart.yaml", "wds1/charts/postgresql/templates/fail.yaml:2"},
+		{"a values file that is not YAML names its line",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", pgRelease), gittest.File("wds1/db/edge-values.yaml", "image: ok\nauth: [unclosed\n")},
+			"wds1/db/edge-values.yaml", "values:"},
+		{"a chart outside the repository",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", strings.Replace(pgRelease, "../charts/postgresql", "../../../outside", 1))},
+			"wds1/db/helmchart.yaml", "leads outside the repository"},
+		{"a directory that is no chart",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", strings.Replace(pgRelease, "../charts/postgresql", "../other", 1)), gittest.File("wds1/other/cm.yaml", configMap("x"))},
+			"wds1/db/helmchart.yaml", "no Chart.yaml there"},
+		{"an unknown field",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", pgRelease+"  valueFiles: [x.yaml]\n"), gittest.File("wds1/db/edge-values.yaml", "{}\n")},
+			"wds1/db/helmchart.yaml", "unknown field"},
+		{"a rendered object that is not YAML",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", pgRelease), gittest.File("wds1/db/edge-values.yaml", "{}\n"),
+				gittest.File("wds1/charts/postgresql/templates/bad.yaml", "kind: [\n")},
+			"wds1/charts/postgresql/templates/bad.yaml (rendered)", ""},
+		{"a template that loops",
+			[]gittest.Entry{gittest.File("wds1/db/helmchart.yaml", pgRelease), gittest.File("wds1/db/edge-values.yaml", "{}\n"),
+				gittest.File("wds1/charts/postgresql/templates/loop.yaml", `{{ range until 1000000000 }}{{ end }}`)},
+			"wds1/db/helmchart.yaml", "out of memory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := renderCommit(t, render.Options{}, append(append([]gittest.Entry(nil), chart...), tc.extra...)...)
+			require.Error(t, err)
+			assert.Nil(t, res)
+			var errs render.Errors
+			require.True(t, errors.As(err, &errs))
+			found := false
+			for _, e := range errs {
+				if e.File == tc.file && strings.Contains(e.Message, tc.want) {
+					found = true
+				}
+			}
+			assert.True(t, found, "want an error at %s containing %q, got:\n%v", tc.file, tc.want, err)
+			t.Log(err)
+		})
+	}
+}
+
+func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) {
+	return unstructured.NestedInt64(obj, fields...)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
