@@ -31,6 +31,44 @@ func object(t *testing.T, manifest string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: m}
 }
 
+// startSpaces starts a bare dev environment with WECs, installs the CRDs
+// into its WDS and ITS, and gives a context ending with the test.
+func startSpaces(t *testing.T, wecs int) (context.Context, *devenvtest.Env) {
+	t.Helper()
+	env := devenvtest.Start(t, devenvtest.Options{WECs: wecs, Bare: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	_, err := crds.Install(ctx, env.Config("wds1"), crds.RoleWDS, crds.InstallOptions{})
+	require.NoError(t, err)
+	_, err = crds.Install(ctx, env.Config("its1"), crds.RoleITS, crds.InstallOptions{})
+	require.NoError(t, err)
+	return ctx, env
+}
+
+// runHub runs, until ctx ends, wds1's bind, transport and status
+// controllers and an agent for each named WEC (retrying what it could not
+// apply every resync); it returns the status controller.
+func runHub(ctx context.Context, t *testing.T, env *devenvtest.Env, wecs []string, resync time.Duration) *report.StatusController {
+	t.Helper()
+	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
+	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	status, err := report.NewStatusController(report.StatusOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	require.NoError(t, err)
+	runners := []interface{ Run(context.Context) error }{binder, transport, status}
+	for _, name := range wecs {
+		a, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsCfg, WECConfig: env.Config(name), Resync: resync})
+		require.NoError(t, err)
+		runners = append(runners, a)
+	}
+	for _, r := range runners {
+		go func() { _ = r.Run(ctx) }()
+	}
+	return status
+}
+
 // TestStatusController runs bind, transport, two agents and the status
 // controller on real apiservers, plays the WECs' Deployment controllers by
 // writing the WEC objects' status, and checks what comes back into the
@@ -41,14 +79,9 @@ func TestStatusController(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
 	}
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 2, Bare: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, env := startSpaces(t, 2)
 	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
-	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
-	require.NoError(t, err)
-	_, err = crds.Install(ctx, itsCfg, crds.RoleITS, crds.InstallOptions{})
-	require.NoError(t, err)
+	var err error
 	wds, its := dynamic.NewForConfigOrDie(wdsCfg), dynamic.NewForConfigOrDie(itsCfg)
 	wdsCore := kubernetes.NewForConfigOrDie(wdsCfg)
 	wecs := map[string]*kubernetes.Clientset{}
@@ -111,21 +144,7 @@ spec:
 		require.NoError(t, err)
 	}
 
-	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	status, err := report.NewStatusController(report.StatusOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	runners := []interface{ Run(context.Context) error }{binder, transport, status}
-	for name := range wecs {
-		a, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsCfg, WECConfig: env.Config(name), Resync: time.Hour})
-		require.NoError(t, err)
-		runners = append(runners, a)
-	}
-	for _, r := range runners {
-		go func() { _ = r.Run(ctx) }()
-	}
+	status := runHub(ctx, t, env, []string{"cluster1", "cluster2"}, time.Hour)
 
 	// Play the WECs' Deployment controllers.
 	setStatus := func(wec, name string, available int32) {

@@ -1,7 +1,6 @@
 package report_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,8 +22,6 @@ import (
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
-	"github.com/gitstellar/gitstellar/pkg/crds"
-	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
@@ -57,14 +54,9 @@ func TestReportedStatePerObject(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real apiservers")
 	}
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 2, Bare: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, env := startSpaces(t, 2)
 	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
-	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
-	require.NoError(t, err)
-	_, err = crds.Install(ctx, itsCfg, crds.RoleITS, crds.InstallOptions{})
-	require.NoError(t, err)
+	var err error
 	wds, its := dynamic.NewForConfigOrDie(wdsCfg), dynamic.NewForConfigOrDie(itsCfg)
 	installWidgets := func(cfg *rest.Config) {
 		t.Helper()
@@ -135,21 +127,7 @@ spec:
   - {name: returned, type: SUM, subject: "returned.status == null ? 0 : 1"}`), metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	status, err := report.NewStatusController(report.StatusOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
-	require.NoError(t, err)
-	runners := []interface{ Run(context.Context) error }{binder, transport, status}
-	for name := range wecs {
-		a, err := propagate.NewAgent(propagate.AgentOptions{Cluster: name, ITSConfig: itsCfg, WECConfig: env.Config(name), Resync: 2 * time.Second}) // retries what it could not apply
-		require.NoError(t, err)
-		runners = append(runners, a)
-	}
-	for _, r := range runners {
-		go func() { _ = r.Run(ctx) }()
-	}
+	status := runHub(ctx, t, env, []string{"cluster1", "cluster2"}, 2*time.Second) // retries what it could not apply
 
 	// Play the WECs' controllers.
 	setDeploymentStatus := func(wec, name string, available int32) {
