@@ -24,6 +24,21 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/report"
 )
 
+// deployment is a Deployment of 2 replicas in namespace app, labelled
+// app: name.
+func deployment(t *testing.T, name string) *unstructured.Unstructured {
+	return object(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: `+name+`, namespace: app, labels: {app: `+name+`}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: `+name+`}}
+  template:
+    metadata: {labels: {app: `+name+`}}
+    spec: {containers: [{name: c, image: nginx}]}`)
+}
+
 func object(t *testing.T, manifest string) *unstructured.Unstructured {
 	t.Helper()
 	var m map[string]any
@@ -95,16 +110,7 @@ func TestStatusController(t *testing.T) {
 	_, err = wdsCore.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	for _, name := range []string{"web", "solo"} {
-		_, err = wds.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).Namespace("app").Create(ctx, object(t, `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: `+name+`, namespace: app, labels: {app: `+name+`}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: `+name+`}}
-  template:
-    metadata: {labels: {app: `+name+`}}
-    spec: {containers: [{name: c, image: nginx}]}`), metav1.CreateOptions{})
+		_, err = wds.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).Namespace("app").Create(ctx, deployment(t, name), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	for _, manifest := range []string{`

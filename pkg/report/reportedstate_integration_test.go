@@ -81,16 +81,7 @@ func TestReportedStatePerObject(t *testing.T) {
 	require.NoError(t, err)
 	deployments := wds.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).Namespace("app")
 	for _, name := range []string{"pair", "spread"} {
-		_, err = deployments.Create(ctx, object(t, `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: `+name+`, namespace: app, labels: {app: `+name+`}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: `+name+`}}
-  template:
-    metadata: {labels: {app: `+name+`}}
-    spec: {containers: [{name: c, image: nginx}]}`), metav1.CreateOptions{})
+		_, err = deployments.Create(ctx, deployment(t, name), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	_, err = wds.Resource(widgets).Namespace("app").Create(ctx, object(t, `{apiVersion: example.com/v1, kind: Widget, metadata: {name: gadget, namespace: app, labels: {app: pair}}, spec: {size: 3}}`), metav1.CreateOptions{})
