@@ -150,3 +150,66 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestKustomizeHelmCharts: a Flux or Argo CD user's overlay with
+// helmCharts renders unchanged when the chart is vendored where kustomize
+// looks for it, and the kustomization's transformers apply to the chart's
+// objects.
+func TestKustomizeHelmCharts(t *testing.T) {
+	entries := append(pgChart("wds1/db/charts/postgresql-16.0.1/postgresql"),
+		gittest.File("wds1/db/kustomization.yaml", `namespace: db
+namePrefix: edge-
+commonLabels: {tier: data}
+resources: [extra.yaml]
+helmCharts:
+- name: postgresql
+  repo: https://charts.example.com
+  version: 16.0.1
+  releaseName: orders
+  valuesFile: values-edge.yaml
+  valuesInline: {replicas: 3}
+  includeCRDs: false
+  skipTests: true
+`),
+		gittest.File("wds1/db/values-edge.yaml", "image: postgres:16-alpine\n"),
+		gittest.File("wds1/db/extra.yaml", configMap("extra")),
+	)
+	res, err := renderCommit(t, render.Options{}, entries...)
+	require.NoError(t, err)
+	got := map[string]render.Object{}
+	for _, o := range res.Space("wds1").Objects {
+		got[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o
+	}
+	sts, ok := got["StatefulSet/db/edge-orders-postgresql"]
+	require.True(t, ok, "the chart's StatefulSet, prefixed and in the kustomization's namespace: %v", keys(got))
+	assert.Equal(t, "data", sts.GetLabels()["tier"])
+	replicas, _, _ := unstructuredInt(sts.Object, "spec", "replicas")
+	assert.Equal(t, int64(3), replicas, "valuesInline overrides the values file")
+	assert.Contains(t, mustJSON(t, sts.Object), `"image":"postgres:16-alpine"`)
+	assert.Contains(t, got, "ConfigMap/db/edge-extra", "the kustomization's own resources")
+	assert.NotContains(t, got, "Pod/db/edge-orders-test", "skipTests")
+	assert.NotContains(t, got, "CustomResourceDefinition//backups.pg.example.com", "includeCRDs: false")
+
+	t.Run("a chart that fails names the kustomization and the template", func(t *testing.T) {
+		res, err := renderCommit(t, render.Options{}, append(entries,
+			gittest.File("wds1/db/charts/postgresql-16.0.1/postgresql/templates/fail.yaml", "{{ fail \"no\" }}\n"))...)
+		requireRefused(t, res, err, "wds1/db/kustomization.yaml", "wds1/db/charts/postgresql-16.0.1/postgresql/templates/fail.yaml:1")
+	})
+	t.Run("with remote bases allowed, on disk", func(t *testing.T) {
+		res, err := renderCommit(t, render.Options{AllowRemoteBases: true}, entries...)
+		require.NoError(t, err)
+		found := false
+		for _, o := range res.Space("wds1").Objects {
+			found = found || o.GetName() == "edge-orders-postgresql" && o.GetKind() == "StatefulSet"
+		}
+		assert.True(t, found)
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -27,7 +27,8 @@ func kustomizationFile(fsys fs.FS, dir string) string {
 // kustomize renders the kustomization in dir (relative to the layout).
 // kustomize reads the repository through kustomizeFS: confined to it,
 // within the limits; its load restrictions keep each kustomization's files
-// in its directory; exec and KRM plugins and Helm are off; and a
+// in its directory; exec and KRM plugins are off, helmCharts are rendered
+// by gitstellar (kustomizehelm.go); and a
 // kustomization naming anything remote is refused before kustomize runs,
 // unless the operator allowed remote bases. The objects' location is the
 // kustomization file: kustomize does not say which line an output object
@@ -38,17 +39,26 @@ func (r *renderer) kustomize(dir, file string) []Object {
 		fsys filesys.FileSystem = kustomizeFS{r: r}
 		base string             // where the repository is in fsys
 	)
+	if !r.opts.AllowRemoteBases {
+		if errs := r.remoteRefs(r.name(dir)); len(errs) > 0 {
+			r.errs = append(r.errs, errs...)
+			return nil
+		}
+	}
+	virtual, ok := r.inflateHelmCharts(r.name(dir))
+	if !ok {
+		return nil
+	}
 	if r.opts.AllowRemoteBases {
-		disk, cleanup, err := r.materialize()
+		disk, cleanup, err := r.materialize(virtual)
 		if err != nil {
 			r.errorf(loc, "kustomize: %v", err)
 			return nil
 		}
 		defer cleanup()
 		fsys, base = filesys.MakeFsOnDisk(), disk
-	} else if errs := r.remoteRefs(r.name(dir)); len(errs) > 0 {
-		r.errs = append(r.errs, errs...)
-		return nil
+	} else {
+		fsys = kustomizeFS{r: r, virtual: virtual}
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
@@ -104,8 +114,9 @@ func (r *renderer) kustomizeMessage(msg, base string) string {
 // materialize writes the repository's regular files into a temporary
 // directory for kustomize, whose remote bases are cloned on disk. The
 // files are written through os.Root; the names come from the repository
-// reader, so none leads outside.
-func (r *renderer) materialize() (string, func(), error) {
+// reader, so none leads outside. The virtual files (kustomizations whose
+// helmCharts were rendered, and their output) are written over them.
+func (r *renderer) materialize(virtual map[string][]byte) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "gitstellar-kustomize-")
 	if err != nil {
 		return "", nil, err
@@ -134,6 +145,11 @@ func (r *renderer) materialize() (string, func(), error) {
 		}
 		return root.WriteFile(name, data, 0o644)
 	})
+	for name, data := range virtual {
+		if err == nil {
+			err = root.WriteFile(name, data, 0o644)
+		}
+	}
 	if err != nil {
 		cleanup()
 		return "", nil, err

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -22,6 +23,10 @@ var errReadOnly = errors.New("the repository is read-only")
 // the renderer's limits.
 type kustomizeFS struct {
 	r *renderer
+	// virtual: files kustomize reads in place of the repository's, or
+	// besides them (repository name → content): kustomizations whose
+	// helmCharts gitstellar rendered, and what they rendered.
+	virtual map[string][]byte
 }
 
 var _ filesys.FileSystem = kustomizeFS{}
@@ -54,6 +59,9 @@ func (k kustomizeFS) Open(p string) (filesys.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := k.virtual[k.name(p)]; ok {
+		return &readOnlyFile{Reader: strings.NewReader(string(data)), info: virtualInfo{name: path.Base(k.name(p)), size: int64(len(data))}}, nil
+	}
 	fi, err := fs.Stat(k.r.fsys, k.name(p))
 	if err != nil {
 		return nil, err
@@ -82,6 +90,9 @@ func (k kustomizeFS) ReadDir(p string) ([]string, error) {
 // p is a directory), every symbolic link resolved.
 func (k kustomizeFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 	name := k.name(p)
+	if _, ok := k.virtual[name]; ok {
+		return filesys.ConfirmedDir(k.abs(path.Dir(name))), path.Base(name), nil
+	}
 	canon, err := k.r.fsys.Canonical(name)
 	if err != nil {
 		return "", "", err
@@ -97,6 +108,9 @@ func (k kustomizeFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) 
 }
 
 func (k kustomizeFS) Exists(p string) bool {
+	if _, ok := k.virtual[k.name(p)]; ok {
+		return true
+	}
 	_, err := fs.Stat(k.r.fsys, k.name(p))
 	return err == nil
 }
@@ -110,6 +124,9 @@ func (k kustomizeFS) Glob(pattern string) ([]string, error) {
 }
 
 func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
+	if data, ok := k.virtual[k.name(p)]; ok {
+		return data, nil
+	}
 	return k.r.readFile(k.name(p))
 }
 
@@ -133,3 +150,16 @@ func (f *readOnlyFile) Close() error               { return nil }
 func (f *readOnlyFile) Stat() (os.FileInfo, error) { return f.info, nil }
 
 var _ io.ReadWriteCloser = (*readOnlyFile)(nil)
+
+// virtualInfo describes a virtual file.
+type virtualInfo struct {
+	name string
+	size int64
+}
+
+func (v virtualInfo) Name() string       { return v.name }
+func (v virtualInfo) Size() int64        { return v.size }
+func (v virtualInfo) Mode() fs.FileMode  { return 0o444 }
+func (v virtualInfo) ModTime() time.Time { return time.Time{} }
+func (v virtualInfo) IsDir() bool        { return false }
+func (v virtualInfo) Sys() any           { return nil }

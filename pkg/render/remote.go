@@ -15,10 +15,30 @@ import (
 // reaches through local resources, bases and components, for references
 // kustomize would fetch: remote bases (git clones) and http(s) files. It
 // returns one error per reference, naming the kustomization file and the
-// (redacted) URL, and errors for Helm charts, which are not rendered.
+// (redacted) URL.
 func (r *renderer) remoteRefs(dir string) Errors {
+	var errs Errors
+	r.eachKustomization(dir, func(d, kpath string, k *types.Kustomization, _ []byte) {
+		loc := Location{File: r.rel(kpath)}
+		for _, ref := range loadedPaths(k) {
+			if remote(ref.value) {
+				errs = append(errs, &Error{Location: loc, Message: fmt.Sprintf(
+					"kustomize: %s %q is remote: gitstellar reads only the repository and reaches no network (an operator may allow remote bases with --allow-remote-bases)",
+					ref.field, redactURL(ref.value))})
+			}
+		}
+		if len(k.HelmChartInflationGenerator) > 0 {
+			errs = append(errs, &Error{Location: loc, Message: "kustomize: helmChartInflationGenerator is not rendered: use helmCharts"})
+		}
+	})
+	return errs
+}
+
+// eachKustomization calls f with the kustomization in dir (a repository
+// name) and every kustomization it reaches through local resources,
+// bases and components: its directory, file, decoded content and bytes.
+func (r *renderer) eachKustomization(dir string, f func(d, kpath string, k *types.Kustomization, raw []byte)) {
 	var (
-		errs Errors
 		seen = map[string]bool{}
 		todo = []string{dir}
 	)
@@ -43,17 +63,7 @@ func (r *renderer) remoteRefs(dir string) Errors {
 			continue // kustomize reports it
 		}
 		k.FixKustomization()
-		loc := Location{File: r.rel(kpath)}
-		for _, ref := range loadedPaths(&k) {
-			if remote(ref.value) {
-				errs = append(errs, &Error{Location: loc, Message: fmt.Sprintf(
-					"kustomize: %s %q is remote: gitstellar reads only the repository and reaches no network (an operator may allow remote bases with --allow-remote-bases)",
-					ref.field, redactURL(ref.value))})
-			}
-		}
-		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
-			errs = append(errs, &Error{Location: loc, Message: "kustomize: helmCharts are not rendered: render the chart into the repository"})
-		}
+		f(d, kpath, &k, data)
 		for _, base := range append(append(k.Resources, k.Components...), k.Bases...) {
 			if !remote(base) {
 				if next := path.Join(d, base); !strings.HasPrefix(path.Clean("/"+next), "/..") {
@@ -62,7 +72,6 @@ func (r *renderer) remoteRefs(dir string) Errors {
 			}
 		}
 	}
-	return errs
 }
 
 type reference struct{ field, value string }
