@@ -53,6 +53,7 @@ func newPlanCommand() *cobra.Command {
 	f.StringVar(&o.inventoryFrom, "inventory-from", "", "read the WorkloadClusters from this kubeconfig context (a live ITS) instead of the repository")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for --inventory-from (default: $KUBECONFIG or ~/.kube/config)")
 	o.render.bind(f)
+	o.render.bindFetchCharts(f)
 	o.maxOutput = resource.MustParse("64Mi")
 	f.Var(quantityValue{&o.maxOutput}, "max-output", "the most bytes a plan prints; a longer plan is cut and exits 2 (Markdown keeps to a pull-request comment's size on its own)")
 	return cmd

@@ -1,27 +1,52 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
 
 	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
 	"github.com/gitstellar/gitstellar/pkg/validate"
 )
 
 // renderFlags are how run, plan and validate render a repository: the
-// limits repository content is held to, and whether kustomize may fetch
-// remote bases.
+// limits repository content is held to, whether kustomize may fetch
+// remote bases, and where charts from chart repositories are cached.
 type renderFlags struct {
 	limits           render.Limits
 	allowRemoteBases bool
+	chartCache       string
+	fetchCharts      bool
 }
 
 func (r *renderFlags) bind(f *pflag.FlagSet) {
 	f.Var(limitsValue{&r.limits}, "limit", "raise or lower a bound on repository content, NAME=VALUE (repeatable); defaults:\n"+
 		strings.TrimSpace(render.LimitHelp())+"\n(docs/security.md)")
 	f.BoolVar(&r.allowRemoteBases, "allow-remote-bases", false, "let kustomize fetch remote bases and http(s) resources named by kustomizations (network access chosen by the repository's authors); off by default")
+	f.StringVar(&r.chartCache, "chart-cache", "", "where charts fetched from chart repositories are kept, by digest (default: the user cache directory)")
+}
+
+// bindFetchCharts adds --fetch-charts, for the commands that render
+// offline by default.
+func (r *renderFlags) bindFetchCharts(f *pflag.FlagSet) {
+	f.BoolVar(&r.fetchCharts, "fetch-charts", false, "fetch the charts declarations take from chart repositories (only the repositories they name); without it, charts come from --chart-cache only")
+}
+
+// charts is the chart source: online, or from the cache only.
+func (r *renderFlags) charts(online bool) *chartrepo.Fetcher {
+	dir := r.chartCache
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "gitstellar", "charts")
+	}
+	return &chartrepo.Fetcher{CacheDir: dir, Offline: !online}
 }
 
 // options are the render options of the flags, with the validator of
@@ -29,7 +54,7 @@ func (r *renderFlags) bind(f *pflag.FlagSet) {
 // does not render.
 func (r *renderFlags) options(path string) (render.Options, error) {
 	v, err := controlValidator()
-	return render.Options{Path: path, Limits: r.limits, AllowRemoteBases: r.allowRemoteBases, Validator: v}, err
+	return render.Options{Path: path, Limits: r.limits, AllowRemoteBases: r.allowRemoteBases, Validator: v, Charts: r.charts(r.fetchCharts)}, err
 }
 
 // controlValidator is made once per process: it compiles every CRD schema.

@@ -229,6 +229,7 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		Path:             o.path,
 		Limits:           o.render.limits,
 		AllowRemoteBases: o.render.allowRemoteBases,
+		Charts:           o.render.charts(true),
 		Connector:        connector(o.kubeconfig),
 		BindGroups:       coreGroup(o.bindGroups),
 		Log:              log,

@@ -48,5 +48,6 @@ func newValidateCommand() *cobra.Command {
 		},
 	}
 	flags.bind(cmd.Flags())
+	flags.bindFetchCharts(cmd.Flags())
 	return cmd
 }

@@ -38,6 +38,9 @@ type Config struct {
 	Limits render.Limits
 	// AllowRemoteBases lets kustomize fetch remote bases (network).
 	AllowRemoteBases bool
+	// Charts fetches the charts declarations take from chart
+	// repositories (nil: such a declaration is an error).
+	Charts render.ChartSource
 	// Validator, if set, checks each revision's control objects before
 	// anything is applied (pkg/validate): a revision that a space or a
 	// controller would refuse applies nothing.
@@ -138,7 +141,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		c.cfg.Log.Info("new revision", "commit", rev.Commit, "ref", rev.Ref, "message", rev.Message)
 	}
 
-	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases, Validator: c.cfg.Validator})
+	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases, Validator: c.cfg.Validator, Charts: c.cfg.Charts})
 	if err != nil {
 		var errs render.Errors
 		if !errors.As(err, &errs) {

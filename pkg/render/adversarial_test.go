@@ -231,7 +231,7 @@ func TestAdversarialNetwork(t *testing.T) {
 	t.Run("helm charts", func(t *testing.T) {
 		res, err := renderCommit(t, render.Options{},
 			gittest.File("wds1/app/kustomization.yaml", "helmCharts:\n- name: x\n  repo: "+web+"\n"))
-		requireRefused(t, res, err, "wds1/app/kustomization.yaml", "is not in the repository at wds1/app/charts/x: gitstellar does not fetch charts")
+		requireRefused(t, res, err, "wds1/app/kustomization.yaml", "is not in the repository at wds1/app/charts/x, and charts from http://127.0.0.1")
 		assert.NotContains(t, err.Error(), "--enable-helm", "no flag we do not have")
 	})
 	assert.Zero(t, requests.Load(), "no HTTP request")

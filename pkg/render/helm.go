@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -42,8 +43,13 @@ type HelmChart struct {
 // HelmChartSpec says which chart and with what.
 type HelmChartSpec struct {
 	// Chart is the chart's directory in the repository, relative to the
-	// helmchart.yaml.
+	// helmchart.yaml; with Repo, the chart's name in that repository.
 	Chart string `json:"chart"`
+	// Repo is a chart repository (http or https) to fetch the chart
+	// from, at the newest Version satisfying the constraint (a range, or
+	// an exact version; empty: the newest release).
+	Repo    string `json:"repo,omitempty"`
+	Version string `json:"version,omitempty"`
 	// ValuesFiles are YAML files relative to the helmchart.yaml, merged
 	// in order over the chart's values.yaml; Values goes last.
 	ValuesFiles []string       `json:"valuesFiles,omitempty"`
@@ -115,18 +121,63 @@ func inLayout(dir, p string) string {
 	return joined
 }
 
+// chartInput is a chart to render: its files in the repository, or an
+// archive fetched from a chart repository.
+type chartInput struct {
+	files   []helmchart.File
+	archive []byte
+	// where names the chart in messages and rendered files' locations: a
+	// directory of the layout, or "<name> <version> from <repo>".
+	where string
+	// dir is the chart's directory in the layout ("" for an archive).
+	dir string
+}
+
+// fetchChart fetches a chart from a chart repository and records it.
+func (r *renderer) fetchChart(loc Location, release, repo, name, version string) (*chartInput, bool) {
+	if r.opts.Charts == nil {
+		r.errorf(loc, "chart %s from %s: charts from chart repositories are not fetched here", name, redactURL(repo))
+		return nil, false
+	}
+	c, err := r.opts.Charts.Fetch(r.ctx, repo, name, version)
+	if err != nil {
+		r.errorf(loc, "%v", err)
+		return nil, false
+	}
+	r.charts = append(r.charts, FetchedChart{Source: loc, Release: release, Repository: redactURL(repo), Name: name, Version: c.Version, Digest: "sha256:" + c.Digest})
+	return &chartInput{archive: c.Archive, where: fmt.Sprintf("%s %s from %s", name, c.Version, redactURL(repo))}, true
+}
+
+// localChart reads a chart kept in the repository.
+func (r *renderer) localChart(loc Location, chartDir string) (*chartInput, bool) {
+	files, ok := r.chartFiles(chartDir, loc)
+	if !ok {
+		return nil, false
+	}
+	return &chartInput{files: files, where: chartDir, dir: chartDir}, true
+}
+
 // renderRelease renders one declared release into objects.
 func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Object {
-	chartDir := inLayout(dir, hc.Spec.Chart)
-	if chartDir == "" {
-		r.errorf(loc, "HelmChart %s: spec.chart %q leads outside the repository", hc.Metadata.Name, hc.Spec.Chart)
-		return nil
+	var (
+		chart *chartInput
+		ok    bool
+	)
+	if hc.Spec.Repo != "" {
+		chart, ok = r.fetchChart(loc, hc.Metadata.Name, hc.Spec.Repo, hc.Spec.Chart, hc.Spec.Version)
+	} else {
+		chartDir := inLayout(dir, hc.Spec.Chart)
+		switch {
+		case chartDir == "":
+			r.errorf(loc, "HelmChart %s: spec.chart %q leads outside the repository", hc.Metadata.Name, hc.Spec.Chart)
+		case !isChartDir(r.fsys, r.name(chartDir)):
+			r.errorf(loc, "HelmChart %s: spec.chart %q: no %s there", hc.Metadata.Name, hc.Spec.Chart, chartMetadataFile)
+		case hc.Spec.Version != "":
+			r.errorf(loc, "HelmChart %s: spec.version is for a chart from spec.repo; a chart in the repository is at its own version", hc.Metadata.Name)
+		default:
+			chart, ok = r.localChart(loc, chartDir)
+		}
 	}
-	if !isChartDir(r.fsys, r.name(chartDir)) {
-		r.errorf(loc, "HelmChart %s: spec.chart %q: no %s there", hc.Metadata.Name, hc.Spec.Chart, chartMetadataFile)
-		return nil
-	}
-	files, ok := r.chartFiles(chartDir, loc)
 	if !ok {
 		return nil
 	}
@@ -146,17 +197,12 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	if hc.Spec.Values != nil {
 		layers = append(layers, hc.Spec.Values)
 	}
-	res, err := helmchart.Render(r.ctx, helmchart.Request{
-		Files: files, ReleaseName: hc.Metadata.Name, Namespace: hc.Metadata.Namespace,
+	res, err := r.renderChart(chart, helmchart.Request{
+		ReleaseName: hc.Metadata.Name, Namespace: hc.Metadata.Namespace,
 		Values: layers, IncludeCRDs: hc.Spec.IncludeCRDs,
-	}, helmchart.Bounds{Output: r.limits.TotalSize})
+	})
 	if err != nil {
-		var herr *helmchart.Error
-		if !errors.As(err, &herr) {
-			r.errorf(loc, "HelmChart %s: %v", hc.Metadata.Name, err)
-			return nil
-		}
-		r.errorf(loc, "HelmChart %s: %s", hc.Metadata.Name, chartErrorInRepository(herr.Message, chartName(files), chartDir))
+		r.errorf(loc, "HelmChart %s: %v", hc.Metadata.Name, err)
 		return nil
 	}
 	var objs []Object
@@ -164,7 +210,10 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	for _, m := range res.Manifests {
 		// The rendered file, named where its template is in the
 		// repository; a line is one of the rendered text.
-		source := chartDir + strings.TrimPrefix(m.Source, res.ChartName) + " (rendered)"
+		source := chart.where + strings.TrimPrefix(m.Source, res.ChartName) + " (rendered)"
+		if chart.dir == "" {
+			source = loc.File + " (" + chart.where + ": " + m.Source + ", rendered)"
+		}
 		decoded, errs := decodeFile(source, []byte(m.Content), r.limits)
 		r.errs = append(r.errs, errs...)
 		for _, o := range decoded {
@@ -200,6 +249,23 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 		}
 	}
 	return out
+}
+
+// renderChart renders a chart; an error names the chart's files where
+// they are.
+func (r *renderer) renderChart(chart *chartInput, req helmchart.Request) (*helmchart.Result, error) {
+	req.Files, req.Archive = chart.files, chart.archive
+	res, err := helmchart.Render(r.ctx, req, helmchart.Bounds{Output: r.limits.TotalSize})
+	var herr *helmchart.Error
+	switch {
+	case err == nil:
+		return res, nil
+	case !errors.As(err, &herr):
+		return nil, err
+	case chart.dir != "":
+		return nil, errors.New(chartErrorInRepository(herr.Message, chartName(chart.files), chart.dir))
+	}
+	return nil, fmt.Errorf("chart %s: %s", chart.where, herr.Message)
 }
 
 // chartErrorInRepository names the chart's files in Helm's message by

@@ -1,8 +1,16 @@
 package render_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
 
@@ -212,4 +221,74 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// servePackagedChart serves a chart repository on 127.0.0.1 holding the
+// chart of entries (under dir) packaged as name-version.tgz.
+func servePackagedChart(t *testing.T, dir, name, version string, entries []gittest.Entry) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		rel := strings.TrimPrefix(e.Path, dir+"/")
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name + "/" + rel, Mode: 0o644, Size: int64(len(e.Content))}))
+		_, err := tw.Write([]byte(e.Content))
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, gz.Close())
+	archive := buf.Bytes()
+	sum := sha256.Sum256(archive)
+	index := fmt.Sprintf("apiVersion: v1\nentries:\n  %s:\n  - {version: %q, urls: [%s-%s.tgz], digest: %s}\n", name, version, name, version, hex.EncodeToString(sum[:]))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/index.yaml":
+			_, _ = w.Write([]byte(index))
+		case "/" + name + "-" + version + ".tgz":
+			_, _ = w.Write(archive)
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestHelmChartFromRepository(t *testing.T) {
+	repo := servePackagedChart(t, "chart", "postgresql", "16.0.1", pgChart("chart"))
+	decl := gittest.File("wds1/db/helmchart.yaml", `apiVersion: gitstellar.io/v1alpha1
+kind: HelmChart
+metadata: {name: orders, namespace: db}
+spec:
+  repo: `+repo+`
+  chart: postgresql
+  version: "~16.0"
+  labels: {app.kubernetes.io/part-of: orders-db}
+`)
+	cache := t.TempDir()
+	res, err := renderCommit(t, render.Options{Charts: &chartrepo.Fetcher{CacheDir: cache}}, decl)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, o := range res.Space("wds1").Objects {
+		names[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
+		if o.GetKind() == "StatefulSet" {
+			assert.Equal(t, "orders-db", o.GetLabels()["app.kubernetes.io/part-of"])
+			assert.Equal(t, "wds1/db/helmchart.yaml (postgresql 16.0.1 from "+repo+": postgresql/templates/statefulset.yaml, rendered)", o.Source.File)
+		}
+	}
+	assert.True(t, names["StatefulSet/db/orders-postgresql"], "%v", names)
+	require.Len(t, res.Charts, 1)
+	assert.Equal(t, "16.0.1", res.Charts[0].Version, "the range resolved")
+	assert.Equal(t, "orders", res.Charts[0].Release)
+	assert.True(t, strings.HasPrefix(res.Charts[0].Digest, "sha256:"))
+
+	// Offline (validate, plan): from the cache; a chart not there says
+	// the network is needed.
+	_, err = renderCommit(t, render.Options{Charts: &chartrepo.Fetcher{CacheDir: cache, Offline: true}}, decl)
+	require.NoError(t, err)
+	res, err = renderCommit(t, render.Options{Charts: &chartrepo.Fetcher{CacheDir: t.TempDir(), Offline: true}}, decl)
+	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "the network is needed")
+	res, err = renderCommit(t, render.Options{}, decl)
+	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "not fetched here")
 }

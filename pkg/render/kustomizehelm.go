@@ -1,7 +1,6 @@
 package render
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -92,19 +91,28 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 		chartHome = path.Join(chartHome, c.Name+"-"+c.Version)
 	}
 	chartDir := inLayout(d, path.Join(chartHome, c.Name))
+	var (
+		chart *chartInput
+		ok    bool
+	)
 	switch {
 	case c.Name == "":
 		return fail("a chart needs a name")
 	case chartDir == "":
 		return fail("the chart's directory leads outside the repository")
-	case !isChartDir(r.fsys, chartDir):
-		where := ""
-		if c.Repo != "" {
-			where = " (from " + redactURL(c.Repo) + ")"
+	case isChartDir(r.fsys, chartDir):
+		chart, ok = r.localChart(loc, r.rel(chartDir))
+	case c.Repo == "":
+		return fail("the chart is not in the repository at %s, and no repo is named", r.rel(chartDir))
+	case r.opts.Charts == nil:
+		return fail("the chart is not in the repository at %s, and charts from %s are not fetched here", r.rel(chartDir), redactURL(c.Repo))
+	default:
+		release := c.ReleaseName
+		if release == "" {
+			release = defaultReleaseName
 		}
-		return fail("the chart%s is not in the repository at %s: gitstellar does not fetch charts; vendor it there (helm pull --untar)", where, r.rel(chartDir))
+		chart, ok = r.fetchChart(loc, release, c.Repo, c.Name, c.Version)
 	}
-	files, ok := r.chartFiles(r.rel(chartDir), loc)
 	if !ok {
 		return "", false
 	}
@@ -138,15 +146,11 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 	if release == "" {
 		release = defaultReleaseName
 	}
-	res, err := helmchart.Render(r.ctx, helmchart.Request{
-		Files: files, ReleaseName: release, Namespace: c.Namespace, Values: layers,
+	res, err := r.renderChart(chart, helmchart.Request{
+		ReleaseName: release, Namespace: c.Namespace, Values: layers,
 		IncludeCRDs: c.IncludeCRDs, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions,
-	}, helmchart.Bounds{Output: r.limits.TotalSize})
+	})
 	if err != nil {
-		var herr *helmchart.Error
-		if errors.As(err, &herr) {
-			return fail("%s", chartErrorInRepository(herr.Message, chartName(files), r.rel(chartDir)))
-		}
 		return fail("%v", err)
 	}
 	var out strings.Builder

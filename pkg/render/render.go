@@ -17,6 +17,7 @@ import (
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
 )
 
 // The directories of the layout that are not WDS directories.
@@ -40,6 +41,20 @@ type Space struct {
 type Result struct {
 	Settings Settings
 	Spaces   []*Space
+	// Charts are the charts fetched from chart repositories, in the
+	// order their declarations were read.
+	Charts []FetchedChart
+}
+
+// FetchedChart is a chart a declaration took from a chart repository, at
+// the version its constraint resolved to.
+type FetchedChart struct {
+	Source     Location `json:"source"`
+	Release    string   `json:"release"`
+	Repository string   `json:"repository"`
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	Digest     string   `json:"digest"`
 }
 
 // Space returns the space of that name, or nil.
@@ -80,6 +95,15 @@ type Options struct {
 	// object's location (pkg/validate checks control objects as the
 	// spaces and gitstellar's controllers would).
 	Validator SchemaValidator
+	// Charts fetches the charts declarations take from chart
+	// repositories; nil: such a declaration is an error.
+	Charts ChartSource
+}
+
+// ChartSource fetches a packaged chart from a chart repository, at the
+// newest version satisfying a constraint.
+type ChartSource interface {
+	Fetch(ctx context.Context, repository, name, version string) (*chartrepo.Chart, error)
 }
 
 // Render renders the repository content of fsys. On any error it returns
@@ -129,6 +153,8 @@ type renderer struct {
 	bytesRead int64
 	objects   int
 	stopped   bool
+	// charts fetched from chart repositories
+	charts []FetchedChart
 }
 
 // name is the repository name of a path relative to the layout.
@@ -186,7 +212,7 @@ func (r *renderer) render() (*Result, error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs.sorted()
 	}
-	res := &Result{Settings: settings}
+	res := &Result{Settings: settings, Charts: r.charts}
 	for _, s := range r.spaces {
 		sortByKey(s.Objects)
 		res.Spaces = append(res.Spaces, s)
