@@ -64,6 +64,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	esc := printable.TerminalLine
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan: %s → %s\n", esc(p.Base.Name), esc(p.Head.Name))
+	for _, c := range p.Charts {
+		fmt.Fprintf(&b, "chart: %s\n", esc(c.line()))
+	}
 	if !p.Changes() {
 		b.WriteString("\nNo change to any WEC or BindingPolicy.\n")
 	}
@@ -116,6 +119,12 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	md, html := printable.Markdown, printable.HTML
 	var m markdown
 	m.printf("### gitstellar plan: %s → %s\n\n", printable.MarkdownCode(p.Base.Name), printable.MarkdownCode(p.Head.Name))
+	for _, c := range p.Charts {
+		m.printf("- chart: %s\n", md(c.line()))
+	}
+	if len(p.Charts) > 0 {
+		m.printf("\n")
+	}
 	if !p.Changes() {
 		m.printf("No change to any WEC or BindingPolicy.\n")
 	} else {
@@ -247,4 +256,23 @@ func (m *markdown) String(limit int) string {
 	b.WriteString(close)
 	fmt.Fprintf(&b, cutNote, total-size)
 	return b.String()
+}
+
+// line says a chart release and its version(s): "release orders
+// (wds1/db/helmchart.yaml): postgresql 16.0.1 → 16.0.2 from URL".
+func (c ChartChange) line() string {
+	version := c.HeadVersion
+	switch {
+	case c.BaseVersion == "":
+		version = c.HeadVersion + " (new)"
+	case c.HeadVersion == "":
+		version = c.BaseVersion + " (removed)"
+	case c.Changed():
+		version = c.BaseVersion + " → " + c.HeadVersion
+	}
+	from := ""
+	if c.Repository != "" {
+		from = " from " + c.Repository
+	}
+	return fmt.Sprintf("release %s (%s): %s %s%s", c.Release, c.Source, c.Chart, version, from)
 }

@@ -31,8 +31,61 @@ type Plan struct {
 	Head     RevisionSummary `json:"head"`
 	WECs     []WECChanges    `json:"wecs"`
 	Policies []PolicyChanges `json:"policies"`
+	// Charts: every Helm chart release of either revision, with its
+	// chart's version on each side.
+	Charts []ChartChange `json:"charts,omitempty"`
 	// Warnings about the head revision (and render errors of either).
 	Warnings []string `json:"warnings"`
+}
+
+// ChartChange is one chart release (a declaration's release) in the base
+// and the head: the chart and its version on each side ("" where the
+// release is not).
+type ChartChange struct {
+	Source      string `json:"source"`
+	Release     string `json:"release"`
+	Chart       string `json:"chart"`
+	Repository  string `json:"repository,omitempty"`
+	BaseVersion string `json:"baseVersion,omitempty"`
+	HeadVersion string `json:"headVersion,omitempty"`
+}
+
+// Changed tells whether the release's chart version differs.
+func (c ChartChange) Changed() bool { return c.BaseVersion != c.HeadVersion }
+
+// chartChanges pairs the chart releases of two revisions by declaration
+// and release name.
+func chartChanges(base, head *render.Result) []ChartChange {
+	byKey := map[string]*ChartChange{}
+	var keys []string
+	add := func(res *render.Result, head bool) {
+		if res == nil {
+			return
+		}
+		for _, c := range res.Charts {
+			key := c.Source.File + "\x00" + c.Release
+			cc := byKey[key]
+			if cc == nil {
+				cc = &ChartChange{Source: c.Source.File, Release: c.Release}
+				byKey[key] = cc
+				keys = append(keys, key)
+			}
+			cc.Chart, cc.Repository = c.Name, c.Repository
+			if head {
+				cc.HeadVersion = c.Version
+			} else {
+				cc.BaseVersion = c.Version
+			}
+		}
+	}
+	add(base, false)
+	add(head, true)
+	slices.Sort(keys)
+	out := make([]ChartChange, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *byKey[k])
+	}
+	return out
 }
 
 // RevisionSummary names a side of the plan and its render errors.
@@ -108,6 +161,9 @@ func Compute(base, head Revision, inventory Inventory) *Plan {
 		p.Warnings = append(p.Warnings, after.warnings...)
 	case base.Result != nil:
 		after = before // nothing is applied: nothing changes
+	}
+	if head.Result != nil {
+		p.Charts = chartChanges(base.Result, head.Result)
 	}
 	after = keepFrozen(before, after)
 	p.WECs = diffWECs(before, after)

@@ -30,12 +30,21 @@ func revision(t *testing.T, name, dir string) plan.Revision {
 	return plan.Revision{Name: name, Result: res}
 }
 
-// headOf builds a case's head revision: testdata/base, the case's overlay
+// baseOf is a case's base revision: its own base/ if it has one, else
+// testdata/base.
+func baseOf(caseDir string) string {
+	if fi, err := os.Stat(filepath.Join(caseDir, "base")); err == nil && fi.IsDir() {
+		return filepath.Join(caseDir, "base")
+	}
+	return "testdata/base"
+}
+
+// headOf builds a case's head revision: its base, the case's overlay
 // files on top, minus the paths in its remove.txt.
 func headOf(t *testing.T, caseDir string) string {
 	t.Helper()
 	dir := t.TempDir()
-	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/base")))
+	require.NoError(t, os.CopyFS(dir, os.DirFS(baseOf(caseDir))))
 	overlay := filepath.Join(caseDir, "overlay")
 	if _, err := os.Stat(overlay); err == nil {
 		require.NoError(t, filepath.WalkDir(overlay, func(p string, d os.DirEntry, err error) error {
@@ -71,7 +80,7 @@ func TestPlanGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
 			caseDir := filepath.Join("testdata/cases", c.Name())
-			p := plan.Compute(revision(t, "base", "testdata/base"), revision(t, "head", headOf(t, caseDir)), nil)
+			p := plan.Compute(revision(t, "base", baseOf(caseDir)), revision(t, "head", headOf(t, caseDir)), nil)
 			for _, f := range []struct {
 				file  string
 				write func(*bytes.Buffer) error
@@ -94,7 +103,7 @@ func TestPlanGolden(t *testing.T) {
 				assert.NotContains(t, got.String(), "secret-value", "%s: a Secret value is printed", f.file)
 			}
 			// Deterministic: a second computation gives the same plan.
-			again := plan.Compute(revision(t, "base", "testdata/base"), revision(t, "head", headOf(t, caseDir)), nil)
+			again := plan.Compute(revision(t, "base", baseOf(caseDir)), revision(t, "head", headOf(t, caseDir)), nil)
 			var a, b bytes.Buffer
 			require.NoError(t, p.WriteJSON(&a))
 			require.NoError(t, again.WriteJSON(&b))

@@ -131,6 +131,8 @@ type chartInput struct {
 	where string
 	// dir is the chart's directory in the layout ("" for an archive).
 	dir string
+	// fetched: from a chart repository (and recorded when fetched).
+	fetched bool
 }
 
 // fetchChart fetches a chart from a chart repository and records it.
@@ -144,8 +146,8 @@ func (r *renderer) fetchChart(loc Location, release, repo, name, version string)
 		r.errorf(loc, "%v", err)
 		return nil, false
 	}
-	r.charts = append(r.charts, FetchedChart{Source: loc, Release: release, Repository: redactURL(repo), Name: name, Version: c.Version, Digest: "sha256:" + c.Digest})
-	return &chartInput{archive: c.Archive, where: fmt.Sprintf("%s %s from %s", name, c.Version, redactURL(repo))}, true
+	r.charts = append(r.charts, RenderedChart{Source: loc, Release: release, Repository: redactURL(repo), Name: name, Version: c.Version, Digest: "sha256:" + c.Digest})
+	return &chartInput{archive: c.Archive, where: fmt.Sprintf("%s %s from %s", name, c.Version, redactURL(repo)), fetched: true}, true
 }
 
 // localChart reads a chart kept in the repository.
@@ -197,7 +199,7 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	if hc.Spec.Values != nil {
 		layers = append(layers, hc.Spec.Values)
 	}
-	res, err := r.renderChart(chart, helmchart.Request{
+	res, err := r.renderChart(loc, chart, helmchart.Request{
 		ReleaseName: hc.Metadata.Name, Namespace: hc.Metadata.Namespace,
 		Values: layers, IncludeCRDs: hc.Spec.IncludeCRDs,
 	})
@@ -251,14 +253,17 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	return out
 }
 
-// renderChart renders a chart; an error names the chart's files where
-// they are.
-func (r *renderer) renderChart(chart *chartInput, req helmchart.Request) (*helmchart.Result, error) {
+// renderChart renders a chart, and records a chart of the repository; an
+// error names the chart's files where they are.
+func (r *renderer) renderChart(loc Location, chart *chartInput, req helmchart.Request) (*helmchart.Result, error) {
 	req.Files, req.Archive = chart.files, chart.archive
 	res, err := helmchart.Render(r.ctx, req, helmchart.Bounds{Output: r.limits.TotalSize})
 	var herr *helmchart.Error
 	switch {
 	case err == nil:
+		if !chart.fetched {
+			r.charts = append(r.charts, RenderedChart{Source: loc, Release: req.ReleaseName, Name: res.ChartName, Version: res.ChartVersion})
+		}
 		return res, nil
 	case !errors.As(err, &herr):
 		return nil, err

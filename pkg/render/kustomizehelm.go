@@ -146,7 +146,7 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 	if release == "" {
 		release = defaultReleaseName
 	}
-	res, err := r.renderChart(chart, helmchart.Request{
+	res, err := r.renderChart(loc, chart, helmchart.Request{
 		ReleaseName: release, Namespace: c.Namespace, Values: layers,
 		IncludeCRDs: c.IncludeCRDs, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions,
 	})

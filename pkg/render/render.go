@@ -41,14 +41,15 @@ type Space struct {
 type Result struct {
 	Settings Settings
 	Spaces   []*Space
-	// Charts are the charts fetched from chart repositories, in the
-	// order their declarations were read.
-	Charts []FetchedChart
+	// Charts are the Helm charts rendered, in the order their
+	// declarations were read.
+	Charts []RenderedChart
 }
 
-// FetchedChart is a chart a declaration took from a chart repository, at
-// the version its constraint resolved to.
-type FetchedChart struct {
+// RenderedChart is a chart a declaration rendered: kept in the repository
+// (Repository is empty, Digest too), or from a chart repository at the
+// version its constraint resolved to.
+type RenderedChart struct {
 	Source     Location `json:"source"`
 	Release    string   `json:"release"`
 	Repository string   `json:"repository"`
@@ -153,8 +154,8 @@ type renderer struct {
 	bytesRead int64
 	objects   int
 	stopped   bool
-	// charts fetched from chart repositories
-	charts []FetchedChart
+	// charts rendered
+	charts []RenderedChart
 }
 
 // name is the repository name of a path relative to the layout.
