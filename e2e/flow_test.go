@@ -100,7 +100,7 @@ func (f *flow) start() {
 	f.runs++
 	log, err := os.Create(filepath.Join(f.logs, fmt.Sprintf("gitstellar-run-%d.log", f.runs)))
 	require.NoError(f.t, err)
-	f.cmd = exec.Command(f.bin, "run", "--repo", f.repo.URL, "--kubeconfig", f.env.KubeconfigPath(), "--cache-dir", f.cache, "--name", "flow",
+	f.cmd = exec.Command(f.bin, "run", "--repo", f.repo.URL, "--kubeconfig", f.env.KubeconfigPath(), "--cache-dir", f.cache, "--chart-cache", filepath.Join(f.cache, "charts"), "--name", "flow",
 		"--interval", "30s", "--webhook-addr", f.hook, "--webhook-secret-file", secret, "--status-interval", "1s", "--log-format", "json",
 		"--metrics-addr", f.metrics)
 	f.cmd.Stdout, f.cmd.Stderr = log, log

@@ -1,9 +1,16 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,13 +90,21 @@ func TestKubeStellarScenarios(t *testing.T) {
 	for _, w := range []string{"cluster1", "cluster2"} {
 		clusters[w] = newScenarioCluster(t, f, w)
 	}
+	outer := t // what every later revision renders lives as long as the test
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
 			dir := filepath.Join("testdata/kubestellar", e.Name())
-			f.push("KubeStellar scenario "+e.Name(), scenarioFiles(t, filepath.Join(dir, "wds"), "wds1/"+e.Name()))
+			files := scenarioFiles(t, filepath.Join(dir, "wds"), "wds1/"+e.Name())
+			if charts, err := os.ReadFile(filepath.Join(dir, "chartrepo.txt")); err == nil {
+				repo := serveChartRepository(outer, dir, strings.Fields(string(charts)))
+				for name, content := range files {
+					files[name] = strings.ReplaceAll(content, "${CHART_REPO}", repo)
+				}
+			}
+			f.push("KubeStellar scenario "+e.Name(), files)
 			expectScenario(t, clusters, filepath.Join(dir, "expect.yaml"))
 			// then/: a second commit on top of the first, and what
 			// holds after it.
@@ -272,4 +287,59 @@ func eventuallyTrue(within time.Duration, ok func() bool) bool {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// serveChartRepository serves, on 127.0.0.1 until the test ends, a chart
+// repository holding the charts of the given directories (relative to
+// dir), packaged as `helm package` does, with an index.yaml giving each
+// archive's sha256; it returns its URL.
+func serveChartRepository(t *testing.T, dir string, charts []string) string {
+	t.Helper()
+	archives := map[string][]byte{}
+	var index strings.Builder
+	index.WriteString("apiVersion: v1\nentries:\n")
+	for _, c := range charts {
+		chartDir := filepath.Join(dir, c)
+		raw, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
+		require.NoError(t, err)
+		var meta struct{ Name, Version string }
+		require.NoError(t, yaml.Unmarshal(raw, &meta))
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		require.NoError(t, filepath.WalkDir(chartDir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			body, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(chartDir, p)
+			if err := tw.WriteHeader(&tar.Header{Name: meta.Name + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(body))}); err != nil {
+				return err
+			}
+			_, err = tw.Write(body)
+			return err
+		}))
+		require.NoError(t, tw.Close())
+		require.NoError(t, gz.Close())
+		file := fmt.Sprintf("%s-%s.tgz", meta.Name, meta.Version)
+		archives["/"+file] = buf.Bytes()
+		sum := sha256.Sum256(buf.Bytes())
+		fmt.Fprintf(&index, "  %s:\n  - {version: %q, urls: [%s], digest: %s}\n", meta.Name, meta.Version, file, hex.EncodeToString(sum[:]))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/index.yaml" {
+			_, _ = w.Write([]byte(index.String()))
+			return
+		}
+		if a, ok := archives[req.URL.Path]; ok {
+			_, _ = w.Write(a)
+			return
+		}
+		http.NotFound(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
