@@ -1,6 +1,9 @@
 package chartrepo
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -73,8 +76,8 @@ type resolution struct {
 // it).
 func (f *Fetcher) Fetch(ctx context.Context, repository, name, constraint string) (*Chart, error) {
 	repoURL, err := url.Parse(strings.TrimSuffix(repository, "/"))
-	if err != nil || (repoURL.Scheme != "http" && repoURL.Scheme != "https") || repoURL.Host == "" {
-		return nil, fmt.Errorf("chart repository %q: want an http(s) URL", redact(repository))
+	if err != nil || (repoURL.Scheme != "http" && repoURL.Scheme != "https" && repoURL.Scheme != "oci") || repoURL.Host == "" {
+		return nil, fmt.Errorf("chart repository %q: want an http(s) URL or an oci:// registry path", redact(repository))
 	}
 	if repoURL.User != nil {
 		return nil, fmt.Errorf("chart repository %q: credentials do not go in the URL", redact(repository))
@@ -82,6 +85,16 @@ func (f *Fetcher) Fetch(ctx context.Context, repository, name, constraint string
 	key := resolutionKey(repository, name, constraint)
 	if f.Offline {
 		return f.fromCache(repository, name, key)
+	}
+	if isOCI(repository) {
+		c, err := f.fetchOCI(ctx, repository, name, constraint)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.remember(key, resolution{Version: c.Version, Digest: c.Digest}); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	idx, err := f.index(ctx, repoURL)
 	if err != nil {
@@ -188,10 +201,12 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, max int64) ([]byte, er
 			req.SetBasicAuth(c.Username, c.Password)
 		}
 	}
-	client := f.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second}
+	if f.Client != nil {
+		c := *f.Client
+		client = &c
 	}
+	client.Transport = f.transport(req.URL.Host) // a redirect elsewhere is refused
 	resp, err := client.Do(req)
 	if err != nil {
 		var uerr *url.Error
@@ -305,4 +320,34 @@ func redact(raw string) string {
 	}
 	u.RawQuery = ""
 	return u.String()
+}
+
+// chartVersionOf reads the version in a chart archive's Chart.yaml.
+func chartVersionOf(archive []byte, chartName string) string {
+	gz, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		return ""
+	}
+	defer gz.Close()
+	tr := tar.NewReader(io.LimitReader(gz, 64<<20))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return ""
+		}
+		if h.Name != chartName+"/Chart.yaml" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		if err != nil {
+			return ""
+		}
+		var meta struct {
+			Version string `json:"version"`
+		}
+		if yaml.Unmarshal(data, &meta) != nil {
+			return ""
+		}
+		return meta.Version
+	}
 }
