@@ -17,6 +17,13 @@ import (
 	"testing"
 	"time"
 
+	ociname "github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	ocitypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,6 +109,12 @@ func TestKubeStellarScenarios(t *testing.T) {
 				repo := serveChartRepository(outer, dir, strings.Fields(string(charts)))
 				for name, content := range files {
 					files[name] = strings.ReplaceAll(content, "${CHART_REPO}", repo)
+				}
+			}
+			if charts, err := os.ReadFile(filepath.Join(dir, "ociregistry.txt")); err == nil {
+				repo := serveChartRegistry(outer, dir, strings.Fields(string(charts)))
+				for name, content := range files {
+					files[name] = strings.ReplaceAll(content, "${CHART_OCI}", repo)
 				}
 			}
 			f.push("KubeStellar scenario "+e.Name(), files)
@@ -299,35 +312,11 @@ func serveChartRepository(t *testing.T, dir string, charts []string) string {
 	var index strings.Builder
 	index.WriteString("apiVersion: v1\nentries:\n")
 	for _, c := range charts {
-		chartDir := filepath.Join(dir, c)
-		raw, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
-		require.NoError(t, err)
-		var meta struct{ Name, Version string }
-		require.NoError(t, yaml.Unmarshal(raw, &meta))
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		tw := tar.NewWriter(gz)
-		require.NoError(t, filepath.WalkDir(chartDir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			body, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(chartDir, p)
-			if err := tw.WriteHeader(&tar.Header{Name: meta.Name + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(body))}); err != nil {
-				return err
-			}
-			_, err = tw.Write(body)
-			return err
-		}))
-		require.NoError(t, tw.Close())
-		require.NoError(t, gz.Close())
-		file := fmt.Sprintf("%s-%s.tgz", meta.Name, meta.Version)
-		archives["/"+file] = buf.Bytes()
-		sum := sha256.Sum256(buf.Bytes())
-		fmt.Fprintf(&index, "  %s:\n  - {version: %q, urls: [%s], digest: %s}\n", meta.Name, meta.Version, file, hex.EncodeToString(sum[:]))
+		name, version, archive := packageChartDir(t, filepath.Join(dir, c))
+		file := fmt.Sprintf("%s-%s.tgz", name, version)
+		archives["/"+file] = archive
+		sum := sha256.Sum256(archive)
+		fmt.Fprintf(&index, "  %s:\n  - {version: %q, urls: [%s], digest: %s}\n", name, version, file, hex.EncodeToString(sum[:]))
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/index.yaml" {
@@ -342,4 +331,55 @@ func serveChartRepository(t *testing.T, dir string, charts []string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// packageChartDir packages a chart directory as `helm package` does: its
+// files under a directory named like the chart.
+func packageChartDir(t *testing.T, chartDir string) (name, version string, archive []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
+	require.NoError(t, err)
+	var meta struct{ Name, Version string }
+	require.NoError(t, yaml.Unmarshal(raw, &meta))
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	require.NoError(t, filepath.WalkDir(chartDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(chartDir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: meta.Name + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(body))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(body)
+		return err
+	}))
+	require.NoError(t, tw.Close())
+	require.NoError(t, gz.Close())
+	return meta.Name, meta.Version, buf.Bytes()
+}
+
+// serveChartRegistry serves, on 127.0.0.1 until the test ends, an OCI
+// registry holding the charts of the given directories pushed as `helm
+// push` does; it returns the registry path, oci://host/charts.
+func serveChartRegistry(t *testing.T, dir string, charts []string) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New())
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, c := range charts {
+		name, version, archive := packageChartDir(t, filepath.Join(dir, c))
+		img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(archive, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")})
+		require.NoError(t, err)
+		img = mutate.ConfigMediaType(mutate.MediaType(img, ocitypes.OCIManifestSchema1), "application/vnd.cncf.helm.config.v1+json")
+		ref, err := ociname.NewTag(host + "/charts/" + name + ":" + version)
+		require.NoError(t, err)
+		require.NoError(t, remote.Write(ref, img))
+	}
+	return "oci://" + host + "/charts"
 }
