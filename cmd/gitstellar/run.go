@@ -73,7 +73,7 @@ func newRunCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.repo, "repo", "", "repository URL (https://, ssh://, user@host:path, file://) or local path")
+	f.StringVar(&o.repo, "repo", "", "repository URL (https://, ssh://, user@host:path, file://) or local path; or an OCI artifact of the layout, as flux push artifact pushes it (oci://host/repo:tag, oci://host/repo@sha256:…)")
 	f.StringVar(&o.ref, "ref", "HEAD", "HEAD (the remote's default branch), a branch, refs/tags/NAME (or tag:NAME), or a 40-hex commit")
 	f.StringVar(&o.path, "path", "", "sub-directory of the repository that holds the layout")
 	f.StringVar(&o.name, "name", "gitstellar", "name of this source (keys inventories and owner labels)")
@@ -173,6 +173,10 @@ func (o *runOptions) statusWriter(ctx context.Context, log logr.Logger) (*report
 		return nil, nil
 	}
 	url, creds := o.statusRepo, source.Credentials{}
+	if url == "" && source.IsOCI(o.repo) {
+		log.Info("no status branch: the source is an OCI artifact, which cannot take a commit; name a Git repository for it with --status-repo")
+		return nil, nil
+	}
 	if url == "" {
 		url = o.repo
 		var err error

@@ -73,12 +73,24 @@ type Fetcher struct {
 	current *Revision
 	// resolved is the remote ref the followed ref names (HEAD's target).
 	resolved plumbing.ReferenceName
+	// oci follows an OCI artifact instead of a Git repository.
+	oci *ociSource
 }
 
 // NewFetcher prepares a fetcher; it does not reach the remote.
 func NewFetcher(opts Options) (*Fetcher, error) {
 	if opts.URL == "" {
 		return nil, errors.New("no repository URL")
+	}
+	if IsOCI(opts.URL) {
+		if opts.Verifier != nil {
+			return nil, errors.New("an OCI artifact has no commit signature to verify")
+		}
+		src, err := newOCISource(opts)
+		if err != nil {
+			return nil, err
+		}
+		return &Fetcher{opts: opts, oci: src}, nil
 	}
 	if opts.Ref == (Ref{}) {
 		return nil, errors.New("no ref to follow")
@@ -113,6 +125,13 @@ func (f *Fetcher) Current() *Revision {
 func (f *Fetcher) Fetch(ctx context.Context) (rev *Revision, changed bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.oci != nil {
+		rev, changed, err := f.oci.fetch(ctx)
+		if err == nil {
+			f.current = rev
+		}
+		return rev, changed, err
+	}
 	if err := f.open(); err != nil {
 		return nil, false, err
 	}
