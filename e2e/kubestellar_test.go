@@ -67,6 +67,9 @@ type scenarioExpect struct {
 		Policy    string `json:"policy"`
 		Results   []any  `json:"results"`
 	} `json:"combinedStatuses"`
+	// StatusBranchCharts: chart releases the status branch's summary
+	// lists (subset of each, by field).
+	StatusBranchCharts []map[string]string `json:"statusBranchCharts"`
 }
 
 // fieldPath is a field's path: dotted ("spec.ports"), or a list of keys
@@ -118,12 +121,12 @@ func TestKubeStellarScenarios(t *testing.T) {
 				}
 			}
 			f.push("KubeStellar scenario "+e.Name(), files)
-			expectScenario(t, clusters, filepath.Join(dir, "expect.yaml"))
+			expectScenario(t, f, clusters, filepath.Join(dir, "expect.yaml"))
 			// then/: a second commit on top of the first, and what
 			// holds after it.
 			if _, err := os.Stat(filepath.Join(dir, "then")); err == nil {
 				f.push("KubeStellar scenario "+e.Name()+", then", scenarioFiles(t, filepath.Join(dir, "then", "wds"), "wds1/"+e.Name()))
-				expectScenario(t, clusters, filepath.Join(dir, "then", "expect.yaml"))
+				expectScenario(t, f, clusters, filepath.Join(dir, "then", "expect.yaml"))
 			}
 		})
 	}
@@ -148,7 +151,7 @@ func scenarioFiles(t *testing.T, dir, prefix string) map[string]string {
 
 // expectScenario waits, in the order expect.yaml lists them, until each of
 // its expectations holds.
-func expectScenario(t *testing.T, clusters map[string]*scenarioCluster, expectFile string) {
+func expectScenario(t *testing.T, f *flow, clusters map[string]*scenarioCluster, expectFile string) {
 	t.Helper()
 	raw, err := os.ReadFile(expectFile)
 	require.NoError(t, err)
@@ -173,6 +176,21 @@ func expectScenario(t *testing.T, clusters map[string]*scenarioCluster, expectFi
 	}
 	for _, w := range want.WDS {
 		check("wds1: "+describe(w.Object), func() string { return clusters["wds1"].holds(w.Object, w.AbsentFields) })
+	}
+	for _, want := range want.StatusBranchCharts {
+		check(fmt.Sprintf("the status branch lists chart release %v", want), func() string {
+			s, err := readStatusSummary(f.repo)
+			if err != nil {
+				return err.Error()
+			}
+			for _, c := range s.Charts {
+				got := map[string]string{"source": c.Source, "release": c.Release, "chart": c.Chart, "version": c.Version, "repository": c.Repository, "digest": c.Digest}
+				if subset("", toAny(want), toAny(got)) == "" {
+					return ""
+				}
+			}
+			return fmt.Sprintf("charts are %+v", s.Charts)
+		})
 	}
 	for _, cs := range want.CombinedStatuses {
 		check(fmt.Sprintf("the CombinedStatus of %s %s/%s and %s", cs.Resource, cs.Namespace, cs.Name, cs.Policy), func() string {
@@ -382,4 +400,12 @@ func serveChartRegistry(t *testing.T, dir string, charts []string) string {
 		require.NoError(t, remote.Write(ref, img))
 	}
 	return "oci://" + host + "/charts"
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
+	"github.com/gitstellar/gitstellar/pkg/report"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/spacecache"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
@@ -66,6 +67,8 @@ type Controller struct {
 	agents    map[string]*agent
 	monitors  map[string]running
 	lastError string
+	// appliedCharts are the chart releases of appliedCommit.
+	appliedCharts []report.ChartSummary
 	// appliedCommit is the commit of the last revision applied to the
 	// spaces (with or without problems).
 	appliedCommit string
@@ -75,6 +78,7 @@ type Controller struct {
 	reported struct {
 		sync.Mutex
 		commit  string
+		charts  []report.ChartSummary
 		last    *SyncResult
 		binders map[string]*binder
 		syncs   uint64 // counts the syncs recorded
@@ -165,8 +169,18 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	c.ensureAgents(ctx, rendered)
 	c.ensureMonitors(ctx, rendered)
 	c.appliedCommit = rev.Commit
+	c.appliedCharts = chartSummaries(rendered.Charts)
 	c.record(res)
 	return res
+}
+
+// chartSummaries are a revision's chart releases for the status branch.
+func chartSummaries(charts []render.RenderedChart) []report.ChartSummary {
+	var out []report.ChartSummary
+	for _, ch := range charts {
+		out = append(out, report.ChartSummary{Source: ch.Source.File, Release: ch.Release, Chart: ch.Name, Version: ch.Version, Repository: ch.Repository, Digest: ch.Digest})
+	}
+	return out
 }
 
 func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *source.Revision) SpaceResult {
@@ -302,7 +316,7 @@ func (c *Controller) record(res *SyncResult) {
 	c.last = res
 	c.observe(res)
 	c.reported.Lock()
-	c.reported.commit, c.reported.last, c.reported.binders = c.appliedCommit, res, maps.Clone(c.binders)
+	c.reported.commit, c.reported.charts, c.reported.last, c.reported.binders = c.appliedCommit, c.appliedCharts, res, maps.Clone(c.binders)
 	c.reported.syncs++
 	c.reported.Unlock()
 }

@@ -19,7 +19,7 @@ import (
 // WDS's bound objects in every WEC.
 func (c *Controller) Summary() report.Summary {
 	c.reported.Lock()
-	out := report.Summary{SourceCommit: c.reported.commit, Errors: c.errorLines(c.reported.last)}
+	out := report.Summary{SourceCommit: c.reported.commit, Charts: c.reported.charts, Errors: c.errorLines(c.reported.last)}
 	binders := c.reported.binders
 	c.reported.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(binders)) {

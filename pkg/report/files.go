@@ -180,7 +180,7 @@ const summaryComment = "the summary of every bound object; per-object details ar
 // assembled from the YAML of each object and each space's policies, so
 // that an object that did not change is not converted again.
 func (m *statusMemo) summaryYAML(s Summary) ([]byte, error) {
-	head, err := marshalStatusYAML(summaryComment, Summary{SourceCommit: s.SourceCommit, Errors: s.Errors})
+	head, err := marshalStatusYAML(summaryComment, Summary{SourceCommit: s.SourceCommit, Errors: s.Errors, Charts: s.Charts})
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,22 @@ type Summary struct {
 	// revision ("file:line: message" for repository content); when set, the
 	// spaces still hold the last good revision.
 	Errors []string `json:"errors,omitempty"`
+	// Charts are the Helm chart releases SourceCommit rendered, each with
+	// the chart version it resolved to.
+	Charts []ChartSummary `json:"charts,omitempty"`
 	// Spaces has one element per WDS, sorted by name.
 	Spaces []SpaceSummary `json:"spaces,omitempty"`
+}
+
+// ChartSummary is one Helm chart release of the source.
+type ChartSummary struct {
+	// Source is the declaration: helmchart.yaml or a kustomization.
+	Source     string `json:"source"`
+	Release    string `json:"release"`
+	Chart      string `json:"chart"`
+	Version    string `json:"version"`
+	Repository string `json:"repository,omitempty"`
+	Digest     string `json:"digest,omitempty"`
 }
 
 // SpaceSummary is one WDS.
