@@ -229,3 +229,31 @@ func TestInventoryOverride(t *testing.T) {
 	assert.False(t, before.Changes())
 	assert.Contains(t, before.Warnings, "wds1: BindingPolicy solo selects no WEC", "the live inventory has no tier: a WEC")
 }
+
+// TestPlanHelmChartPerWEC: a release whose values hold WEC properties
+// lands in each WEC with that WEC's values, as plan shows.
+func TestPlanHelmChartPerWEC(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/base")))
+	for name, content := range map[string]string{
+		"wds1/charts/web/Chart.yaml":            "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"wds1/charts/web/templates/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-config, labels: {app: web}}\ndata: {region: {{ .Values.region | quote }}}\n",
+		"wds1/webchart/helmchart.yaml":          "apiVersion: gitstellar.io/v1alpha1\nkind: HelmChart\nmetadata: {name: edge, namespace: web}\nspec:\n  chart: ../charts/web\n  values: {region: \"{{ .region }}\"}\n  expandTemplates: true\n",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	p := plan.Compute(revision(t, "base", "testdata/base"), revision(t, "head", dir), nil)
+	require.Empty(t, p.Head.Errors)
+	regions := map[string]string{}
+	for _, w := range p.WECs {
+		for _, c := range w.Created {
+			if c.Kind == "ConfigMap" && c.Name == "edge-config" {
+				regions[w.WEC] = c.Diff
+			}
+		}
+	}
+	require.Len(t, regions, 2, "the release's ConfigMap lands in both edge WECs: %+v", p.WECs)
+	assert.Contains(t, regions["edge1"], "region: north")
+	assert.Contains(t, regions["edge2"], "region: south")
+}

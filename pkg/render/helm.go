@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/yaml"
 
+	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/render/helmchart"
 )
 
@@ -59,6 +60,11 @@ type HelmChartSpec struct {
 	// Labels go on every rendered object, so that BindingPolicies can
 	// select the release.
 	Labels map[string]string `json:"labels,omitempty"`
+	// ExpandTemplates marks every rendered object for KubeStellar's
+	// template expansion per WEC (control.kubestellar.io/expand-templates):
+	// a value such as "{{ .clusterName }}" or "{{ .region }}" reaches each
+	// WEC with that WEC's properties, so one release serves many WECs.
+	ExpandTemplates bool `json:"expandTemplates,omitempty"`
 }
 
 // isChartDir tells whether a directory (a repository name) holds a chart.
@@ -242,6 +248,14 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 				labels[k] = v
 			}
 			o.SetLabels(labels)
+		}
+		if hc.Spec.ExpandTemplates {
+			ann := o.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[controlv1alpha1.AnnotationExpandTemplates] = "true"
+			o.SetAnnotations(ann)
 		}
 		if o.GetNamespace() == "" && hc.Metadata.Namespace != "" && !isClusterScoped(o.GroupVersionKind(), clusterScoped) {
 			o.SetNamespace(hc.Metadata.Namespace)
