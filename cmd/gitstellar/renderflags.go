@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,10 @@ type renderFlags struct {
 	allowRemoteBases bool
 	chartCache       string
 	fetchCharts      bool
+	chartCredentials string
+	// chartCredentialSet, when set, replaces --chart-credentials (run
+	// reads it from a Secret).
+	chartCredentialSet chartrepo.CredentialSet
 }
 
 func (r *renderFlags) bind(f *pflag.FlagSet) {
@@ -28,6 +33,7 @@ func (r *renderFlags) bind(f *pflag.FlagSet) {
 		strings.TrimSpace(render.LimitHelp())+"\n(docs/security.md)")
 	f.BoolVar(&r.allowRemoteBases, "allow-remote-bases", false, "let kustomize fetch remote bases and http(s) resources named by kustomizations (network access chosen by the repository's authors); off by default")
 	f.StringVar(&r.chartCache, "chart-cache", "", "where charts fetched from chart repositories are kept, by digest (default: the user cache directory)")
+	f.StringVar(&r.chartCredentials, "chart-credentials", "", "YAML file listing chart repository credentials: - {url: https://… or oci://…, username: …, password: …} (the longest matching URL prefix is used, on that repository's host only)")
 }
 
 // bindFetchCharts adds --fetch-charts, for the commands that render
@@ -37,7 +43,17 @@ func (r *renderFlags) bindFetchCharts(f *pflag.FlagSet) {
 }
 
 // charts is the chart source: online, or from the cache only.
-func (r *renderFlags) charts(online bool) *chartrepo.Fetcher {
+func (r *renderFlags) charts(online bool) (*chartrepo.Fetcher, error) {
+	creds := r.chartCredentialSet
+	if creds == nil && r.chartCredentials != "" {
+		data, err := os.ReadFile(r.chartCredentials)
+		if err != nil {
+			return nil, fmt.Errorf("--chart-credentials: %w", err)
+		}
+		if creds, err = chartrepo.ParseCredentials(data); err != nil {
+			return nil, fmt.Errorf("--chart-credentials %s: %w", r.chartCredentials, err)
+		}
+	}
 	dir := r.chartCache
 	if dir == "" {
 		base, err := os.UserCacheDir()
@@ -46,7 +62,11 @@ func (r *renderFlags) charts(online bool) *chartrepo.Fetcher {
 		}
 		dir = filepath.Join(base, "gitstellar", "charts")
 	}
-	return &chartrepo.Fetcher{CacheDir: dir, Offline: !online}
+	f := &chartrepo.Fetcher{CacheDir: dir, Offline: !online}
+	if creds != nil {
+		f.Credentials = creds.For
+	}
+	return f, nil
 }
 
 // options are the render options of the flags, with the validator of
@@ -54,7 +74,11 @@ func (r *renderFlags) charts(online bool) *chartrepo.Fetcher {
 // does not render.
 func (r *renderFlags) options(path string) (render.Options, error) {
 	v, err := controlValidator()
-	return render.Options{Path: path, Limits: r.limits, AllowRemoteBases: r.allowRemoteBases, Validator: v, Charts: r.charts(r.fetchCharts)}, err
+	if err != nil {
+		return render.Options{}, err
+	}
+	charts, err := r.charts(r.fetchCharts)
+	return render.Options{Path: path, Limits: r.limits, AllowRemoteBases: r.allowRemoteBases, Validator: v, Charts: charts}, err
 }
 
 // controlValidator is made once per process: it compiles every CRD schema.

@@ -24,23 +24,25 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/report"
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
 	"github.com/gitstellar/gitstellar/pkg/spaces"
 )
 
 type runOptions struct {
-	repo, ref, path, name string
-	kubeconfig, cacheDir  string
-	interval              time.Duration
-	schedule              string
-	webhookAddr           string
-	webhookSecretFile     string
-	once                  bool
-	timeout               time.Duration
-	logFormat             string
-	creds                 source.CredentialFiles
-	credentialsSecret     string
-	bindGroups            []string
-	insecureIgnoreHostKey bool
+	repo, ref, path, name  string
+	kubeconfig, cacheDir   string
+	interval               time.Duration
+	schedule               string
+	webhookAddr            string
+	webhookSecretFile      string
+	once                   bool
+	timeout                time.Duration
+	logFormat              string
+	creds                  source.CredentialFiles
+	credentialsSecret      string
+	chartCredentialsSecret string
+	bindGroups             []string
+	insecureIgnoreHostKey  bool
 
 	metricsAddr    string
 	pprofAddr      string
@@ -88,6 +90,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&o.bindGroups, "bind-groups", nil, "API groups whose WDS objects can be bound (default: all; \"\" or core is the core group)")
 	addGitCredentialFlags(f, &o.creds, &o.insecureIgnoreHostKey)
+	f.StringVar(&o.chartCredentialsSecret, "chart-credentials-secret", "", "NAMESPACE/NAME of a Secret whose key credentials.yaml lists chart repository credentials as --chart-credentials does")
 	f.StringVar(&o.credentialsSecret, "credentials-secret", "", "NAMESPACE/NAME of a Secret with the Git credentials (keys: username, password, bearerToken, identity, known_hosts), read from the cluster gitstellar runs in (in-cluster, else the kubeconfig's current context)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "address to serve /metrics, /healthz and /readyz on, e.g. :8080 (not with --once)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "address to serve Go's profiles on (/debug/pprof/), e.g. 127.0.0.1:6060; off by default, as profiles show the process's memory")
@@ -140,19 +143,29 @@ func (o *runOptions) credentials(ctx context.Context) (source.Credentials, error
 	if o.creds != (source.CredentialFiles{}) {
 		return source.Credentials{}, errors.New("--credentials-secret and credential files exclude each other")
 	}
-	ns, name, ok := strings.Cut(o.credentialsSecret, "/")
+	data, err := o.readSecret(ctx, "--credentials-secret", o.credentialsSecret)
+	if err != nil {
+		return source.Credentials{}, err
+	}
+	return source.FromSecretData(data), nil
+}
+
+// readSecret reads the Secret a flag names (NAMESPACE/NAME) from the
+// cluster gitstellar runs in.
+func (o *runOptions) readSecret(ctx context.Context, flag, ref string) (map[string][]byte, error) {
+	ns, name, ok := strings.Cut(ref, "/")
 	if !ok || ns == "" || name == "" {
-		return source.Credentials{}, fmt.Errorf("--credentials-secret %q: want NAMESPACE/NAME", o.credentialsSecret)
+		return nil, fmt.Errorf("%s %q: want NAMESPACE/NAME", flag, ref)
 	}
 	cfg, err := spaces.HostingConfig(o.kubeconfig)
 	if err != nil {
-		return source.Credentials{}, fmt.Errorf("--credentials-secret: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	data, err := spaces.ReadSecret(ctx, cfg, ns, name)
 	if err != nil {
-		return source.Credentials{}, fmt.Errorf("--credentials-secret: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
-	return source.FromSecretData(data), nil
+	return data, nil
 }
 
 // cacheRoot is where fetched revisions and the status branch's clone live.
@@ -226,6 +239,22 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 	if err != nil {
 		return nil, err
 	}
+	if o.chartCredentialsSecret != "" {
+		if o.render.chartCredentials != "" {
+			return nil, errors.New("--chart-credentials and --chart-credentials-secret exclude each other")
+		}
+		data, err := o.readSecret(ctx, "--chart-credentials-secret", o.chartCredentialsSecret)
+		if err != nil {
+			return nil, err
+		}
+		if o.render.chartCredentialSet, err = chartrepo.ParseCredentials(data["credentials.yaml"]); err != nil {
+			return nil, fmt.Errorf("--chart-credentials-secret %s: key credentials.yaml: %w", o.chartCredentialsSecret, err)
+		}
+	}
+	charts, err := o.render.charts(true)
+	if err != nil {
+		return nil, err
+	}
 	return controller.New(controller.Config{
 		Name:             o.name,
 		Validator:        validator,
@@ -233,7 +262,7 @@ func (o *runOptions) controller(ctx context.Context, log logr.Logger) (*controll
 		Path:             o.path,
 		Limits:           o.render.limits,
 		AllowRemoteBases: o.render.allowRemoteBases,
-		Charts:           o.render.charts(true),
+		Charts:           charts,
 		Connector:        connector(o.kubeconfig),
 		BindGroups:       coreGroup(o.bindGroups),
 		Log:              log,
