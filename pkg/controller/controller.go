@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"sync"
 	"time"
 
@@ -107,6 +108,9 @@ type spaceConn struct {
 	status    *spaceStatusWriter
 	statusErr string
 	synced    bool // the last revision synced without problems
+	// capabilities: what the space serves, for the charts rendered into
+	// it; read again at every render with charts.
+	capabilities *render.ChartCapabilities
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -145,7 +149,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		c.cfg.Log.Info("new revision", "commit", rev.Commit, "ref", rev.Ref, "message", rev.Message)
 	}
 
-	rendered, err := render.Render(ctx, rev.Tree, render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases, Validator: c.cfg.Validator, Charts: c.cfg.Charts})
+	rendered, err := c.render(ctx, rev)
 	if err != nil {
 		var errs render.Errors
 		if !errors.As(err, &errs) {
@@ -181,6 +185,48 @@ func chartSummaries(charts []render.RenderedChart) []report.ChartSummary {
 		out = append(out, report.ChartSummary{Source: ch.Source.File, Release: ch.Release, Chart: ch.Name, Version: ch.Version, Repository: ch.Repository, Digest: ch.Digest})
 	}
 	return out
+}
+
+// render renders a revision. Charts render with the capabilities of the
+// WDS they are in, read again at every render that has charts: when they
+// changed (a WDS connected for the first time, a CRD installed), the
+// revision is rendered again with them.
+func (c *Controller) render(ctx context.Context, rev *source.Revision) (*render.Result, error) {
+	asked := map[string]bool{}
+	opts := render.Options{Path: c.cfg.Path, Limits: c.cfg.Limits, AllowRemoteBases: c.cfg.AllowRemoteBases, Validator: c.cfg.Validator, Charts: c.cfg.Charts,
+		Capabilities: func(wds string) *render.ChartCapabilities {
+			asked[wds] = true
+			if conn, ok := c.spaces[wds]; ok {
+				return conn.capabilities
+			}
+			return nil
+		}}
+	rendered, err := render.Render(ctx, rev.Tree, opts)
+	if err != nil || len(asked) == 0 {
+		return rendered, err
+	}
+	again := false
+	for _, sp := range rendered.Spaces {
+		if !asked[sp.Name] || sp.Type != gitstellarv1alpha1.SpaceTypeWDS {
+			continue
+		}
+		conn, err := c.connect(ctx, sp)
+		if err != nil {
+			continue // its sync reports the connection's error
+		}
+		caps, err := discoverCapabilities(conn.config)
+		if err != nil {
+			c.cfg.Log.Error(err, "the capabilities charts render with", "space", sp.Name)
+			continue
+		}
+		if !reflect.DeepEqual(caps, conn.capabilities) {
+			conn.capabilities, again = caps, true
+		}
+	}
+	if !again {
+		return rendered, nil
+	}
+	return render.Render(ctx, rev.Tree, opts)
 }
 
 func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *source.Revision) SpaceResult {

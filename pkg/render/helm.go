@@ -205,10 +205,12 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	if hc.Spec.Values != nil {
 		layers = append(layers, hc.Spec.Values)
 	}
-	res, err := r.renderChart(loc, chart, helmchart.Request{
+	req := helmchart.Request{
 		ReleaseName: hc.Metadata.Name, Namespace: hc.Metadata.Namespace,
 		Values: layers, IncludeCRDs: hc.Spec.IncludeCRDs,
-	})
+	}
+	r.withCapabilities(dir, &req)
+	res, err := r.renderChart(loc, chart, req)
 	if err != nil {
 		r.errorf(loc, "HelmChart %s: %v", hc.Metadata.Name, err)
 		return nil
@@ -265,6 +267,25 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 		}
 	}
 	return out
+}
+
+// withCapabilities gives a request the capabilities of the WDS whose
+// directory (a layout path) holds the declaration: its version (unless
+// the declaration names one) and what it serves (to which a
+// declaration's apiVersions add).
+func (r *renderer) withCapabilities(dir string, req *helmchart.Request) {
+	if r.opts.Capabilities == nil {
+		return
+	}
+	wds, _, _ := strings.Cut(dir, "/")
+	caps := r.opts.Capabilities(wds)
+	if caps == nil {
+		return
+	}
+	if req.KubeVersion == "" {
+		req.KubeVersion = caps.KubeVersion
+	}
+	req.ServedAPIVersions = caps.APIVersions
 }
 
 // renderChart renders a chart, and records a chart of the repository; an

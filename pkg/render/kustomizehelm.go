@@ -146,10 +146,12 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 	if release == "" {
 		release = defaultReleaseName
 	}
-	res, err := r.renderChart(loc, chart, helmchart.Request{
+	req := helmchart.Request{
 		ReleaseName: release, Namespace: c.Namespace, Values: layers,
 		IncludeCRDs: c.IncludeCRDs, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions,
-	})
+	}
+	r.withCapabilities(r.rel(d), &req)
+	res, err := r.renderChart(loc, chart, req)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -99,6 +99,17 @@ type Options struct {
 	// Charts fetches the charts declarations take from chart
 	// repositories; nil: such a declaration is an error.
 	Charts ChartSource
+	// Capabilities, when set, gives the .Capabilities charts in a WDS's
+	// directory render with: what that WDS serves (nil: Helm's defaults).
+	Capabilities func(wds string) *ChartCapabilities
+}
+
+// ChartCapabilities are what a space serves, as Helm's .Capabilities has
+// them: its Kubernetes version, and its API versions ("apps/v1") and
+// kinds ("apps/v1/Deployment").
+type ChartCapabilities struct {
+	KubeVersion string
+	APIVersions []string
 }
 
 // ChartSource fetches a packaged chart from a chart repository, at the

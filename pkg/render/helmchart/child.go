@@ -93,6 +93,9 @@ func renderChart(req Request) (*Result, error) {
 		}
 		caps.KubeVersion = *kv
 	}
+	if req.ServedAPIVersions != nil {
+		caps.APIVersions = slices.Clone(req.ServedAPIVersions)
+	}
 	caps.APIVersions = slices.Concat(caps.APIVersions, req.APIVersions)
 	opts := common.ReleaseOptions{Name: req.ReleaseName, Namespace: req.Namespace, Revision: 1, IsInstall: true}
 	values, err := util.ToRenderValuesWithSchemaValidation(chrt, vals, opts, caps, true)

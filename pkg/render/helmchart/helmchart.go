@@ -34,9 +34,12 @@ type Request struct {
 	// IncludeCRDs renders the chart's crds/ too, before its templates.
 	IncludeCRDs bool `json:"includeCRDs,omitempty"`
 	// KubeVersion and APIVersions are .Capabilities (Helm's defaults when
-	// empty; APIVersions add to the built-in ones).
-	KubeVersion string   `json:"kubeVersion,omitempty"`
-	APIVersions []string `json:"apiVersions,omitempty"`
+	// empty; APIVersions add to the built-in ones, as `helm template
+	// --api-versions` does). ServedAPIVersions, when set, are what a
+	// cluster serves: they replace the built-in ones.
+	KubeVersion       string   `json:"kubeVersion,omitempty"`
+	APIVersions       []string `json:"apiVersions,omitempty"`
+	ServedAPIVersions []string `json:"servedAPIVersions,omitempty"`
 }
 
 // Manifest is one rendered file.
