@@ -291,4 +291,12 @@ spec:
 	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "the network is needed")
 	res, err = renderCommit(t, render.Options{}, decl)
 	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "not fetched here")
+
+	// An unreachable repository refuses the revision, naming it: the last
+	// good revision stays in force.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	res, err = renderCommit(t, render.Options{Charts: &chartrepo.Fetcher{CacheDir: t.TempDir()}},
+		gittest.File("wds1/db/helmchart.yaml", strings.Replace(decl.Content, repo, gone.URL, 1)))
+	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "chart repository "+gone.URL)
 }
