@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,13 +14,6 @@ import (
 	"testing"
 	"time"
 
-	ociname "github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	ocitypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +24,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
 // scenarioExpect is a scenario's expect.yaml: what KubeStellar's
@@ -359,27 +351,17 @@ func packageChartDir(t *testing.T, chartDir string) (name, version string, archi
 	require.NoError(t, err)
 	var meta struct{ Name, Version string }
 	require.NoError(t, yaml.Unmarshal(raw, &meta))
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
+	var files []ocitest.File
 	require.NoError(t, filepath.WalkDir(chartDir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		body, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
 		rel, _ := filepath.Rel(chartDir, p)
-		if err := tw.WriteHeader(&tar.Header{Name: meta.Name + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(body))}); err != nil {
-			return err
-		}
-		_, err = tw.Write(body)
+		files = append(files, ocitest.File{Name: meta.Name + "/" + filepath.ToSlash(rel), Body: string(body)})
 		return err
 	}))
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	return meta.Name, meta.Version, buf.Bytes()
+	return meta.Name, meta.Version, ocitest.TarGz(t, files)
 }
 
 // serveChartRegistry serves, on 127.0.0.1 until the test ends, an OCI
@@ -387,17 +369,10 @@ func packageChartDir(t *testing.T, chartDir string) (name, version string, archi
 // push` does; it returns the registry path, oci://host/charts.
 func serveChartRegistry(t *testing.T, dir string, charts []string) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ocitest.Registry(t)
 	for _, c := range charts {
 		name, version, archive := packageChartDir(t, filepath.Join(dir, c))
-		img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(archive, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")})
-		require.NoError(t, err)
-		img = mutate.ConfigMediaType(mutate.MediaType(img, ocitypes.OCIManifestSchema1), "application/vnd.cncf.helm.config.v1+json")
-		ref, err := ociname.NewTag(host + "/charts/" + name + ":" + version)
-		require.NoError(t, err)
-		require.NoError(t, remote.Write(ref, img))
+		ocitest.Push(t, host+"/charts/"+name+":"+version, ocitest.HelmConfig, ocitest.HelmContent, archive, nil)
 	}
 	return "oci://" + host + "/charts"
 }

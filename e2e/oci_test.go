@@ -1,61 +1,33 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"net/http/httptest"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	ociname "github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	ocitypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gitstellar/gitstellar/pkg/devenv/devenvtest"
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
 // pushLayout pushes a repository layout as `flux push artifact` does.
 func pushLayout(t *testing.T, ref string, files map[string]string) {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
+	var entries []ocitest.File
+	for _, n := range slices.Sorted(maps.Keys(files)) {
+		entries = append(entries, ocitest.File{Name: n, Body: files[n]})
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n]))}))
-		_, err := tw.Write([]byte(files[n]))
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(buf.Bytes(), "application/vnd.cncf.flux.content.v1.tar+gzip")})
-	require.NoError(t, err)
-	img = mutate.ConfigMediaType(mutate.MediaType(img, ocitypes.OCIManifestSchema1), "application/vnd.cncf.flux.config.v1+json")
-	img = mutate.Annotations(img, map[string]string{"org.opencontainers.image.revision": "main@sha1:e2e"}).(v1.Image)
-	r, err := ociname.ParseReference(ref)
-	require.NoError(t, err)
-	require.NoError(t, remote.Write(r, img))
+	ocitest.Push(t, ref, ocitest.FluxConfig, ocitest.FluxContent, ocitest.TarGz(t, entries), map[string]string{"org.opencontainers.image.revision": "main@sha1:e2e"})
 }
 
 // TestOCIArtifactSourceSyncs follows a repository layout pushed as an OCI
@@ -69,9 +41,7 @@ func TestOCIArtifactSourceSyncs(t *testing.T) {
 	}
 	bin := gitstellar(t)
 	env := devenvtest.Start(t, devenvtest.Options{WECs: 1})
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	ref := strings.TrimPrefix(srv.URL, "http://") + "/fleet/layout:latest"
+	ref := ocitest.Registry(t) + "/fleet/layout:latest"
 	layout := func(version string) map[string]string {
 		return map[string]string{
 			"spaces/spaces.yaml": "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n",

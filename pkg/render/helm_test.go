@@ -1,9 +1,6 @@
 package render_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +18,7 @@ import (
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
 // pgChart is a PostgreSQL-like chart (KubeStellar's scenario 3 installs
@@ -227,18 +225,11 @@ func keys[V any](m map[string]V) []string {
 // chart of entries (under dir) packaged as name-version.tgz.
 func servePackagedChart(t *testing.T, dir, name, version string, entries []gittest.Entry) string {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
+	files := make([]ocitest.File, 0, len(entries))
 	for _, e := range entries {
-		rel := strings.TrimPrefix(e.Path, dir+"/")
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name + "/" + rel, Mode: 0o644, Size: int64(len(e.Content))}))
-		_, err := tw.Write([]byte(e.Content))
-		require.NoError(t, err)
+		files = append(files, ocitest.File{Name: name + "/" + strings.TrimPrefix(e.Path, dir+"/"), Body: e.Content})
 	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	archive := buf.Bytes()
+	archive := ocitest.TarGz(t, files)
 	sum := sha256.Sum256(archive)
 	index := fmt.Sprintf("apiVersion: v1\nentries:\n  %s:\n  - {version: %q, urls: [%s-%s.tgz], digest: %s}\n", name, version, name, version, hex.EncodeToString(sum[:]))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -2,81 +2,37 @@ package source_test
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"io/fs"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitstellar/gitstellar/pkg/source"
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
-// tarEntry is one entry of an artifact's content.
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-}
-
-// pushArtifact pushes a directory's content as `flux push artifact` does:
-// Flux's config and content media types, the source and revision
-// annotations.
-func pushArtifact(t *testing.T, ref string, entries []tarEntry) string {
+// pushArtifact pushes a layout as `flux push artifact` does, with its
+// source and revision annotations.
+func pushArtifact(t *testing.T, ref string, entries []ocitest.File) string {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644, Size: int64(len(e.body))}))
-		if typ == tar.TypeReg {
-			_, err := tw.Write([]byte(e.body))
-			require.NoError(t, err)
-		}
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(buf.Bytes(), "application/vnd.cncf.flux.content.v1.tar+gzip")})
-	require.NoError(t, err)
-	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), "application/vnd.cncf.flux.config.v1+json")
-	img = mutate.Annotations(img, map[string]string{
+	return ocitest.Push(t, ref, ocitest.FluxConfig, ocitest.FluxContent, ocitest.TarGz(t, entries), map[string]string{
 		"org.opencontainers.image.source":   "https://example.com/fleet.git",
 		"org.opencontainers.image.revision": "main@sha1:0123456789abcdef",
-	}).(v1.Image)
-	r, err := name.ParseReference(ref)
-	require.NoError(t, err)
-	require.NoError(t, remote.Write(r, img))
-	d, err := img.Digest()
-	require.NoError(t, err)
-	return d.String()
+	})
 }
 
 func TestOCIArtifactSource(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ocitest.Registry(t)
 	ref := host + "/fleet/repo:latest"
-	first := pushArtifact(t, ref, []tarEntry{
-		{name: "spaces/", typ: tar.TypeDir},
-		{name: "spaces/wds1.yaml", body: "kind: Space\n"},
-		{name: "wds1/app/cm.yaml", body: "kind: ConfigMap\n"},
-		{name: "wds1/shared", typ: tar.TypeSymlink, link: "app"},
+	first := pushArtifact(t, ref, []ocitest.File{
+		{Name: "spaces/", Type: tar.TypeDir},
+		{Name: "spaces/wds1.yaml", Body: "kind: Space\n"},
+		{Name: "wds1/app/cm.yaml", Body: "kind: ConfigMap\n"},
+		{Name: "wds1/shared", Type: tar.TypeSymlink, Link: "app"},
 	})
 	f, err := source.NewFetcher(source.Options{URL: "oci://" + ref, CacheDir: t.TempDir()})
 	require.NoError(t, err)
@@ -97,7 +53,7 @@ func TestOCIArtifactSource(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, changed, "the tag still names the same artifact")
 
-	second := pushArtifact(t, ref, []tarEntry{{name: "wds1/app/cm.yaml", body: "kind: ConfigMap\nv: 2\n"}})
+	second := pushArtifact(t, ref, []ocitest.File{{Name: "wds1/app/cm.yaml", Body: "kind: ConfigMap\nv: 2\n"}})
 	rev, changed, err = f.Fetch(ctx)
 	require.NoError(t, err)
 	assert.True(t, changed)
@@ -115,19 +71,17 @@ func TestOCIArtifactSource(t *testing.T) {
 }
 
 func TestOCIArtifactHostile(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ocitest.Registry(t)
 	outside := t.TempDir()
 	for _, tc := range []struct {
 		name    string
-		entries []tarEntry
+		entries []ocitest.File
 		want    string
 	}{
-		{"a path that climbs out", []tarEntry{{name: "../../escaped.yaml", body: "x"}}, "leads outside the artifact"},
-		{"an absolute path", []tarEntry{{name: filepath.Join(outside, "abs.yaml"), body: "x"}}, "leads outside the artifact"},
-		{"a device", []tarEntry{{name: "dev", typ: tar.TypeChar}}, "neither a file"},
-		{"a link out then a write through it", []tarEntry{{name: "out", typ: tar.TypeSymlink, link: outside}, {name: "out/planted.yaml", body: "x"}}, ""},
+		{"a path that climbs out", []ocitest.File{{Name: "../../escaped.yaml", Body: "x"}}, "leads outside the artifact"},
+		{"an absolute path", []ocitest.File{{Name: filepath.Join(outside, "abs.yaml"), Body: "x"}}, "leads outside the artifact"},
+		{"a device", []ocitest.File{{Name: "dev", Type: tar.TypeChar}}, "neither a file"},
+		{"a link out then a write through it", []ocitest.File{{Name: "out", Type: tar.TypeSymlink, Link: outside}, {Name: "out/planted.yaml", Body: "x"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := host + "/hostile/" + strings.ReplaceAll(tc.name, " ", "-") + ":v1"

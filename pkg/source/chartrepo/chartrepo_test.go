@@ -1,9 +1,6 @@
 package chartrepo_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,27 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
 // packageChart makes a chart archive as `helm package` does: the chart's
 // files under a directory named like it.
 func packageChart(t *testing.T, name, version string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for file, body := range map[string]string{
-		"Chart.yaml":        fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version),
-		"values.yaml":       "replicas: 1\n",
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n",
-	} {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name + "/" + file, Mode: 0o644, Size: int64(len(body))}))
-		_, err := tw.Write([]byte(body))
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	return buf.Bytes()
+	return ocitest.TarGz(t, []ocitest.File{
+		{Name: name + "/Chart.yaml", Body: fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version)},
+		{Name: name + "/values.yaml", Body: "replicas: 1\n"},
+		{Name: name + "/templates/cm.yaml", Body: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n"},
+	})
 }
 
 func digest(b []byte) string {

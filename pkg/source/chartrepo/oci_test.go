@@ -8,33 +8,19 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitstellar/gitstellar/pkg/source/chartrepo"
+	"github.com/gitstellar/gitstellar/pkg/source/ocitest"
 )
 
 // pushChart pushes a chart archive as `helm push` does: Helm's config and
 // content media types, tagged with its version.
 func pushChart(t *testing.T, host, chartName, version string, archive []byte) string {
 	t.Helper()
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(archive, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")})
-	require.NoError(t, err)
-	img = mutate.MediaType(img, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, "application/vnd.cncf.helm.config.v1+json")
-	ref, err := name.NewTag(host + "/charts/" + chartName + ":" + version)
-	require.NoError(t, err)
-	require.NoError(t, remote.Write(ref, img))
-	d, err := img.Digest()
-	require.NoError(t, err)
-	return d.String()
+	return ocitest.Push(t, host+"/charts/"+chartName+":"+version, ocitest.HelmConfig, ocitest.HelmContent, archive, nil)
 }
 
 func TestFetchOCI(t *testing.T) {
