@@ -465,11 +465,11 @@ func (c *Controller) policyDeleted(ctx context.Context, raw any) {
 		return
 	}
 	c.mu.Lock()
-	if ps, ok := c.policies[u.GetName()]; ok && ps.singletonFootprint != "" {
-		delete(c.policies, u.GetName())
-		c.askOthersForStatus(u.GetName())
-	}
+	ps, had := c.policies[u.GetName()]
 	delete(c.policies, u.GetName())
+	if had && ps.singletonFootprint != "" {
+		c.askOthersForStatus(u.GetName()) // their singleton errors counted its objects
+	}
 	c.mu.Unlock()
 	c.queue.Add(u.GetName()) // the worker deletes the Binding
 }

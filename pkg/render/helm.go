@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/yaml"
@@ -189,18 +190,9 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 	if !ok {
 		return nil
 	}
-	var layers []map[string]any
-	for _, vf := range hc.Spec.ValuesFiles {
-		rel := inLayout(dir, vf)
-		if rel == "" {
-			r.errorf(loc, "HelmChart %s: values file %q leads outside the repository", hc.Metadata.Name, vf)
-			return nil
-		}
-		values, ok := r.valuesFile(rel)
-		if !ok {
-			return nil
-		}
-		layers = append(layers, values)
+	layers, ok := r.valuesFiles(dir, loc, "HelmChart "+hc.Metadata.Name, hc.Spec.ValuesFiles)
+	if !ok {
+		return nil
 	}
 	if hc.Spec.Values != nil {
 		layers = append(layers, hc.Spec.Values)
@@ -231,9 +223,9 @@ func (r *renderer) renderRelease(dir string, loc Location, hc *HelmChart) []Obje
 				continue
 			}
 			if o.GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
-				group, _, _ := unstructuredString(o.Object, "spec", "group")
-				kind, _, _ := unstructuredString(o.Object, "spec", "names", "kind")
-				scope, _, _ := unstructuredString(o.Object, "spec", "scope")
+				group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+				kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+				scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
 				clusterScoped[schema.GroupKind{Group: group, Kind: kind}] = scope == "Cluster"
 			}
 			objs = append(objs, o)
@@ -352,19 +344,6 @@ func isClusterScoped(gvk schema.GroupVersionKind, declared map[schema.GroupKind]
 	return resid.NewGvk(gvk.Group, gvk.Version, gvk.Kind).IsClusterScoped()
 }
 
-func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
-	var cur any = obj
-	for _, f := range fields {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = m[f]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
-}
-
 // chartFiles reads a chart's directory, within the limits.
 func (r *renderer) chartFiles(chartDir string, loc Location) ([]helmchart.File, bool) {
 	var files []helmchart.File
@@ -392,6 +371,25 @@ func (r *renderer) chartFiles(chartDir string, loc Location) ([]helmchart.File, 
 	}
 	slices.SortFunc(files, func(a, b helmchart.File) int { return strings.Compare(a.Name, b.Name) })
 	return files, !r.stopped
+}
+
+// valuesFiles reads the values files a declaration (what, at loc) names,
+// relative to dir (a layout path), in order.
+func (r *renderer) valuesFiles(dir string, loc Location, what string, files []string) ([]map[string]any, bool) {
+	var layers []map[string]any
+	for _, vf := range files {
+		rel := inLayout(dir, vf)
+		if rel == "" {
+			r.errorf(loc, "%s: values file %q leads outside the repository", what, vf)
+			return nil, false
+		}
+		values, ok := r.valuesFile(rel)
+		if !ok {
+			return nil, false
+		}
+		layers = append(layers, values)
+	}
+	return layers, true
 }
 
 // valuesFile reads a values file: a YAML map.

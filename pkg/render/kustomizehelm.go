@@ -3,7 +3,6 @@ package render
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/types"
@@ -90,6 +89,10 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 	if c.Version != "" && c.Repo != "" {
 		chartHome = path.Join(chartHome, c.Name+"-"+c.Version)
 	}
+	release := c.ReleaseName
+	if release == "" {
+		release = defaultReleaseName
+	}
 	chartDir := inLayout(d, path.Join(chartHome, c.Name))
 	var (
 		chart *chartInput
@@ -107,26 +110,18 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 	case r.opts.Charts == nil:
 		return fail("the chart is not in the repository at %s, and charts from %s are not fetched here", r.rel(chartDir), redactURL(c.Repo))
 	default:
-		release := c.ReleaseName
-		if release == "" {
-			release = defaultReleaseName
-		}
 		chart, ok = r.fetchChart(loc, release, c.Repo, c.Name, c.Version)
 	}
 	if !ok {
 		return "", false
 	}
-	var fileValues []map[string]any
-	for _, vf := range append(slices.DeleteFunc([]string{c.ValuesFile}, func(s string) bool { return s == "" }), c.AdditionalValuesFiles...) {
-		rel := inLayout(d, vf)
-		if rel == "" {
-			return fail("values file %q leads outside the repository", vf)
-		}
-		values, ok := r.valuesFile(r.rel(rel))
-		if !ok {
-			return "", false
-		}
-		fileValues = append(fileValues, values)
+	valuesFiles := c.AdditionalValuesFiles
+	if c.ValuesFile != "" {
+		valuesFiles = append([]string{c.ValuesFile}, valuesFiles...)
+	}
+	fileValues, ok := r.valuesFiles(r.rel(d), loc, "kustomize: helmCharts "+c.Name, valuesFiles)
+	if !ok {
+		return "", false
 	}
 	var layers []map[string]any
 	switch c.ValuesMerge {
@@ -141,10 +136,6 @@ func (r *renderer) inflateChart(d string, loc Location, c *types.HelmChart, glob
 		layers = append([]map[string]any{c.ValuesInline}, fileValues...)
 	default:
 		return fail("valuesMerge %q: want override, replace or merge", c.ValuesMerge)
-	}
-	release := c.ReleaseName
-	if release == "" {
-		release = defaultReleaseName
 	}
 	req := helmchart.Request{
 		ReleaseName: release, Namespace: c.Namespace, Values: layers,

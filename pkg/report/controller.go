@@ -455,7 +455,7 @@ func (c *StatusController) syncBinding(ctx context.Context, name string) error {
 		// What it asks of the object's reported state, decided over
 		// every Binding holding the object.
 		if returned != nil && wdsObject != nil && !statusStaysInWDS(o.ref.GVR.Group, o.ref.GVR.Resource) {
-			requests[o.ref.String()] = &boundRequest{ref: o.ref, uid: wdsObject.GetUID(), stateRequest: stateRequest{
+			requests[o.ref.String()] = &boundRequest{reportedObject: reportedObject{ref: o.ref, uid: wdsObject.GetUID()}, stateRequest: stateRequest{
 				singleton: o.mod.WantSingletonReportedState, multi: o.mod.WantMultiWECReportedState, wecs: wecs, returned: returned}}
 		}
 		// StatusCollectors → CombinedStatus.

@@ -130,17 +130,11 @@ func statusStaysInWDS(group, resource string) bool {
 		(group == "apiextensions.k8s.io" && resource == "customresourcedefinitions")
 }
 
-// sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
-}
-
 // boundRequest is one Binding's request of an object's reported state,
 // with the object it was made of.
 type boundRequest struct {
 	stateRequest
-	ref objectRef
-	uid types.UID
+	reportedObject
 }
 
 // reportedObject is an object gitstellar wrote a reported state into.
@@ -191,10 +185,10 @@ func (c *StatusController) syncReportedState(ctx context.Context, key string) er
 	byBinding := c.requests[key]
 	requests := make([]stateRequest, 0, len(byBinding))
 	var target reportedObject
-	for _, b := range sortedKeys(byBinding) {
+	for _, b := range slices.Sorted(maps.Keys(byBinding)) {
 		r := byBinding[b]
 		requests = append(requests, r.stateRequest)
-		target = reportedObject{ref: r.ref, uid: r.uid}
+		target = r.reportedObject
 	}
 	written, wrote := c.reportedInto[key]
 	c.mu.Unlock()

@@ -91,7 +91,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 			return nil, fmt.Errorf("chart %s from %s: the chart's sha256 is %s, the manifest says %s: refused", chartName, redact(repository), digest, l.Digest)
 		}
 		if strings.HasPrefix(version, "sha256:") || version == "" {
-			version = ociChartVersion(archive, chartName)
+			version = chartVersionOf(archive, chartName) // pulled by digest: as its Chart.yaml says
 		}
 		if err := f.store(digest, archive); err != nil {
 			return nil, err
@@ -132,12 +132,6 @@ func newestSatisfying(tags []string, chartName, constraint string) (string, erro
 		return "", fmt.Errorf("chart %s: no version satisfies %q", chartName, constraint)
 	}
 	return bestTag, nil
-}
-
-// ociChartVersion is the version a chart archive's Chart.yaml gives, for a
-// chart pulled by digest; "" when unreadable.
-func ociChartVersion(archive []byte, chartName string) string {
-	return chartVersionOf(archive, chartName)
 }
 
 // transport refuses every request to a host other than the registry's:
