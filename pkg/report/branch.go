@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -139,7 +138,7 @@ func NewStatusBranchWriter(opts StatusBranchOptions) (*StatusBranchWriter, error
 	}
 	return &StatusBranchWriter{
 		opts: opts, remote: remote, auth: auth, objects: memory.NewStorage(), headLimit: headLimit,
-		log: opts.Log.WithValues("repository", redactURL(opts.URL), "branch", opts.Branch),
+		log: opts.Log.WithValues("repository", source.RedactURL(opts.URL), "branch", opts.Branch),
 	}, nil
 }
 
@@ -822,7 +821,7 @@ func retriable(err error) bool {
 
 // remoteError words a transport error without credentials.
 func (w *StatusBranchWriter) remoteError(what string, err error) error {
-	where := fmt.Sprintf("status branch %s: %s %s", w.opts.Branch, what, redactURL(w.opts.URL))
+	where := fmt.Sprintf("status branch %s: %s %s", w.opts.Branch, what, source.RedactURL(w.opts.URL))
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
 		return fmt.Errorf("%s: authentication failed: check the credentials (%w)", where, errPermanent)
@@ -841,15 +840,4 @@ func absoluteRemote(remote string) (string, error) {
 		return remote, nil // scp-like user@host:path
 	}
 	return filepath.Abs(remote)
-}
-
-// redactURL drops a password from a URL, for messages and logs.
-func redactURL(remote string) string {
-	if u, err := url.Parse(remote); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return remote
 }

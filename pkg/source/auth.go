@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -114,7 +115,7 @@ func (c Credentials) AuthFor(remote string) (transport.AuthMethod, error) {
 	switch scheme {
 	case "ssh":
 		if len(c.PrivateKey) == 0 {
-			return nil, fmt.Errorf("%s: an SSH remote needs a private key", redact(remote))
+			return nil, fmt.Errorf("%s: an SSH remote needs a private key", RedactURL(remote))
 		}
 		user := c.Username
 		if user == "" {
@@ -122,17 +123,17 @@ func (c Credentials) AuthFor(remote string) (transport.AuthMethod, error) {
 		}
 		keys, err := gitssh.NewPublicKeys(user, c.PrivateKey, string(c.Passphrase))
 		if err != nil {
-			return nil, fmt.Errorf("%s: private key: cannot be parsed (wrong format or passphrase)", redact(remote))
+			return nil, fmt.Errorf("%s: private key: cannot be parsed (wrong format or passphrase)", RedactURL(remote))
 		}
 		switch {
 		case c.InsecureIgnoreHostKey:
 			keys.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // asked for explicitly
 		case len(c.KnownHosts) == 0:
-			return nil, fmt.Errorf("%s: %w", redact(remote), errSSHNeedsKnownHosts)
+			return nil, fmt.Errorf("%s: %w", RedactURL(remote), errSSHNeedsKnownHosts)
 		default:
 			cb, err := knownHostsCallback(c.KnownHosts)
 			if err != nil {
-				return nil, fmt.Errorf("%s: known_hosts: %w", redact(remote), err)
+				return nil, fmt.Errorf("%s: known_hosts: %w", RedactURL(remote), err)
 			}
 			keys.HostKeyCallback = cb
 		}
@@ -191,13 +192,38 @@ func userOf(remote, def string) string {
 	return def
 }
 
-// redact drops a password from a URL, for messages.
-func redact(remote string) string {
-	if u, err := url.Parse(remote); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
+// RedactURL hides a URL's password and its query (where tokens go), for
+// messages and logs.
+func RedactURL(remote string) string {
+	u, err := url.Parse(remote)
+	if err != nil || (u.User == nil && u.RawQuery == "") {
+		return remote
 	}
-	return remote
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
+	}
+	return u.String()
+}
+
+// HostOnly is an HTTP transport that refuses every request to a host
+// other than Host: a redirect, or a registry's token realm, cannot send
+// gitstellar elsewhere.
+type HostOnly struct {
+	Host string
+	// Inner makes the requests (http.DefaultTransport when nil).
+	Inner http.RoundTripper
+}
+
+func (h HostOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != h.Host {
+		return nil, fmt.Errorf("%s is not %s, the host named: refused", req.URL.Host, h.Host)
+	}
+	inner := h.Inner
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	return inner.RoundTrip(req)
 }

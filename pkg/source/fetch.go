@@ -214,7 +214,7 @@ func (f *Fetcher) resolve(ctx context.Context) (plumbing.Hash, error) {
 	case !found.IsZero():
 		return found, nil
 	}
-	return plumbing.ZeroHash, fmt.Errorf("%s: %s not found", redact(f.opts.URL), ref)
+	return plumbing.ZeroHash, fmt.Errorf("%s: %s not found", RedactURL(f.opts.URL), ref)
 }
 
 // commit returns the commit object, fetching it when it is not here yet.
@@ -242,7 +242,7 @@ func (f *Fetcher) commit(ctx context.Context, hash plumbing.Hash) (*object.Commi
 		if tag, terr := f.repo.TagObject(hash); terr == nil {
 			return tag.Commit()
 		}
-		return nil, fmt.Errorf("%s: commit %s not found after fetching", redact(f.opts.URL), hash)
+		return nil, fmt.Errorf("%s: commit %s not found after fetching", RedactURL(f.opts.URL), hash)
 	}
 	return c, nil
 }
@@ -266,11 +266,11 @@ func (f *Fetcher) fetch(ctx context.Context, spec config.RefSpec, depth int) err
 func (f *Fetcher) remoteError(what string, err error) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("%s %s: authentication failed: check the credentials", what, redact(f.opts.URL))
+		return fmt.Errorf("%s %s: authentication failed: check the credentials", what, RedactURL(f.opts.URL))
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%s %s: repository not found", what, redact(f.opts.URL))
+		return fmt.Errorf("%s %s: repository not found", what, RedactURL(f.opts.URL))
 	}
-	return fmt.Errorf("%s %s: %w", what, redact(f.opts.URL), err)
+	return fmt.Errorf("%s %s: %w", what, RedactURL(f.opts.URL), err)
 }
 
 func firstLine(s string) string {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -72,7 +71,7 @@ func newOCISource(opts Options) (*ociSource, error) {
 // fetch resolves the reference to a manifest digest and, when it moved,
 // unpacks that artifact.
 func (o *ociSource) fetch(ctx context.Context) (*Revision, bool, error) {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(o.auth), remote.WithTransport(registryOnly{host: o.ref.Context().RegistryStr()})}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(o.auth), remote.WithTransport(HostOnly{Host: o.ref.Context().RegistryStr()})}
 	desc, err := remote.Head(o.ref, opts...)
 	if err != nil {
 		return nil, false, fmt.Errorf("OCI artifact %s: %v", o.ref, err)
@@ -229,15 +228,4 @@ func unpack(layer v1.Layer, dir string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o600)
-}
-
-// registryOnly refuses every request to a host other than the registry's:
-// a token realm or a redirect elsewhere is not followed.
-type registryOnly struct{ host string }
-
-func (r registryOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != r.host {
-		return nil, fmt.Errorf("%s is not the registry's host %s: refused", req.URL.Host, r.host)
-	}
-	return http.DefaultTransport.RoundTrip(req)
 }

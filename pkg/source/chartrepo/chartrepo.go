@@ -20,6 +20,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 // Chart is a packaged chart, verified.
@@ -77,10 +79,10 @@ type resolution struct {
 func (f *Fetcher) Fetch(ctx context.Context, repository, name, constraint string) (*Chart, error) {
 	repoURL, err := url.Parse(strings.TrimSuffix(repository, "/"))
 	if err != nil || (repoURL.Scheme != "http" && repoURL.Scheme != "https" && repoURL.Scheme != "oci") || repoURL.Host == "" {
-		return nil, fmt.Errorf("chart repository %q: want an http(s) URL or an oci:// registry path", redact(repository))
+		return nil, fmt.Errorf("chart repository %q: want an http(s) URL or an oci:// registry path", source.RedactURL(repository))
 	}
 	if repoURL.User != nil {
-		return nil, fmt.Errorf("chart repository %q: credentials do not go in the URL", redact(repository))
+		return nil, fmt.Errorf("chart repository %q: credentials do not go in the URL", source.RedactURL(repository))
 	}
 	key := resolutionKey(repository, name, constraint)
 	if f.Offline {
@@ -181,11 +183,11 @@ func (f *Fetcher) index(ctx context.Context, repoURL *url.URL) (*index, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/index.yaml"
 	data, err := f.get(ctx, u.String(), f.maxIndex())
 	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: %w", redact(repoURL.String()), err)
+		return nil, fmt.Errorf("chart repository %s: %w", source.RedactURL(repoURL.String()), err)
 	}
 	var idx index
 	if err := yaml.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("chart repository %s: index.yaml: %v", redact(repoURL.String()), err)
+		return nil, fmt.Errorf("chart repository %s: index.yaml: %v", source.RedactURL(repoURL.String()), err)
 	}
 	return &idx, nil
 }
@@ -211,20 +213,20 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, max int64) ([]byte, er
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
-			return nil, fmt.Errorf("GET %s: %v", redact(rawURL), uerr.Err)
+			return nil, fmt.Errorf("GET %s: %v", source.RedactURL(rawURL), uerr.Err)
 		}
-		return nil, fmt.Errorf("GET %s: %v", redact(rawURL), err)
+		return nil, fmt.Errorf("GET %s: %v", source.RedactURL(rawURL), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", redact(rawURL), resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", source.RedactURL(rawURL), resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %v", redact(rawURL), err)
+		return nil, fmt.Errorf("GET %s: %v", source.RedactURL(rawURL), err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("GET %s: more than %d bytes: refused", redact(rawURL), max)
+		return nil, fmt.Errorf("GET %s: more than %d bytes: refused", source.RedactURL(rawURL), max)
 	}
 	return data, nil
 }
@@ -267,15 +269,15 @@ func (f *Fetcher) cached(digest string) ([]byte, error) {
 func (f *Fetcher) fromCache(repository, name, key string) (*Chart, error) {
 	raw, err := os.ReadFile(filepath.Join(f.CacheDir, "resolved", key+".json"))
 	if err != nil {
-		return nil, fmt.Errorf("chart %s from %s: %w", name, redact(repository), ErrNotCached)
+		return nil, fmt.Errorf("chart %s from %s: %w", name, source.RedactURL(repository), ErrNotCached)
 	}
 	var res resolution
 	if err := json.Unmarshal(raw, &res); err != nil {
-		return nil, fmt.Errorf("chart %s from %s: %w", name, redact(repository), ErrNotCached)
+		return nil, fmt.Errorf("chart %s from %s: %w", name, source.RedactURL(repository), ErrNotCached)
 	}
 	archive, err := f.cached(res.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s from %s: %w", name, redact(repository), ErrNotCached)
+		return nil, fmt.Errorf("chart %s from %s: %w", name, source.RedactURL(repository), ErrNotCached)
 	}
 	return &Chart{Repository: repository, Name: name, Version: res.Version, Digest: res.Digest, Archive: archive}, nil
 }
@@ -307,19 +309,6 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// redact drops credentials and query from a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(an unparsable URL)"
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	u.RawQuery = ""
-	return u.String()
 }
 
 // chartVersionOf reads the version in a chart archive's Chart.yaml.

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 // CredentialSet gives chart repositories their credentials: the operator's
@@ -35,7 +37,7 @@ func ParseCredentials(data []byte) (CredentialSet, error) {
 			return nil, fmt.Errorf("chart credentials[%d]: url must be an http(s):// or oci:// repository, without credentials in it", i)
 		}
 		if c.Username == "" || c.Password == "" {
-			return nil, fmt.Errorf("chart credentials[%d] (%s): username and password are required", i, redact(c.URL))
+			return nil, fmt.Errorf("chart credentials[%d] (%s): username and password are required", i, source.RedactURL(c.URL))
 		}
 	}
 	return set, nil

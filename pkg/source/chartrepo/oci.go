@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gitstellar/gitstellar/pkg/source"
 )
 
 // Helm's media types for a chart pushed to an OCI registry.
@@ -34,7 +36,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 	base := strings.TrimSuffix(strings.TrimPrefix(repository, "oci://"), "/")
 	repo, err := name.NewRepository(base + "/" + chartName)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s from %s: %v", chartName, redact(repository), err)
+		return nil, fmt.Errorf("chart %s from %s: %v", chartName, source.RedactURL(repository), err)
 	}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(f.transport(repo.RegistryStr())), remote.WithAuthFromKeychain(f.keychain(repository))}
 	var ref name.Reference
@@ -47,7 +49,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 	default:
 		tags, err := remote.List(repo, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s from %s: list its versions: %v", chartName, redact(repository), err)
+			return nil, fmt.Errorf("chart %s from %s: list its versions: %v", chartName, source.RedactURL(repository), err)
 		}
 		if version, err = newestSatisfying(tags, chartName, constraint); err != nil {
 			return nil, err
@@ -56,21 +58,21 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 	}
 	img, err := remote.Image(ref, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s from %s: %v", chartName, redact(repository), err)
+		return nil, fmt.Errorf("chart %s from %s: %v", chartName, source.RedactURL(repository), err)
 	}
 	manifest, err := img.Manifest()
 	if err != nil {
-		return nil, fmt.Errorf("chart %s from %s: manifest: %v", chartName, redact(repository), err)
+		return nil, fmt.Errorf("chart %s from %s: manifest: %v", chartName, source.RedactURL(repository), err)
 	}
 	if manifest.Config.MediaType != helmConfigMediaType {
-		return nil, fmt.Errorf("chart %s from %s: %s is not a Helm chart (config %s)", chartName, redact(repository), ref, manifest.Config.MediaType)
+		return nil, fmt.Errorf("chart %s from %s: %s is not a Helm chart (config %s)", chartName, source.RedactURL(repository), ref, manifest.Config.MediaType)
 	}
 	for _, l := range manifest.Layers {
 		if l.MediaType != helmContentMediaType {
 			continue
 		}
 		if l.Size > f.maxArchive() {
-			return nil, fmt.Errorf("chart %s from %s: the chart is %d bytes, more than %d: refused", chartName, redact(repository), l.Size, f.maxArchive())
+			return nil, fmt.Errorf("chart %s from %s: the chart is %d bytes, more than %d: refused", chartName, source.RedactURL(repository), l.Size, f.maxArchive())
 		}
 		layer, err := img.LayerByDigest(l.Digest)
 		if err != nil {
@@ -78,17 +80,17 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 		}
 		rc, err := layer.Compressed() // verified against l.Digest as it is read
 		if err != nil {
-			return nil, fmt.Errorf("chart %s from %s: %v", chartName, redact(repository), err)
+			return nil, fmt.Errorf("chart %s from %s: %v", chartName, source.RedactURL(repository), err)
 		}
 		archive, err := io.ReadAll(io.LimitReader(rc, f.maxArchive()+1))
 		rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("chart %s from %s: %v", chartName, redact(repository), err)
+			return nil, fmt.Errorf("chart %s from %s: %v", chartName, source.RedactURL(repository), err)
 		}
 		sum := sha256.Sum256(archive)
 		digest := hex.EncodeToString(sum[:])
 		if "sha256:"+digest != l.Digest.String() {
-			return nil, fmt.Errorf("chart %s from %s: the chart's sha256 is %s, the manifest says %s: refused", chartName, redact(repository), digest, l.Digest)
+			return nil, fmt.Errorf("chart %s from %s: the chart's sha256 is %s, the manifest says %s: refused", chartName, source.RedactURL(repository), digest, l.Digest)
 		}
 		if strings.HasPrefix(version, "sha256:") || version == "" {
 			version = chartVersionOf(archive, chartName) // pulled by digest: as its Chart.yaml says
@@ -98,7 +100,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 		}
 		return &Chart{Repository: repository, Name: chartName, Version: version, Digest: digest, Archive: archive}, nil
 	}
-	return nil, fmt.Errorf("chart %s from %s: the manifest has no chart content layer", chartName, redact(repository))
+	return nil, fmt.Errorf("chart %s from %s: the manifest has no chart content layer", chartName, source.RedactURL(repository))
 }
 
 // isExactVersion tells whether a constraint is one version.
@@ -134,26 +136,13 @@ func newestSatisfying(tags []string, chartName, constraint string) (string, erro
 	return bestTag, nil
 }
 
-// transport refuses every request to a host other than the registry's:
-// a registry's token realm or redirect cannot send gitstellar elsewhere.
+// transport confines requests to a repository's host.
 func (f *Fetcher) transport(host string) http.RoundTripper {
-	inner := http.DefaultTransport
-	if f.Client != nil && f.Client.Transport != nil {
+	var inner http.RoundTripper
+	if f.Client != nil {
 		inner = f.Client.Transport
 	}
-	return hostOnly{host: host, inner: inner}
-}
-
-type hostOnly struct {
-	host  string
-	inner http.RoundTripper
-}
-
-func (h hostOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != h.host {
-		return nil, fmt.Errorf("%s is not the chart registry's host %s: refused", req.URL.Host, h.host)
-	}
-	return h.inner.RoundTrip(req)
+	return source.HostOnly{Host: host, Inner: inner}
 }
 
 // keychain gives the registry's credentials, anonymous without any.
