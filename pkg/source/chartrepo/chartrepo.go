@@ -133,31 +133,13 @@ func resolve(idx *index, repoURL *url.URL, name, constraint string) (version, ch
 	if !ok || len(entries) == 0 {
 		return "", "", "", fmt.Errorf("chart %s is not in the repository's index", name)
 	}
-	var c *semver.Constraints
-	if constraint != "" {
-		if c, err = semver.NewConstraint(constraint); err != nil {
-			return "", "", "", fmt.Errorf("chart %s: version %q: %v", name, constraint, err)
-		}
-	}
-	var best *semver.Version
-	bestAt := -1
+	versions := make([]string, len(entries))
 	for i, e := range entries {
-		v, err := semver.NewVersion(e.Version)
-		if err != nil {
-			continue
-		}
-		if c == nil && v.Prerelease() != "" {
-			continue
-		}
-		if c != nil && !c.Check(v) {
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best, bestAt = v, i
-		}
+		versions[i] = e.Version
 	}
-	if bestAt < 0 {
-		return "", "", "", fmt.Errorf("chart %s: no version satisfies %q", name, constraint)
+	bestAt, err := newest(versions, name, constraint)
+	if err != nil {
+		return "", "", "", err
 	}
 	e := entries[bestAt]
 	if len(e.URLs) == 0 {
@@ -175,6 +157,33 @@ func resolve(idx *index, repoURL *url.URL, name, constraint string) (version, ch
 		return "", "", "", fmt.Errorf("chart %s %s: the index puts the archive on %s, not on the repository's host: refused", name, e.Version, u.Host)
 	}
 	return e.Version, u.String(), digest, nil
+}
+
+// newest picks, among versions, the newest satisfying constraint (""
+// for the newest release), and returns its index.
+func newest(versions []string, chartName, constraint string) (int, error) {
+	var c *semver.Constraints
+	if constraint != "" {
+		var err error
+		if c, err = semver.NewConstraint(constraint); err != nil {
+			return -1, fmt.Errorf("chart %s: version %q: %v", chartName, constraint, err)
+		}
+	}
+	var best *semver.Version
+	bestAt := -1
+	for i, s := range versions {
+		v, err := semver.NewVersion(s)
+		if err != nil || (c == nil && v.Prerelease() != "") || (c != nil && !c.Check(v)) {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best, bestAt = v, i
+		}
+	}
+	if bestAt < 0 {
+		return -1, fmt.Errorf("chart %s: no version satisfies %q", chartName, constraint)
+	}
+	return bestAt, nil
 }
 
 // index reads a repository's index.yaml.

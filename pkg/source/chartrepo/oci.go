@@ -51,10 +51,15 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 		if err != nil {
 			return nil, fmt.Errorf("chart %s from %s: list its versions: %v", chartName, source.RedactURL(repository), err)
 		}
-		if version, err = newestSatisfying(tags, chartName, constraint); err != nil {
+		versions := make([]string, len(tags))
+		for i, tag := range tags {
+			versions[i] = strings.ReplaceAll(tag, "_", "+") // Helm writes + as _ in tags
+		}
+		at, err := newest(versions, chartName, constraint)
+		if err != nil {
 			return nil, err
 		}
-		ref = repo.Tag(strings.ReplaceAll(version, "+", "_")) // Helm writes + as _ in tags
+		version, ref = versions[at], repo.Tag(tags[at])
 	}
 	img, err := remote.Image(ref, opts...)
 	if err != nil {
@@ -107,33 +112,6 @@ func (f *Fetcher) fetchOCI(ctx context.Context, repository, chartName, constrain
 func isExactVersion(s string) bool {
 	_, err := semver.StrictNewVersion(strings.TrimPrefix(s, "v"))
 	return err == nil
-}
-
-// newestSatisfying picks the newest tag that is a version satisfying
-// constraint ("" for the newest release).
-func newestSatisfying(tags []string, chartName, constraint string) (string, error) {
-	var c *semver.Constraints
-	if constraint != "" {
-		var err error
-		if c, err = semver.NewConstraint(constraint); err != nil {
-			return "", fmt.Errorf("chart %s: version %q: %v", chartName, constraint, err)
-		}
-	}
-	var best *semver.Version
-	bestTag := ""
-	for _, tag := range tags {
-		v, err := semver.NewVersion(strings.ReplaceAll(tag, "_", "+"))
-		if err != nil || (c == nil && v.Prerelease() != "") || (c != nil && !c.Check(v)) {
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best, bestTag = v, strings.ReplaceAll(tag, "_", "+")
-		}
-	}
-	if best == nil {
-		return "", fmt.Errorf("chart %s: no version satisfies %q", chartName, constraint)
-	}
-	return bestTag, nil
 }
 
 // transport confines requests to a repository's host.
