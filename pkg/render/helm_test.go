@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -290,4 +291,35 @@ spec:
 	res, err = renderCommit(t, render.Options{Charts: &chartrepo.Fetcher{CacheDir: t.TempDir()}},
 		gittest.File("wds1/db/helmchart.yaml", strings.Replace(decl.Content, repo, gone.URL, 1)))
 	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "chart repository "+gone.URL)
+}
+
+// TestHelmChartHostileTree: a chart's symbolic links are not followed
+// (one leading outside the repository reads nothing), a values file
+// reached through a link outside is refused, and a template failing with
+// control characters in its message is an error at the declaration (the
+// commands print every error escaped: TestValidateEscapesProblems).
+func TestHelmChartHostileTree(t *testing.T) {
+	out := outsideDir(t)
+	entries := append(pgChart("wds1/charts/postgresql"),
+		gittest.Symlink("wds1/charts/postgresql/templates/stolen.yaml", filepath.Join(out, "secret.yaml")),
+		gittest.Symlink("wds1/charts/postgresql/templates/inside.yaml", "service.yaml"),
+		gittest.File("wds1/db/helmchart.yaml", pgRelease),
+		gittest.File("wds1/db/edge-values.yaml", "{}\n"),
+	)
+	res, err := renderCommit(t, render.Options{}, entries...)
+	require.NoError(t, err)
+	for _, o := range res.Space("wds1").Objects {
+		assert.NotContains(t, mustJSON(t, o.Object), planted, "%s: read through a link out of the repository", o.Source)
+	}
+
+	res, err = renderCommit(t, render.Options{}, append(pgChart("wds1/charts/postgresql"),
+		gittest.File("wds1/db/helmchart.yaml", pgRelease),
+		gittest.Symlink("wds1/db/edge-values.yaml", filepath.Join(out, "secret.yaml")))...)
+	requireRefused(t, res, err, "wds1/db/edge-values.yaml", "")
+
+	res, err = renderCommit(t, render.Options{}, append(pgChart("wds1/charts/postgresql"),
+		gittest.File("wds1/db/helmchart.yaml", pgRelease),
+		gittest.File("wds1/db/edge-values.yaml", "{}\n"),
+		gittest.File("wds1/charts/postgresql/templates/evil.yaml", "{{ fail \"\\x1b]52;c;QQ==\\x07 pwned\" }}\n"))...)
+	requireRefused(t, res, err, "wds1/db/helmchart.yaml", "pwned")
 }
