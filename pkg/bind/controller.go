@@ -440,9 +440,16 @@ func (c *Controller) policyChanged(raw any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ps, ok := c.policies[bp.Name]; ok && ps.bp.Generation == bp.Generation && ps.bp.UID == bp.UID {
+		statusChanged := !apiequality.Semantic.DeepEqual(ps.bp.Status, bp.Status)
 		ps.bp = &bp // a status or metadata change only
-		if marksOf(&bp) != ps.writtenMarks {
+		switch {
+		case marksOf(&bp) != ps.writtenMarks:
 			c.queue.Add(bp.Name)
+		case statusChanged:
+			// The status is written by comparing with this copy: a
+			// Binding's status that changed while this copy was behind
+			// our last write would otherwise never be repeated.
+			c.queue.Add(statusKey + bp.Name)
 		}
 		return
 	}

@@ -158,6 +158,25 @@ spec:
 	})
 	eventually(t, "the controller is idle", c.Idle)
 
+	t.Run("a policy's status written by another is put back", func(t *testing.T) {
+		// The controller compares with its copy of the policy: a status
+		// changed behind it (or a Binding's status seen while its copy was
+		// behind its own last write) must still be written again.
+		u, err := wds.dyn.Resource(bind.BindingPolicies).Get(ctx, "nginx-bpolicy", metav1.GetOptions{})
+		require.NoError(t, err)
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		require.NotEmpty(t, conds)
+		conds[0].(map[string]any)["status"] = "False"
+		conds[0].(map[string]any)["message"] = "written by someone else"
+		require.NoError(t, unstructured.SetNestedSlice(u.Object, conds, "status", "conditions"))
+		_, err = wds.dyn.Resource(bind.BindingPolicies).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		require.NoError(t, err)
+		eventually(t, "the status is the controller's again", func() bool {
+			p := wds.policy("nginx-bpolicy")
+			return p.Status.Conditions[0].Status == "True" && p.Status.Conditions[0].Message != "written by someone else"
+		})
+	})
+
 	t.Run("a relabelled WEC leaves the destinations", func(t *testing.T) {
 		its.apply(`{apiVersion: gitstellar.io/v1alpha1, kind: WorkloadCluster, metadata: {name: cluster2, labels: {location-group: core, name: cluster2}}, spec: {its: its1}}`)
 		eventually(t, "cluster2 removed", func() bool {
