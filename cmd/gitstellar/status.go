@@ -340,6 +340,9 @@ func statusCounts(s report.Summary) (ready, total, errs int) {
 	for _, space := range s.Spaces {
 		r, t := spaceCounts(space)
 		ready, total = ready+r, total+t
+		if space.Unreachable != "" {
+			errs++
+		}
 		for _, p := range space.Policies {
 			errs += len(p.Errors)
 		}
@@ -373,6 +376,9 @@ func printStatusTables(out io.Writer, s report.Summary) {
 	for _, space := range s.Spaces {
 		ready, total := spaceCounts(space)
 		fmt.Fprintf(out, "\nWDS %s: %d/%d ready\n", esc(space.Name), ready, total)
+		if space.Unreachable != "" {
+			fmt.Fprintf(out, "  unreachable (as last seen below): %s\n", message(space.Unreachable))
+		}
 		for _, p := range space.Policies {
 			for _, e := range p.Errors {
 				fmt.Fprintf(out, "  BindingPolicy %s: %s\n", esc(p.Name), message(e))

@@ -8,6 +8,7 @@ import (
 
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
 	"github.com/gitstellar/gitstellar/pkg/bind"
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 	"github.com/gitstellar/gitstellar/pkg/propagate"
 	"github.com/gitstellar/gitstellar/pkg/render"
 	"github.com/gitstellar/gitstellar/pkg/report"
@@ -77,6 +78,71 @@ func (c *Controller) ensureMonitors(ctx context.Context, rendered *render.Result
 	}
 }
 
+// retirer is a running Retirer of an ITS.
+type retirer struct {
+	running
+	retirer *propagate.Retirer
+}
+
+// ensureRetirers runs one Retirer per ITS of the revision and tells it
+// which WDSes name that ITS now: the Deliveries the others left there
+// (a WDS removed from the repository, or moved to another ITS) are
+// retired. Called with c.mu held, after ensureBinders.
+func (c *Controller) ensureRetirers(ctx context.Context, rendered *render.Result) {
+	keep := map[string][]string{}
+	for _, sp := range rendered.Spaces {
+		switch sp.Type {
+		case gitstellarv1alpha1.SpaceTypeITS:
+			if keep[sp.Name] == nil {
+				keep[sp.Name] = []string{}
+			}
+		case gitstellarv1alpha1.SpaceTypeWDS:
+			keep[sp.Declaration.Spec.ITS] = append(keep[sp.Declaration.Spec.ITS], sp.Name)
+		}
+	}
+	for name, r := range c.retirers {
+		if _, ok := keep[name]; !ok {
+			c.cfg.Log.Info("ITS left the repository: the Deliveries its WDSes left there stay", "its", name)
+			r.stop()
+			delete(c.retirers, name)
+		}
+	}
+	for its, wdses := range keep {
+		r, ok := c.retirers[its]
+		if !ok {
+			conn, ok := c.spaces[its]
+			if !ok {
+				continue // not reachable this time; the next sync tries again
+			}
+			ret, err := propagate.NewRetirer(propagate.RetirerOptions{ITS: its, Source: c.cfg.Name, ITSConfig: conn.config, ITSCache: conn.cache, Log: c.cfg.Log})
+			if err != nil {
+				c.cfg.Log.Error(err, "retirer", "its", its)
+				continue
+			}
+			r = &retirer{running: start(ctx, ret.Run), retirer: ret}
+			c.retirers[its] = r
+		}
+		r.retirer.Keep(wdses)
+	}
+}
+
+// forgetSpaces stops watching the spaces that left the repository. Called
+// with c.mu held, after everything that used them has stopped.
+func (c *Controller) forgetSpaces(rendered *render.Result) {
+	declared := map[string]bool{}
+	for _, sp := range rendered.Spaces {
+		declared[sp.Name] = true
+	}
+	for name, conn := range c.spaces {
+		if !declared[name] {
+			c.cfg.Log.Info("space left the repository: no longer synced", "space", name)
+			conn.stopWatching()
+			delete(c.spaces, name)
+			metrics.SpaceObjects.DeleteLabelValues(name)
+		}
+	}
+}
+
 // agent is a running WEC agent.
 type agent struct {
 	running
@@ -114,7 +180,7 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 			c.cfg.Log.Error(err, "bind controller", "wds", wds)
 			continue
 		}
-		tr, err := propagate.NewTransport(propagate.TransportOptions{WDS: wds, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, WDSCache: wdsConn.cache, ITSCache: itsConn.cache, Log: c.cfg.Log})
+		tr, err := propagate.NewTransport(propagate.TransportOptions{WDS: wds, Source: c.cfg.Name, WDSConfig: wdsConn.config, ITSConfig: itsConn.config, WDSCache: wdsConn.cache, ITSCache: itsConn.cache, Log: c.cfg.Log})
 		if err != nil {
 			c.cfg.Log.Error(err, "transport", "wds", wds)
 			continue
@@ -193,6 +259,10 @@ func (c *Controller) Stop() {
 	for name, m := range c.monitors {
 		m.stop()
 		delete(c.monitors, name)
+	}
+	for name, r := range c.retirers {
+		r.stop()
+		delete(c.retirers, name)
 	}
 	for _, conn := range c.spaces {
 		conn.stopWatching()

@@ -67,12 +67,15 @@ type Controller struct {
 	binders   map[string]*binder
 	agents    map[string]*agent
 	monitors  map[string]running
+	retirers  map[string]*retirer
 	lastError string
 	// appliedCharts are the chart releases of appliedCommit.
 	appliedCharts []report.ChartSummary
 	// appliedCommit is the commit of the last revision applied to the
 	// spaces (with or without problems).
 	appliedCommit string
+	// appliedWDSes are its WDSes, and the ITS of each.
+	appliedWDSes map[string]string
 
 	// reported is what Summary reads, updated at the end of each sync, so
 	// that the status branch does not wait for a sync under way.
@@ -82,7 +85,11 @@ type Controller struct {
 		charts  []report.ChartSummary
 		last    *SyncResult
 		binders map[string]*binder
-		syncs   uint64 // counts the syncs recorded
+		// wdses: the WDSes of the last revision applied, and their ITS;
+		// reach: whether each space answers.
+		wdses map[string]string
+		reach map[string]*reachability
+		syncs uint64 // counts the syncs recorded
 	}
 }
 
@@ -111,6 +118,8 @@ type spaceConn struct {
 	// capabilities: what the space serves, for the charts rendered into
 	// it; read again at every render with charts.
 	capabilities *render.ChartCapabilities
+	// reach says whether the space answers now.
+	reach *reachability
 }
 
 // New prepares a controller; it reaches nothing yet.
@@ -122,7 +131,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
 	}
-	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}, monitors: map[string]running{}}, nil
+	return &Controller{cfg: cfg, fetcher: f, spaces: map[string]*spaceConn{}, binders: map[string]*binder{}, agents: map[string]*agent{}, monitors: map[string]running{}, retirers: map[string]*retirer{}}, nil
 }
 
 // Sync fetches the ref and, when it moved or the last sync did not succeed
@@ -172,8 +181,16 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	c.ensureBinders(ctx, rendered)
 	c.ensureAgents(ctx, rendered)
 	c.ensureMonitors(ctx, rendered)
+	c.ensureRetirers(ctx, rendered)
+	c.forgetSpaces(rendered)
 	c.appliedCommit = rev.Commit
 	c.appliedCharts = chartSummaries(rendered.Charts)
+	c.appliedWDSes = map[string]string{}
+	for _, sp := range rendered.Spaces {
+		if sp.Type == gitstellarv1alpha1.SpaceTypeWDS {
+			c.appliedWDSes[sp.Name] = sp.Declaration.Spec.ITS
+		}
+	}
 	c.record(res)
 	return res
 }
@@ -322,8 +339,18 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 		stopWatching()
 		return nil, err
 	}
+	name := sp.Name
+	reach, err := newReachability(watchCtx, name, cfg, c.cfg.Log, func(msg string, down time.Duration) {
+		if msg == "" {
+			emitter.Emit(watchCtx, spaceRef(name), events.Normal, "Reachable", fmt.Sprintf("the space answers again after %s", down.Round(time.Second)))
+		}
+	})
+	if err != nil {
+		stopWatching()
+		return nil, err
+	}
 	conn := &spaceConn{config: cfg, dynamic: client, applier: applier, events: emitter, cache: shared, stopWatching: stopWatching, heartbeats: propagate.NewLocalHeartbeats(),
-		status: newSpaceStatusWriter(client, sp.Name)}
+		status: newSpaceStatusWriter(client, sp.Name), reach: reach}
 	c.spaces[sp.Name] = conn
 	return conn, nil
 }
@@ -363,6 +390,10 @@ func (c *Controller) record(res *SyncResult) {
 	c.observe(res)
 	c.reported.Lock()
 	c.reported.commit, c.reported.charts, c.reported.last, c.reported.binders = c.appliedCommit, c.appliedCharts, res, maps.Clone(c.binders)
+	c.reported.wdses, c.reported.reach = c.appliedWDSes, map[string]*reachability{}
+	for name, conn := range c.spaces {
+		c.reported.reach[name] = conn.reach
+	}
 	c.reported.syncs++
 	c.reported.Unlock()
 }

@@ -20,10 +20,30 @@ import (
 func (c *Controller) Summary() report.Summary {
 	c.reported.Lock()
 	out := report.Summary{SourceCommit: c.reported.commit, Charts: c.reported.charts, Errors: c.errorLines(c.reported.last)}
-	binders := c.reported.binders
+	binders, wdses, reach := c.reported.binders, c.reported.wdses, c.reported.reach
 	c.reported.Unlock()
-	for _, name := range slices.Sorted(maps.Keys(binders)) {
-		out.Spaces = append(out.Spaces, binders[name].status.Summary())
+	names := slices.Collect(maps.Keys(binders))
+	for wds := range wdses {
+		if _, ok := binders[wds]; !ok {
+			names = append(names, wds) // declared, never reached
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		space := report.SpaceSummary{Name: name}
+		if b, ok := binders[name]; ok {
+			space = b.status.Summary()
+		}
+		its := wdses[name]
+		switch {
+		case reach[name] == nil:
+			space.Unreachable = "not connected yet"
+		case reach[name].Err() != "":
+			space.Unreachable = reach[name].Err()
+		case its != "" && reach[its].Err() != "":
+			space.Unreachable = "its ITS " + its + ": " + reach[its].Err()
+		}
+		out.Spaces = append(out.Spaces, space)
 	}
 	return out
 }
@@ -34,10 +54,13 @@ func (c *Controller) Summary() report.Summary {
 func (c *Controller) summaryVersion() string {
 	c.reported.Lock()
 	version := strconv.FormatUint(c.reported.syncs, 10)
-	binders := c.reported.binders
+	binders, reach := c.reported.binders, c.reported.reach
 	c.reported.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(binders)) {
 		version += "/" + name + "@" + strconv.FormatUint(binders[name].status.Version(), 10)
+	}
+	for _, name := range slices.Sorted(maps.Keys(reach)) {
+		version += "/" + name + "~" + strconv.FormatUint(reach[name].changes.Load(), 10)
 	}
 	return version
 }

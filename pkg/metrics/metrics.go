@@ -35,6 +35,10 @@ var (
 	SpaceObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitstellar_space_objects", Help: "Objects from Git in a space, as of the last sync.",
 	}, []string{"space"})
+	// SpaceReachable is 1 while a space's apiserver answers, 0 when not.
+	SpaceReachable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gitstellar_space_reachable", Help: "1 while the space's apiserver answers its readiness probe, 0 when not.",
+	}, []string{"space"})
 	// BindingObjects and BindingDestinations describe each Binding.
 	BindingObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gitstellar_binding_objects", Help: "Objects a BindingPolicy binds.",
@@ -93,7 +97,7 @@ var (
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, BindingObjects, BindingDestinations,
+		SyncDuration, LastAppliedRevision, LastSyncTimestamp, SpaceObjects, SpaceReachable, BindingObjects, BindingDestinations,
 		AgentApplyErrors, AgentApplies, AgentDeletions, AgentConflicts, ApplyConcurrency, AgentWECReachable, PropagationLatency, StatusBranchCommits, StatusBranchFailures, Leader)
 }
 

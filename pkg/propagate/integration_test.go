@@ -346,6 +346,13 @@ func bindingConditions(t *testing.T, wds dynamic.Interface, name string) string 
 // and runs the bind controller and the transport of wds1.
 func startHub(ctx context.Context, t *testing.T, env *devenvtest.Env) (wds, its dynamic.Interface, wec *kubernetes.Clientset) {
 	t.Helper()
+	return startHubOf(ctx, t, env, "")
+}
+
+// startHubOf is startHub with a transport that marks its Deliveries as
+// the source's.
+func startHubOf(ctx context.Context, t *testing.T, env *devenvtest.Env, source string) (wds, its dynamic.Interface, wec *kubernetes.Clientset) {
+	t.Helper()
 	wdsCfg, itsCfg := env.Config("wds1"), env.Config("its1")
 	_, err := crds.Install(ctx, wdsCfg, crds.RoleWDS, crds.InstallOptions{})
 	require.NoError(t, err)
@@ -367,7 +374,7 @@ func startHub(ctx context.Context, t *testing.T, env *devenvtest.Env) (wds, its 
 	}
 	binder, err := bind.NewController(bind.Options{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
 	require.NoError(t, err)
-	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", WDSConfig: wdsCfg, ITSConfig: itsCfg})
+	transport, err := propagate.NewTransport(propagate.TransportOptions{WDS: "wds1", Source: source, WDSConfig: wdsCfg, ITSConfig: itsCfg})
 	require.NoError(t, err)
 	go func() { _ = binder.Run(ctx) }()
 	go func() { _ = transport.Run(ctx) }()

@@ -36,7 +36,7 @@ func (t *Transport) keepMoved(binding, wec string, part0 *unstructured.Unstructu
 	for _, r := range earlier {
 		add(r)
 	}
-	if len(leaving) == 0 {
+	if len(leaving) == 0 || t.bindings == nil { // nil: a Retirer's, every Binding leaving
 		return
 	}
 	for _, o := range t.bindings.GetStore().List() {

@@ -26,6 +26,7 @@ import (
 
 	controlv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/control/v1alpha1"
 	gitstellarv1alpha1 "github.com/gitstellar/gitstellar/pkg/apis/gitstellar/v1alpha1"
+	"github.com/gitstellar/gitstellar/pkg/apply"
 	"github.com/gitstellar/gitstellar/pkg/keyqueue"
 	"github.com/gitstellar/gitstellar/pkg/memo"
 	"github.com/gitstellar/gitstellar/pkg/spacecache"
@@ -50,7 +51,11 @@ const PropertiesNamespace = controlv1alpha1.PropertiesNamespace
 
 // TransportOptions configures a Transport.
 type TransportOptions struct {
-	WDS                  string
+	WDS string
+	// Source names the gitstellar source the WDS is declared by: its
+	// Deliveries carry it (LabelSource), so that the ITS's Retirer of that
+	// source takes them out when the WDS leaves the ITS. Empty: none.
+	Source               string
 	WDSConfig, ITSConfig *rest.Config
 	// WDSCache and ITSCache share the spaces' informers with the other
 	// components of the process; nil: the transport makes its own.
@@ -124,10 +129,7 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{opts: opts, wds: wds, its: its,
-		queue:    keyqueue.New(),
-		problems: map[string][]string{}, synced: map[string]int64{}, collectorsOf: map[string][]string{}, seen: map[string]time.Time{},
-		generations: map[string]int64{}, written: map[string]writtenSpec{}, statusWritten: map[string]bindingStatusWritten{}}
+	t := newTransport(opts, wds, its)
 	wdsCache, itsCache := t.caches.Use(opts.WDSCache, wds), t.caches.Use(opts.ITSCache, its)
 	for _, i := range []struct {
 		into  *cache.SharedIndexInformer
@@ -149,6 +151,13 @@ func NewTransport(opts TransportOptions) (*Transport, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+func newTransport(opts TransportOptions, wds, its dynamic.Interface) *Transport {
+	return &Transport{opts: opts, wds: wds, its: its,
+		queue:    keyqueue.New(),
+		problems: map[string][]string{}, synced: map[string]int64{}, collectorsOf: map[string][]string{}, seen: map[string]time.Time{},
+		generations: map[string]int64{}, written: map[string]writtenSpec{}, statusWritten: map[string]bindingStatusWritten{}}
 }
 
 // Run transports until ctx ends.
@@ -797,7 +806,7 @@ func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding st
 		if ok && w.hash == hash && w.uid == string(current.GetUID()) && current.GetGeneration() <= w.generation {
 			return nil
 		}
-		if sameSpec(current, encoded) {
+		if sameSpec(current, encoded) && current.GetLabels()[apply.LabelSource] == t.opts.Source {
 			return nil
 		}
 	}
@@ -805,12 +814,17 @@ func (t *Transport) writeDelivery(ctx context.Context, ns, name, wec, binding st
 	if err != nil {
 		return err
 	}
+	labels := map[string]any{
+		gitstellarv1alpha1.LabelWDS: t.opts.WDS, gitstellarv1alpha1.LabelBinding: binding, gitstellarv1alpha1.LabelCluster: wec,
+		gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue,
+	}
+	if t.opts.Source != "" {
+		labels[apply.LabelSource] = t.opts.Source
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": gitstellarv1alpha1.GroupVersion.String(), "kind": "Delivery",
-		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{
-			gitstellarv1alpha1.LabelWDS: t.opts.WDS, gitstellarv1alpha1.LabelBinding: binding, gitstellarv1alpha1.LabelCluster: wec,
-			gitstellarv1alpha1.LabelManagedBy: gitstellarv1alpha1.ManagedByValue,
-		}, "annotations": map[string]any{gitstellarv1alpha1.AnnotationSentAt: seen.UTC().Format(time.RFC3339Nano)}},
+		"metadata": map[string]any{"name": name, "namespace": ns, "labels": labels,
+			"annotations": map[string]any{gitstellarv1alpha1.AnnotationSentAt: seen.UTC().Format(time.RFC3339Nano)}},
 		"spec": specMap,
 	}}
 	written, err := t.its.Resource(Deliveries).Namespace(ns).Apply(ctx, name, u, metav1.ApplyOptions{FieldManager: gitstellarv1alpha1.FieldManager, Force: true})

@@ -565,6 +565,9 @@ func renderStatusReadme(s Summary) []byte {
 	var views [][]policyView
 	for _, space := range s.Spaces {
 		fmt.Fprintf(&b, "\n## WDS %s\n", escapeMarkdown(space.Name))
+		if space.Unreachable != "" {
+			fmt.Fprintf(&b, "\n> [!WARNING]\n> **Unreachable**: %s. What follows is as last seen.\n", escapeMarkdown(space.Unreachable))
+		}
 		if len(space.Policies) == 0 {
 			b.WriteString("\nNo BindingPolicy.\n")
 		}

@@ -34,8 +34,11 @@ type ChartSummary struct {
 
 // SpaceSummary is one WDS.
 type SpaceSummary struct {
-	Name     string          `json:"name"`
-	Policies []PolicySummary `json:"policies,omitempty"`
+	Name string `json:"name"`
+	// Unreachable says why the WDS, or its ITS, cannot be reached now;
+	// its policies and objects are then as last seen.
+	Unreachable string          `json:"unreachable,omitempty"`
+	Policies    []PolicySummary `json:"policies,omitempty"`
 	// Objects are the bound objects, sorted by group, kind, namespace, name.
 	Objects []ObjectSummary `json:"objects,omitempty"`
 }
