@@ -30,10 +30,25 @@ func newDevUpCommand() *cobra.Command {
 	opts := devenv.Options{}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Start its1, wds1 and cluster1..N, or restart what died",
-		Args:  cobra.NoArgs,
+		Short: "Start its1, wds1 and cluster1..N, or the spaces a repository declares, or restart what died",
+		Long: "Up starts one etcd and one kube-apiserver per space: its1, wds1 and cluster1..N (--wecs), or\n" +
+			"with --repo the Spaces of the repository's spaces/ and the WorkloadClusters of its clusters/\n" +
+			"reached by a kubeconfig context, each named like its context. Run again, it restarts what\n" +
+			"died and, with --repo, starts the spaces declared since; the spaces no longer declared keep\n" +
+			"running until --prune stops and removes them (docs/dev-environment.md).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
+			opts.WECsSet = cmd.Flags().Changed("wecs")
+			if opts.Repo != "" {
+				if opts.WECsSet {
+					return usageError(errors.New("--repo and --wecs: the repository declares the WECs (WorkloadClusters reached by a kubeconfig context); drop --wecs"))
+				}
+				opts.WECs = 0
+			}
+			if opts.Repo == "" && (opts.Path != "" || opts.Prune) {
+				return usageError(errors.New("--path and --prune need --repo"))
+			}
 			opts.Progress = out
 			start := time.Now()
 			env, err := devenv.Up(cmd.Context(), opts)
@@ -49,23 +64,64 @@ func newDevUpCommand() *cobra.Command {
 			} else {
 				fmt.Fprintf(out, "dev environment ready in %s (%s): %s\n", time.Since(start).Round(100*time.Millisecond), env.Dir(), strings.Join(names, ", "))
 			}
-			fmt.Fprintf(out, "\nNext:\n  export KUBECONFIG=%s\n  kubectl --context %s get nodes\n  gitstellar crds install --its %s --wds %s\n  gitstellar dev status --state-dir %s\n  gitstellar dev down --state-dir %s\n",
-				env.KubeconfigPath(), lastOr(env.WECs(), devenv.WDSName), devenv.ITSName, devenv.WDSName, opts.StateDir, opts.StateDir)
+			if pruned := env.Pruned(); len(pruned) > 0 {
+				fmt.Fprintf(out, "stopped and removed (no longer in the repository): %s\n", strings.Join(pruned, ", "))
+			}
+			if removed := env.Removed(); len(removed) > 0 {
+				repo, path := env.Repo()
+				fmt.Fprintln(out, removedOffer(removed, repo, path, opts.StateDir))
+			}
+			fmt.Fprintf(out, "\nNext:\n  export KUBECONFIG=%s\n", env.KubeconfigPath())
+			if wecs := env.WECs(); len(wecs) > 0 {
+				fmt.Fprintf(out, "  kubectl --context %s get nodes\n", wecs[0])
+			}
+			var crds []string
+			for _, its := range env.Roles(devenv.RoleITS) {
+				crds = append(crds, "--its "+its)
+			}
+			for _, wds := range env.Roles(devenv.RoleWDS) {
+				crds = append(crds, "--wds "+wds)
+			}
+			if len(crds) > 0 {
+				fmt.Fprintf(out, "  gitstellar crds install %s\n", strings.Join(crds, " "))
+			}
+			fmt.Fprintf(out, "  gitstellar dev status --state-dir %s\n  gitstellar dev down --state-dir %s\n", opts.StateDir, opts.StateDir)
 			return nil
 		},
 	}
 	stateDirFlag(cmd, &opts.StateDir)
-	cmd.Flags().IntVar(&opts.WECs, "wecs", 2, "number of WECs (cluster1..clusterN)")
+	cmd.Flags().IntVar(&opts.WECs, "wecs", 2, "number of WECs (cluster1..clusterN), without --repo")
+	cmd.Flags().StringVar(&opts.Repo, "repo", "", "run the spaces this repository's work tree declares (spaces/, and clusters/ for the WECs reached by a kubeconfig context)")
+	cmd.Flags().StringVar(&opts.Path, "path", "", "the layout's directory inside --repo")
+	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "with --repo, stop the spaces the repository no longer declares and remove them from the state and the kubeconfig")
 	cmd.Flags().BoolVar(&opts.Bare, "bare", false, "run only etcd and the apiservers: no controllers or fake nodes in the WECs")
 	cmd.Flags().DurationVar(&opts.ReadyTimeout, "timeout", 3*time.Minute, "how long to wait for every process to be ready")
 	return cmd
 }
 
-func lastOr(list []string, def string) string {
-	if len(list) == 0 {
-		return def
+// removedOffer lists the spaces the repository no longer declares and
+// how to stop them.
+func removedOffer(removed []string, repo, path, stateDir string) string {
+	if repo == "" {
+		repo = "DIR"
 	}
-	return list[0]
+	args := []string{"gitstellar", "dev", "up", "--repo", shellQuote(repo)}
+	if path != "" {
+		args = append(args, "--path", shellQuote(path))
+	}
+	if stateDir != devenv.DefaultStateDir {
+		args = append(args, "--state-dir", shellQuote(stateDir))
+	}
+	return fmt.Sprintf("not in the repository any more: %s (still running; stop them with: %s --prune)",
+		strings.Join(removed, ", "), strings.Join(args, " "))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func newDevStatusCommand() *cobra.Command {

@@ -25,8 +25,26 @@ const DefaultStateDir = ".gitstellar/dev"
 type Options struct {
 	// StateDir holds the environment's state; default DefaultStateDir.
 	StateDir string
-	// WECs is the number of WECs, cluster1..clusterN (0: only the hub).
+	// WECs is the number of WECs, cluster1..clusterN, beside its1 and wds1
+	// (0: only those two), of an environment without Repo or Layout. Up
+	// of an existing environment with another number is refused; for an
+	// environment made from a layout, only when WECsSet.
 	WECs int
+	// WECsSet says WECs was chosen (`--wecs` given), not defaulted.
+	WECsSet bool
+	// Repo is a repository's work tree whose declared spaces the
+	// environment runs (ReadLayout), from the directory Path in it.
+	// Exclusive with Layout and WECs.
+	Repo string
+	Path string
+	// Layout is the set of spaces to run, instead of Repo's; for tests.
+	// Exclusive with Repo and WECs.
+	Layout *Layout
+	// Prune, with Repo or Layout, stops the spaces it does not declare
+	// and removes them from the state and the kubeconfig (without it they
+	// keep running, listed by Removed). Their data is deleted from etcd:
+	// one declared again starts empty.
+	Prune bool
 	// Bare runs only etcd and the apiservers: no controllers, no fake nodes.
 	Bare bool
 	// Binaries are the programs to run; nil finds or builds them (see
@@ -52,6 +70,7 @@ type Environment struct {
 	stopWithParent bool
 	progress       io.Writer
 	started        []string
+	pruned         []string
 	clientMu       sync.Mutex
 	client         *http.Client // the admin's, for health probes
 	spawned        sync.Map     // process name → pid, for processes this program started
@@ -62,11 +81,48 @@ type Environment struct {
 // everything was already running.
 func (e *Environment) Started() []string { return append([]string(nil), e.started...) }
 
+// Pruned lists the spaces the Up that returned e stopped and removed
+// (Options.Prune).
+func (e *Environment) Pruned() []string { return append([]string(nil), e.pruned...) }
+
 // Dir is the state directory.
 func (e *Environment) Dir() string { return e.dir }
 
-// Spaces lists the spaces: its1, wds1, then the WECs.
+// Spaces lists the spaces: its1, wds1, then the WECs; or, for an
+// environment made from a layout, the ITSes, the WDSes, then the WECs, each
+// by name, those Removed included.
 func (e *Environment) Spaces() []Space { return append([]Space(nil), e.state.Spaces...) }
+
+// Removed lists the spaces the layout (the repository) last read does not
+// declare any more and that were not pruned: they still run.
+func (e *Environment) Removed() []string {
+	var names []string
+	for _, sp := range e.state.Spaces {
+		if sp.Removed {
+			names = append(names, sp.Name)
+		}
+	}
+	return names
+}
+
+// FromLayout tells whether the environment's spaces follow a layout (a
+// repository's, Options.Repo, or Options.Layout) rather than Options.WECs.
+func (e *Environment) FromLayout() bool { return e.state.Layout }
+
+// Repo is the repository and the path in it that the environment's spaces
+// were last read from; "" when they were not read from one.
+func (e *Environment) Repo() (dir, path string) { return e.state.Repo, e.state.Path }
+
+// Roles lists the names of the spaces of a role.
+func (e *Environment) Roles(role Role) []string {
+	var names []string
+	for _, sp := range e.state.Spaces {
+		if sp.Role == role {
+			names = append(names, sp.Name)
+		}
+	}
+	return names
+}
 
 // Space returns the space of that name.
 func (e *Environment) Space(name string) (Space, bool) {
@@ -79,15 +135,7 @@ func (e *Environment) Space(name string) (Space, bool) {
 }
 
 // WECs lists the names of the WEC spaces.
-func (e *Environment) WECs() []string {
-	var names []string
-	for _, sp := range e.state.Spaces {
-		if sp.Role == RoleWEC {
-			names = append(names, sp.Name)
-		}
-	}
-	return names
-}
+func (e *Environment) WECs() []string { return e.Roles(RoleWEC) }
 
 func (e *Environment) kwokStages() string {
 	if e.binaries == nil {
@@ -117,13 +165,17 @@ func IsNotFound(err error) bool { return errors.Is(err, errNoEnvironment) }
 
 // Up starts the environment in opts.StateDir, or brings an existing one
 // back to running: processes that died are restarted, running ones are left
-// alone. On failure, the processes this call started are stopped again.
+// alone. With Repo or Layout, it first makes the environment follow the
+// declared spaces: new ones are added and started; ones no longer declared
+// keep running (Removed), or with Prune are stopped and removed. On
+// failure, the processes this call started are stopped again.
 func Up(ctx context.Context, opts Options) (*Environment, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
 	}
-	if opts.WECs < 0 {
-		return nil, fmt.Errorf("--wecs %d: must be at least 0", opts.WECs)
+	layout, err := opts.layout()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -145,14 +197,26 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	defer unlock()
 
 	st, err := loadState(dir)
+	exists := err == nil
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if st, err = newState(opts.WECs, opts.Bare); err != nil {
+		if st, err = newState(opts.Bare); err != nil {
 			return nil, err
+		}
+		if layout == nil {
+			if err := st.add(wecsLayout(opts.WECs).Spaces); err != nil {
+				return nil, err
+			}
 		}
 	case err != nil:
 		return nil, err
-	case st.wecs() != opts.WECs || st.Bare != opts.Bare:
+	case layout != nil && st.Bare != opts.Bare:
+		return nil, fmt.Errorf("the dev environment in %s is bare: %t, not %t: run `gitstellar dev down --state-dir %s` first",
+			dir, st.Bare, opts.Bare, opts.StateDir)
+	case layout == nil && st.Layout && opts.WECsSet && st.wecs() != opts.WECs:
+		return nil, fmt.Errorf("the dev environment in %s has %d WECs from its repository, not %d: run `gitstellar dev up` without --wecs to bring it back, or `gitstellar dev down --state-dir %s` first",
+			dir, st.wecs(), opts.WECs, opts.StateDir)
+	case layout == nil && !st.Layout && (st.wecs() != opts.WECs || st.Bare != opts.Bare):
 		return nil, fmt.Errorf("the dev environment in %s has %d WECs (bare: %t), not %d (bare: %t): run `gitstellar dev down --state-dir %s` first",
 			dir, st.wecs(), st.Bare, opts.WECs, opts.Bare, opts.StateDir)
 	}
@@ -160,6 +224,25 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	e := &Environment{
 		dir: dir, state: st, pki: pki{dir: filepath.Join(dir, "pki")},
 		binaries: opts.Binaries, stopWithParent: opts.StopWithParent, progress: opts.Progress,
+	}
+	var pruned []Space
+	if layout != nil {
+		before := *st
+		if pruned, err = st.follow(*layout, opts.Prune); err != nil {
+			return nil, fmt.Errorf("the dev environment in %s: %w", dir, err)
+		}
+		st.Repo, st.Path = "", ""
+		if opts.Repo != "" {
+			if st.Repo, err = filepath.Abs(opts.Repo); err != nil {
+				return nil, err
+			}
+			st.Path = opts.Path
+		}
+		if exists {
+			if err := e.prune(&before, pruned); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if e.binaries == nil && len(e.notRunning()) > 0 {
 		need := k8sbinaries.All
@@ -190,7 +273,83 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(dir, "logs"))
 	}
 	e.started = started
+	for _, sp := range pruned {
+		if n, err := e.deleteEtcdPrefix(ctx, sp.etcdPrefix()); err != nil {
+			fmt.Fprintf(e.progress, "%s: its data is left in etcd (under %s): %v\n", sp.Name, sp.etcdPrefix(), err)
+		} else {
+			fmt.Fprintf(e.progress, "%s: deleted its %d keys from etcd\n", sp.Name, n)
+		}
+	}
 	return e, nil
+}
+
+// layout checks the options and returns the spaces they declare: nil for
+// an environment of Options.WECs.
+func (o Options) layout() (*Layout, error) {
+	switch {
+	case o.WECs < 0:
+		return nil, fmt.Errorf("--wecs %d: must be at least 0", o.WECs)
+	case o.Repo != "" && o.Layout != nil:
+		return nil, errors.New("a repository and a layout: choose one")
+	case (o.Repo != "" || o.Layout != nil) && (o.WECs != 0 || o.WECsSet):
+		return nil, errors.New("--wecs and --repo: the repository declares the WECs (WorkloadClusters reached by a kubeconfig context); drop --wecs")
+	case o.Path != "" && o.Repo == "":
+		return nil, errors.New("--path is a directory in the repository: it needs --repo")
+	case o.Prune && o.Repo == "" && o.Layout == nil:
+		return nil, errors.New("--prune stops the spaces the repository no longer declares: it needs --repo")
+	case o.Layout != nil:
+		l := Layout{Spaces: append([]LayoutSpace(nil), o.Layout.Spaces...)}
+		if err := l.check(); err != nil {
+			return nil, err
+		}
+		l.sort()
+		return &l, nil
+	case o.Repo != "":
+		l, err := ReadLayout(o.Repo, o.Path)
+		if err != nil {
+			return nil, err
+		}
+		if len(l.Spaces) == 0 {
+			return nil, fmt.Errorf("%s declares no space the dev environment can run: no Space nor WorkloadCluster reached by a kubeconfig context", filepath.Join(o.Repo, o.Path))
+		}
+		return &l, nil
+	}
+	return nil, nil
+}
+
+// prune stops the processes of spaces dropped from the state (before is
+// the state that had them) and removes their files.
+func (e *Environment) prune(before *state, spaces []Space) error {
+	if len(spaces) == 0 {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, sp := range spaces {
+		names[sp.Name] = true
+	}
+	var procs []process
+	for _, p := range (&Environment{dir: e.dir, state: before, pki: e.pki}).processes() {
+		if names[p.Space] {
+			procs = append(procs, p)
+		}
+	}
+	var errs []error
+	for _, phase := range [][]Component{
+		{ComponentKwok, ComponentScheduler, ComponentControllerManager},
+		{ComponentAPIServer},
+	} {
+		errs = append(errs, e.stopAll(procs, phase, 15*time.Second)...)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, sp := range spaces {
+		fmt.Fprintf(e.progress, "stopped %s\n", sp.Name)
+		_ = os.Remove(e.spaceKubeconfig(sp.Name))
+		_ = os.RemoveAll(filepath.Join(e.pki.dir, sp.Name))
+		e.pruned = append(e.pruned, sp.Name)
+	}
+	return nil
 }
 
 // notRunning lists the processes that do not run.
@@ -273,7 +432,7 @@ func (e *Environment) Down(ctx context.Context) error {
 		{ComponentAPIServer},
 		{ComponentEtcd},
 	} {
-		errs = append(errs, e.stopAll(phase, 15*time.Second)...)
+		errs = append(errs, e.stopAll(e.processes(), phase, 15*time.Second)...)
 	}
 	unlock()
 	if len(errs) > 0 {
@@ -282,14 +441,14 @@ func (e *Environment) Down(ctx context.Context) error {
 	return os.RemoveAll(e.dir)
 }
 
-// stopAll stops the processes of some components at once.
-func (e *Environment) stopAll(components []Component, grace time.Duration) []error {
+// stopAll stops the processes of some components, of procs, at once.
+func (e *Environment) stopAll(procs []process, components []Component, grace time.Duration) []error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
-	for _, p := range e.processes() {
+	for _, p := range procs {
 		if !slices.Contains(components, p.Component) {
 			continue
 		}

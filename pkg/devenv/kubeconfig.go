@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -13,7 +14,8 @@ import (
 const adminUser = "gitstellar-admin"
 
 // KubeconfigPath is the kubeconfig with one context per space, named like
-// the space; its current context is wds1.
+// the space; its current context is the first WDS by name (wds1), or
+// without a WDS the first space.
 func (e *Environment) KubeconfigPath() string { return filepath.Join(e.dir, "kubeconfig") }
 
 // spaceKubeconfig is a kubeconfig with the one context of a space, for the
@@ -55,7 +57,7 @@ func (e *Environment) writeKubeconfigs() error {
 			return err
 		}
 	}
-	all.CurrentContext = WDSName
+	all.CurrentContext = e.currentContext()
 	return clientcmd.WriteToFile(*all, e.KubeconfigPath())
 }
 
@@ -68,4 +70,16 @@ func (e *Environment) RESTConfig(space string) (*rest.Config, error) {
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: e.KubeconfigPath()},
 		&clientcmd.ConfigOverrides{CurrentContext: space},
 	).ClientConfig()
+}
+
+// currentContext is the kubeconfig's current context: the first WDS by
+// name, else the first space.
+func (e *Environment) currentContext() string {
+	if wds := e.Roles(RoleWDS); len(wds) > 0 {
+		return slices.Min(wds)
+	}
+	if len(e.state.Spaces) > 0 {
+		return e.state.Spaces[0].Name
+	}
+	return ""
 }

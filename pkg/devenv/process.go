@@ -64,7 +64,7 @@ func (e *Environment) processes() []process {
 				"--bind-address=127.0.0.1",
 				fmt.Sprintf("--secure-port=%d", sp.Port),
 				fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", st.EtcdClientPort),
-				"--etcd-prefix=/" + sp.Name,
+				"--etcd-prefix=" + sp.etcdPrefix(),
 				"--cert-dir=" + filepath.Join(dir, "pki", sp.Name),
 				"--tls-cert-file=" + p.servingCert(),
 				"--tls-private-key-file=" + p.servingKey(),

@@ -102,6 +102,12 @@ type Options struct {
 	// Capabilities, when set, gives the .Capabilities charts in a WDS's
 	// directory render with: what that WDS serves (nil: Helm's defaults).
 	Capabilities func(wds string) *ChartCapabilities
+	// SpacesOnly reads gitstellar.yaml, spaces/ and clusters/ only: the
+	// Result has the Spaces, each ITS with its WorkloadClusters and their
+	// property ConfigMaps, and no WDS content (the WDS directories are not
+	// read, nor checked). For tools that need the topology, not the
+	// workloads (`gitstellar dev up --repo`).
+	SpacesOnly bool
 }
 
 // ChartCapabilities are what a space serves, as Helm's .Capabilities has
@@ -213,7 +219,9 @@ func (r *renderer) render() (*Result, error) {
 
 	r.readSpaces()
 	r.readClusters()
-	r.readWDSDirs()
+	if !r.opts.SpacesOnly {
+		r.readWDSDirs()
+	}
 	r.checkDuplicates()
 	if settings.Adopt != "" {
 		r.adoptByDefault(settings.Adopt)

@@ -22,6 +22,8 @@ import (
 type Options struct {
 	// WECs is the number of WECs (0: only the hub spaces).
 	WECs int
+	// Layout, instead of WECs, is the set of spaces to run.
+	Layout *devenv.Layout
 	// Bare runs only etcd and the apiservers.
 	Bare bool
 }
@@ -42,7 +44,7 @@ func Start(t testing.TB, opts Options) *Env {
 	defer cancel()
 	start := time.Now()
 	e, err := devenv.Up(ctx, devenv.Options{
-		StateDir: dir, WECs: opts.WECs, Bare: opts.Bare, Binaries: bins, StopWithParent: true,
+		StateDir: dir, WECs: opts.WECs, Layout: opts.Layout, Bare: opts.Bare, Binaries: bins, StopWithParent: true,
 		Progress: testWriter{t},
 	})
 	if err != nil {
@@ -51,10 +53,14 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Logf("dev environment ready in %s: %s", time.Since(start).Round(time.Millisecond), dir)
 	env := &Env{Environment: e, t: t}
 	t.Cleanup(func() {
+		// The state as it is now: a test may have added spaces since.
+		if latest, err := devenv.Load(dir); err == nil {
+			env.Environment = latest
+		}
 		if t.Failed() {
 			env.dumpLogs()
 		}
-		if err := e.Down(context.Background()); err != nil {
+		if err := env.Down(context.Background()); err != nil {
 			t.Errorf("dev environment down: %v", err)
 		}
 	})
