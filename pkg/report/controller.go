@@ -350,7 +350,9 @@ func (c *StatusController) syncBinding(ctx context.Context, name string) error {
 		errs, _, _ := unstructured.NestedStringSlice(p.(*unstructured.Unstructured).Object, "status", "errors")
 		sum.policy.Errors = append(sum.policy.Errors, errs...)
 	}
-	sum.policy.Errors = append(sum.policy.Errors, b.Status.Errors...)
+	// The policy repeats its Binding's errors (as KubeStellar's does):
+	// each said once.
+	sum.policy.Errors = appendAll(sum.policy.Errors, b.Status.Errors)
 
 	type boundObject struct {
 		ref objectRef

@@ -216,6 +216,15 @@ func (m *statusMemo) summaryYAML(s Summary) ([]byte, error) {
 			}
 			b.Write(item)
 		}
+		if space.Unreachable != "" { // the keys in order: name, objects, policies, unreachable
+			line, err := statusYAML(struct {
+				Unreachable string `json:"unreachable"`
+			}{space.Unreachable})
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString("  " + strings.ReplaceAll(strings.TrimSuffix(string(line), "\n"), "\n", "\n  ") + "\n")
+		}
 	}
 	return b.Bytes(), nil
 }

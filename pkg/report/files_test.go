@@ -168,6 +168,26 @@ func TestRenderStatusFilesSummaryYAML(t *testing.T) {
 	assert.Empty(t, cmp.Diff(want, got), "summary.yaml is the Summary without returned status and combined results")
 }
 
+// TestRenderStatusFilesUnreachable: a WDS that cannot be reached is said
+// in summary.yaml (read back as written, a message of several lines
+// included) and under its heading in README.md.
+func TestRenderStatusFilesUnreachable(t *testing.T) {
+	for _, msg := range []string{
+		`the space cannot be reached: Get "https://127.0.0.1:1/readyz": dial tcp 127.0.0.1:1: connect: connection refused`,
+		"its ITS its1: first line\nsecond: line",
+	} {
+		s := statusFixture()
+		s.Spaces[0].Unreachable = msg
+		files, err := report.RenderStatusFiles(s)
+		require.NoError(t, err)
+		got, err := report.DecodeStatusSummary(files[report.StatusSummaryFile])
+		require.NoError(t, err, "%s", files[report.StatusSummaryFile])
+		assert.Equal(t, msg, got.Spaces[0].Unreachable)
+		assert.Len(t, got.Spaces[0].Objects, len(s.Spaces[0].Objects), "what was last seen stays")
+		assert.Contains(t, string(files[report.StatusReadmeFile]), "**Unreachable**: ")
+	}
+}
+
 func TestRenderStatusFilesRejectsPathsOutsideTheObjectTree(t *testing.T) {
 	for name, o := range map[string]report.ObjectSummary{
 		"dot-dot":     {Version: "v1", Kind: "ConfigMap", Namespace: "..", Name: "x"},
