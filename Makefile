@@ -11,7 +11,7 @@ RBAC_DIR       := charts/gitstellar/files/rbac
 CHARTS         := gitstellar gitstellar-agent
 DEV_DIR        ?= .gitstellar/dev
 EXAMPLE_REPO   ?= .gitstellar/example-repo
-WECS           ?= 2
+EXAMPLE        ?= examples/repo-layout
 TEST_TIMEOUT   ?= 30m
 BIN            := bin/gitstellar
 # a count, not a duration: Go's fuzzer can report "context deadline exceeded" when a
@@ -85,22 +85,24 @@ charts: build ## helm lint and helm template both charts, with their minimal and
 	  "$$helm" template test charts/$$chart --namespace gitstellar -f charts/testdata/$$chart-$$values.yaml >/dev/null || exit 1; \
 	done; done
 
-quickstart: build ## start local spaces and WECs, sync examples/repo-layout into them, show the result
-	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
+quickstart: build ## start the spaces and WECs examples/repo-layout declares, sync it into them, show the result
+	$(BIN) dev up --repo $(EXAMPLE) --state-dir $(DEV_DIR)
 	@echo
 	@# The example as a repository of its own: gitstellar follows it and
 	@# commits the status to its gitstellar-status branch.
 	@git init -q -b main $(EXAMPLE_REPO) && git -C $(EXAMPLE_REPO) rm -rq --ignore-unmatch . && \
-	cp -R examples/repo-layout/. $(EXAMPLE_REPO)/ && git -C $(EXAMPLE_REPO) add -A && \
+	cp -R $(EXAMPLE)/. $(EXAMPLE_REPO)/ && git -C $(EXAMPLE_REPO) add -A && \
 	{ git -C $(EXAMPLE_REPO) diff --cached --quiet || \
-	  git -C $(EXAMPLE_REPO) -c user.name=gitstellar -c user.email=gitstellar@example.com commit -qm "examples/repo-layout"; }
+	  git -C $(EXAMPLE_REPO) -c user.name=gitstellar -c user.email=gitstellar@example.com commit -qm "$(EXAMPLE)"; }
 	$(BIN) run --once --repo $(EXAMPLE_REPO) --name quickstart --kubeconfig $(DEV_DIR)/kubeconfig
 	@echo
 	@kubectl="$$(command -v kubectl || $(BIN) dev binaries kubectl)" && \
 	echo "kubectl --context its1 get workloadclusters --show-labels" && \
 	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context its1 get workloadclusters --show-labels && \
-	echo && echo "kubectl --context wds1 get bindingpolicies,bindings.control.kubestellar.io,deployments -A" && \
-	"$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context wds1 get bindingpolicies,bindings.control.kubestellar.io,deployments -A && \
+	for wds in wds1 wds2; do \
+	  echo && echo "kubectl --context $$wds get bindingpolicies,bindings.control.kubestellar.io,deployments -A" && \
+	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wds get bindingpolicies,bindings.control.kubestellar.io,deployments -A || exit 1; \
+	done && \
 	for wec in cluster1 cluster2; do \
 	  echo && echo "kubectl --context $$wec wait --for=condition=Available deployments --all -A; kubectl --context $$wec get deployments -A" && \
 	  "$$kubectl" --kubeconfig $(DEV_DIR)/kubeconfig --context $$wec wait --for=condition=Available deployments --all -A --timeout=120s >/dev/null && \
@@ -113,8 +115,8 @@ quickstart: build ## start local spaces and WECs, sync examples/repo-layout into
 	@echo "The status branch:                 git -C $(EXAMPLE_REPO) log --stat gitstellar-status"
 	@echo "Stop them with:                    make dev-down"
 
-dev-up: build ## start the local spaces and WECs only
-	$(BIN) dev up --wecs $(WECS) --state-dir $(DEV_DIR)
+dev-up: build ## start the spaces and WECs examples/repo-layout declares, only
+	$(BIN) dev up --repo $(EXAMPLE) --state-dir $(DEV_DIR)
 
 dev-down: build ## stop the local spaces and WECs and remove their state
 	$(BIN) dev down --state-dir $(DEV_DIR)

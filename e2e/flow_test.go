@@ -60,21 +60,27 @@ type flow struct {
 }
 
 func newFlow(t *testing.T) *flow {
-	f := &flow{t: t, bin: gitstellar(t), cache: t.TempDir(), logs: t.TempDir(), secret: []byte("flow-secret")}
-	f.env = devenvtest.Start(t, devenvtest.Options{WECs: 2})
-	srv := gittest.NewHTTPServer(t, nil)
-	f.repo = srv.NewRepo(t, "fleet")
-	f.repo.Write(t, map[string]string{
+	return newFlowOf(t, devenvtest.Options{WECs: 2}, map[string]string{
 		"spaces/spaces.yaml": "apiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: its1}\nspec: {type: ITS}\n---\napiVersion: gitstellar.io/v1alpha1\nkind: Space\nmetadata: {name: wds1}\nspec: {type: WDS, its: its1}\n",
 		"clusters/wecs.yaml": "apiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: cluster1, labels: {location-group: edge, name: cluster1}}\nspec: {its: its1, kubeconfig: {context: cluster1}}\n---\n" +
 			"apiVersion: gitstellar.io/v1alpha1\nkind: WorkloadCluster\nmetadata: {name: cluster2, labels: {location-group: edge, name: cluster2}}\nspec: {its: its1, kubeconfig: {context: cluster2}}\n",
 	})
+}
+
+// newFlowOf is a flow over the dev environment env describes, following a
+// repository whose first commit holds files.
+func newFlowOf(t *testing.T, env devenvtest.Options, files map[string]string) *flow {
+	f := &flow{t: t, bin: gitstellar(t), cache: t.TempDir(), logs: t.TempDir(), secret: []byte("flow-secret")}
+	f.env = devenvtest.Start(t, env)
+	srv := gittest.NewHTTPServer(t, nil)
+	f.repo = srv.NewRepo(t, "fleet")
+	f.repo.Write(t, files)
 	f.lastHead = f.repo.Commit(t, "spaces and WECs")
 	f.repo.Push(t, "main")
 	f.hook, f.metrics = freeAddr(t), freeAddr(t)
 	f.wds = dynamic.NewForConfigOrDie(f.env.Config("wds1"))
 	f.wecs, f.wecsDyn = map[string]*kubernetes.Clientset{}, map[string]dynamic.Interface{}
-	for _, w := range []string{"cluster1", "cluster2"} {
+	for _, w := range f.env.WECs() {
 		f.wecs[w] = kubernetes.NewForConfigOrDie(f.env.Config(w))
 		f.wecsDyn[w] = dynamic.NewForConfigOrDie(f.env.Config(w))
 	}

@@ -5,12 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitstellar/gitstellar/pkg/devenv"
 	"github.com/gitstellar/gitstellar/pkg/source"
 	"github.com/gitstellar/gitstellar/pkg/source/gittest"
 )
@@ -90,4 +92,17 @@ func serveExample(t *testing.T, name string) (*gittest.Server, *gittest.Repo, st
 	head := repo.Commit(t, "the example")
 	repo.Push(t, "main")
 	return srv, repo, head
+}
+
+// exampleLayout is the spaces examples/repo-layout declares (its1, wds1,
+// wds2, and with wecs its WECs cluster1 and cluster2), read as `gitstellar
+// dev up --repo` reads them.
+func exampleLayout(t *testing.T, wecs bool) *devenv.Layout {
+	t.Helper()
+	layout, err := devenv.ReadLayout("../examples/repo-layout", "")
+	require.NoError(t, err)
+	if !wecs {
+		layout.Spaces = slices.DeleteFunc(layout.Spaces, func(sp devenv.LayoutSpace) bool { return sp.Role == devenv.RoleWEC })
+	}
+	return &layout
 }

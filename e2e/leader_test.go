@@ -53,7 +53,7 @@ func TestLeaderElection(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, false), Bare: true})
 	ctx := context.Background()
 	_, repo, _ := serveExample(t, "replicated")
 	const lease = 4 * time.Second

@@ -41,7 +41,7 @@ func relabel(t *testing.T, dir string) {
 }
 
 // TestPlan: in a clone of the example, cluster2 moves to the core; `plan`
-// lists what leaves cluster2 and nothing else, in each format; --fail-on
+// lists what leaves cluster2, from both WDSes, and nothing else, in each format; --fail-on
 // gates; a bad flag or repository is exit 2.
 func TestPlan(t *testing.T) {
 	bin := gitstellar(t)
@@ -53,7 +53,7 @@ func TestPlan(t *testing.T) {
 	relabel(t, dir)
 	md := run(t, bin, "plan", "--repo", dir, "--format", "markdown")
 	require.Equal(t, 0, md.code, md.stderr)
-	assert.Contains(t, md.stdout, "| cluster2 | 0 | 0 | 3 |")
+	assert.Contains(t, md.stdout, "| cluster2 | 0 | 0 | 5 |")
 	deleted := regexp.MustCompile(`(?m)^- ➖ delete (.*)$`).FindAllStringSubmatch(md.stdout, -1)
 	var lines []string
 	for _, d := range deleted {
@@ -63,7 +63,9 @@ func TestPlan(t *testing.T) {
 		"wds1 Namespace nginx (nginx-bpolicy)",
 		"wds1 Deployment.apps nginx/nginx-deployment (nginx-bpolicy)",
 		"wds1 ConfigMap nginx/hello-config (nginx-bpolicy)", // wds1/hello binds to nginx-bpolicy too
-	}, lines, "what leaves cluster2")
+		"wds2 Namespace redis (redis-bpolicy)",
+		"wds2 Deployment.apps redis/redis (redis-bpolicy)",
+	}, lines, "what leaves cluster2, from both WDSes")
 	assert.NotContains(t, md.stdout, "➕", "nothing is created")
 	assert.NotContains(t, md.stdout, "✏️", "nothing is updated")
 	assert.NotContains(t, md.stdout, "| cluster1 |", "nothing changes in cluster1")
@@ -83,9 +85,11 @@ func TestPlan(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(js.stdout), &p))
 	require.Len(t, p.WECs, 1)
 	assert.Equal(t, "cluster2", p.WECs[0].WEC)
-	assert.Len(t, p.WECs[0].Deleted, 3)
-	require.Len(t, p.Policies, 1)
-	assert.Equal(t, []string{"cluster2"}, p.Policies[0].WECsLost)
+	assert.Len(t, p.WECs[0].Deleted, 5)
+	require.Len(t, p.Policies, 2, "wds1's nginx-bpolicy and wds2's redis-bpolicy")
+	for _, policy := range p.Policies {
+		assert.Equal(t, []string{"cluster2"}, policy.WECsLost, policy.Policy)
+	}
 
 	gated := run(t, bin, "plan", "--repo", dir, "--fail-on", "deletions")
 	assert.Equal(t, 1, gated.code, "--fail-on deletions")
@@ -162,7 +166,7 @@ func TestCIExample(t *testing.T) {
 	assert.Equal(t, "status=1\n", string(status), "deletions: the gate will fail")
 	comment, err := os.ReadFile(filepath.Join(dir, "plan.md"))
 	require.NoError(t, err)
-	assert.Contains(t, string(comment), "| cluster2 | 0 | 0 | 3 |")
+	assert.Contains(t, string(comment), "| cluster2 | 0 | 0 | 5 |")
 
 	assert.Equal(t, 0, step("comment").code)
 	calls, err := os.ReadFile(record)

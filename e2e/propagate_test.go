@@ -39,7 +39,7 @@ func TestPropagate(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 2})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, true)})
 	ctx := context.Background()
 	_, repo, _ := serveExample(t, "fleet")
 	cache := t.TempDir()

@@ -34,7 +34,7 @@ func TestReport(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 2})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, true)})
 	ctx := context.Background()
 	_, repo, head := serveExample(t, "fleet")
 	cache := t.TempDir()

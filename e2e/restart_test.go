@@ -38,7 +38,7 @@ func TestNothingDeletedOnAGuess(t *testing.T) {
 	}
 	const objects = 300
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 2, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, true), Bare: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, repo, _ := serveExample(t, "restarts")
@@ -124,7 +124,7 @@ func TestNothingDeletedOnAGuess(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return changed("cluster1") }, time.Minute, 50*time.Millisecond, "cluster1 gets the change")
 	time.Sleep(time.Minute)
-	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 2, Bare: true, StopWithParent: true})
+	_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), Layout: exampleLayout(t, true), Bare: true, StopWithParent: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return changed("cluster2") }, 2*time.Minute, 100*time.Millisecond, "cluster2 gets it when back")
 	assert.Empty(t, deleted.list(), "no WEC object deleted for a WEC stopped a minute")

@@ -40,7 +40,7 @@ func TestRunOnce(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, false), Bare: true})
 	ctx := context.Background()
 	srv := gittest.NewHTTPServer(t, &gittest.BasicAuth{Username: "ci", Password: "pw-for-tests"})
 	repo := srv.NewRepo(t, "fleet")
@@ -62,6 +62,8 @@ func TestRunOnce(t *testing.T) {
 	assert.Contains(t, first.stdout, "wds1 (WDS): 9 created")
 	assert.Contains(t, first.stdout, "wds1: binding nginx-bpolicy: 3 objects → cluster1, cluster2")
 	assert.Contains(t, first.stdout, "wds1: binding nginx-singleton-bpolicy: 2 objects → cluster1")
+	assert.Contains(t, first.stdout, "wds2 (WDS): 4 created", "the example's second WDS")
+	assert.Contains(t, first.stdout, "wds2: binding redis-bpolicy: 2 objects → cluster1, cluster2")
 	assert.NotContains(t, first.stdout+first.stderr, "pw-for-tests")
 	wecs, err := dynamic.NewForConfigOrDie(env.Config("its1")).Resource(workloadClusters).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
@@ -81,7 +83,7 @@ func TestRunOnce(t *testing.T) {
 	assert.Equal(t, 0, live.code)
 	assert.Contains(t, live.stdout, "No change to any WEC or BindingPolicy.")
 	fromRepo := run(t, bin, "plan", "--repo", repo.Work, "--path", "deploy")
-	assert.Contains(t, fromRepo.stdout, "WEC cluster2: 3 deleted")
+	assert.Contains(t, fromRepo.stdout, "WEC cluster2: 5 deleted", "wds1's three objects and wds2's two")
 	require.NoError(t, os.WriteFile(cluster2File, original, 0o644))
 
 	// The same credentials from a Secret of the cluster gitstellar runs in
@@ -198,7 +200,7 @@ func TestRunWebhook(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, false), Bare: true})
 	ctx := context.Background()
 	srv, repo, _ := serveExample(t, "hooked")
 

@@ -23,7 +23,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Skip("starts real apiservers")
 	}
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, false), Bare: true})
 	srv, repo, _ := serveExample(t, "stalling")
 	secret := writeHookSecret(t)
 	wds := kubernetes.NewForConfigOrDie(env.Config("wds1"))

@@ -21,7 +21,7 @@ func TestRunVerifyCommits(t *testing.T) {
 	ssh, err := exec.LookPath("ssh-keygen")
 	require.NoError(t, err, "ssh-keygen signs the commits")
 	bin := gitstellar(t)
-	env := devenvtest.Start(t, devenvtest.Options{WECs: 0, Bare: true})
+	env := devenvtest.Start(t, devenvtest.Options{Layout: exampleLayout(t, false), Bare: true})
 	key := filepath.Join(t.TempDir(), "id_ed25519")
 	run(t, ssh, "-q", "-t", "ed25519", "-N", "", "-C", "release@example.com", "-f", key)
 

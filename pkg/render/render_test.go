@@ -75,10 +75,11 @@ func TestRenderGolden(t *testing.T) {
 func TestRenderExample(t *testing.T) {
 	res, err := render.Directory(context.Background(), "../../examples/repo-layout", render.Options{})
 	require.NoError(t, err)
-	require.Len(t, res.Spaces, 2)
-	its, wds := res.Space("its1"), res.Space("wds1")
+	require.Len(t, res.Spaces, 3)
+	its, wds, wds2 := res.Space("its1"), res.Space("wds1"), res.Space("wds2")
 	require.NotNil(t, its)
 	require.NotNil(t, wds)
+	require.NotNil(t, wds2)
 	keys := func(s *render.Space) []string {
 		var out []string
 		for _, o := range s.Objects {
@@ -102,6 +103,13 @@ func TestRenderExample(t *testing.T) {
 		"StatusCollector.control.kubestellar.io count-available",
 		"Space.gitstellar.io wds1",
 	}, keys(wds))
+	assert.Equal(t, []string{
+		"Namespace redis",
+		"Deployment.apps redis/redis",
+		"BindingPolicy.control.kubestellar.io redis-bpolicy",
+		"Space.gitstellar.io wds2",
+	}, keys(wds2), "a second WDS on the same ITS")
+	assert.Equal(t, "its1", wds2.Declaration.Spec.ITS)
 	for _, o := range wds.Objects {
 		if o.GetKind() == "ConfigMap" {
 			assert.Equal(t, "hello from the edge", o.Object["data"].(map[string]any)["greeting"], "the kustomize overlay applied")
