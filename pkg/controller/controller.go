@@ -89,6 +89,8 @@ type Controller struct {
 		// reach: whether each space answers.
 		wdses map[string]string
 		reach map[string]*reachability
+		// emitters write Events into each connected space.
+		emitters map[string]*events.Emitter
 		syncs uint64 // counts the syncs recorded
 	}
 }
@@ -344,6 +346,7 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 		if msg == "" {
 			emitter.Emit(watchCtx, spaceRef(name), events.Normal, "Reachable", fmt.Sprintf("the space answers again after %s", down.Round(time.Second)))
 		}
+		c.tellNeighbours(watchCtx, name, msg)
 	})
 	if err != nil {
 		stopWatching()
@@ -353,6 +356,32 @@ func (c *Controller) connect(ctx context.Context, sp *render.Space) (*spaceConn,
 		status: newSpaceStatusWriter(client, sp.Name), reach: reach}
 	c.spaces[sp.Name] = conn
 	return conn, nil
+}
+
+// tellNeighbours writes, when a space stops answering or answers again,
+// an Event about it into the spaces that can still say so: for a WDS, its
+// ITS; for an ITS, the WDSes naming it.
+func (c *Controller) tellNeighbours(ctx context.Context, space, msg string) {
+	c.reported.Lock()
+	var into []*events.Emitter
+	for wds, its := range c.reported.wdses {
+		switch space {
+		case wds:
+			into = append(into, c.reported.emitters[its])
+		case its:
+			into = append(into, c.reported.emitters[wds])
+		}
+	}
+	c.reported.Unlock()
+	eventType, reason, text := events.Warning, "Unreachable", msg
+	if msg == "" {
+		eventType, reason, text = events.Normal, "Reachable", "the space answers again"
+	}
+	for _, e := range into {
+		if e != nil {
+			e.Emit(ctx, spaceRef(space), eventType, reason, text)
+		}
+	}
 }
 
 // reportRenderErrors puts the render errors on the Spaces of the last good
@@ -390,9 +419,9 @@ func (c *Controller) record(res *SyncResult) {
 	c.observe(res)
 	c.reported.Lock()
 	c.reported.commit, c.reported.charts, c.reported.last, c.reported.binders = c.appliedCommit, c.appliedCharts, res, maps.Clone(c.binders)
-	c.reported.wdses, c.reported.reach = c.appliedWDSes, map[string]*reachability{}
+	c.reported.wdses, c.reported.reach, c.reported.emitters = c.appliedWDSes, map[string]*reachability{}, map[string]*events.Emitter{}
 	for name, conn := range c.spaces {
-		c.reported.reach[name] = conn.reach
+		c.reported.reach[name], c.reported.emitters[name] = conn.reach, conn.events
 	}
 	c.reported.syncs++
 	c.reported.Unlock()
