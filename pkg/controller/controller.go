@@ -91,7 +91,7 @@ type Controller struct {
 		reach map[string]*reachability
 		// emitters write Events into each connected space.
 		emitters map[string]*events.Emitter
-		syncs uint64 // counts the syncs recorded
+		syncs    uint64 // counts the syncs recorded
 	}
 }
 
