@@ -87,7 +87,7 @@ type retirer struct {
 // ensureRetirers runs one Retirer per ITS of the revision and tells it
 // which WDSes name that ITS now: the Deliveries the others left there
 // (a WDS removed from the repository, or moved to another ITS) are
-// retired. Called with c.mu held, after ensureBinders.
+// retired. Called with c.mu held, by ensureBinders.
 func (c *Controller) ensureRetirers(ctx context.Context, rendered *render.Result) {
 	keep := map[string][]string{}
 	for _, sp := range rendered.Spaces {
@@ -152,7 +152,9 @@ type agent struct {
 
 // ensureBinders runs one bind controller per WDS of the revision, with its
 // ITS, until ctx ends; a WDS that left the revision, or changed its ITS,
-// has its controller stopped. Called with c.mu held.
+// has its controller stopped. In between, the Retirers are told which
+// WDSes stay (ensureRetirers): a WDS's transport and a Retirer never work
+// on its Deliveries in one ITS at once. Called with c.mu held.
 func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result) {
 	want := map[string]string{}
 	for _, sp := range rendered.Spaces {
@@ -166,6 +168,7 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 			delete(c.binders, name)
 		}
 	}
+	c.ensureRetirers(ctx, rendered)
 	for wds, its := range want {
 		if _, ok := c.binders[wds]; ok {
 			continue

@@ -183,7 +183,6 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	c.ensureBinders(ctx, rendered)
 	c.ensureAgents(ctx, rendered)
 	c.ensureMonitors(ctx, rendered)
-	c.ensureRetirers(ctx, rendered)
 	c.forgetSpaces(rendered)
 	c.appliedCommit = rev.Commit
 	c.appliedCharts = chartSummaries(rendered.Charts)

@@ -179,6 +179,12 @@ func (r *Retirer) sync(ctx context.Context, key string) error {
 	byWEC := PartsByWEC(ours)
 	for _, wec := range slices.Sorted(maps.Keys(byWEC)) {
 		parts := byWEC[wec]
+		r.mu.Lock()
+		back := r.keep[wds]
+		r.mu.Unlock()
+		if back { // since this sync started: its transport has them now
+			return nil
+		}
 		if _, declared, _ := r.wecs.GetStore().GetByKey(wec); !declared {
 			r.opts.Log.Info("Deliveries of a WDS that left the ITS deleted: their WEC is not in the ITS any more, its objects stay", "its", r.opts.ITS, "wds", wds, "binding", binding, "cluster", wec)
 			if err := t.deleteParts(ctx, parts, 0); err != nil {
