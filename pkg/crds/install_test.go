@@ -163,7 +163,7 @@ spec:
 			assert.NoError(t, err, "%s %s", obj.GetKind(), obj.GetName())
 			n++
 		}
-		assert.Equal(t, 7, n, "2 spaces, 2 clusters, 2 policies and a collector")
+		assert.Equal(t, 9, n, "3 spaces, 2 clusters, 3 policies and a collector")
 	})
 
 	t.Run("a WorkloadCluster's name must make a mailbox namespace", func(t *testing.T) {
