@@ -104,13 +104,8 @@ func setOf(names []string) map[string]bool {
 
 // Run retires until ctx ends.
 func (r *Retirer) Run(ctx context.Context) error {
-	enqueue := func(o any) {
-		if u, ok := keyqueue.Unstructured(o); ok && r.ours(u) {
-			r.queue.Add(DeliveryBindingKey(u.GetLabels()[gitstellarv1alpha1.LabelWDS], u.GetLabels()[gitstellarv1alpha1.LabelBinding]))
-		}
-	}
 	if _, err := spacecache.Handle(ctx, r.deliveries, cache.ResourceEventHandlerFuncs{
-		AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue,
+		AddFunc: r.enqueue, UpdateFunc: func(_, o any) { r.enqueue(o) }, DeleteFunc: r.enqueue,
 	}); err != nil {
 		return err
 	}
@@ -147,11 +142,16 @@ func (r *Retirer) ours(u *unstructured.Unstructured) bool {
 	return r.keep != nil && !r.keep[l[gitstellarv1alpha1.LabelWDS]]
 }
 
+// enqueue asks for the Binding of a Delivery to retire.
+func (r *Retirer) enqueue(o any) {
+	if u, ok := keyqueue.Unstructured(o); ok && r.ours(u) {
+		r.queue.Add(DeliveryBindingKey(u.GetLabels()[gitstellarv1alpha1.LabelWDS], u.GetLabels()[gitstellarv1alpha1.LabelBinding]))
+	}
+}
+
 func (r *Retirer) enqueueAll() {
 	for _, o := range r.deliveries.GetStore().List() {
-		if u, ok := o.(*unstructured.Unstructured); ok && r.ours(u) {
-			r.queue.Add(DeliveryBindingKey(u.GetLabels()[gitstellarv1alpha1.LabelWDS], u.GetLabels()[gitstellarv1alpha1.LabelBinding]))
-		}
+		r.enqueue(o)
 	}
 }
 
