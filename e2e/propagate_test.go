@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -164,6 +165,20 @@ spec: {apiGroup: "", resource: configmaps, remove: ["$.data.greeting"]}
 	}, time.Minute, 200*time.Millisecond, "nginx removed from cluster1")
 	_, err = c1.AppsV1().Deployments("nginx-singleton").Get(ctx, "nginx-singleton-deployment", metav1.GetOptions{})
 	assert.NoError(t, err, "the singleton's own policy still holds it")
+
+	// wds2 leaves the repository: by the time `run --once` returns, what
+	// it delivered has left the WEC whose agent this process runs.
+	_, err = c1.AppsV1().Deployments("redis").Get(ctx, "redis", metav1.GetOptions{})
+	require.NoError(t, err, "wds2's redis is in cluster1")
+	repo.Remove(t, "spaces/wds2.yaml", "wds2")
+	repo.Commit(t, "no more wds2")
+	repo.Push(t, "main")
+	removed := once()
+	assert.Equal(t, 0, removed.code, removed.stdout)
+	redis, err := c1.AppsV1().Deployments("redis").Get(ctx, "redis", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err) || redis.DeletionTimestamp != nil, "wds2's redis left cluster1 before --once returned: %v", err)
+	_, err = c1.AppsV1().Deployments("nginx-singleton").Get(ctx, "nginx-singleton-deployment", metav1.GetOptions{})
+	assert.NoError(t, err, "wds1's objects stay")
 }
 
 func ptr[T any](v T) *T { return &v }

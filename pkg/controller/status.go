@@ -88,9 +88,10 @@ func (c *Controller) errorLines(res *SyncResult) []string {
 	return res.spaceProblems()
 }
 
-// WaitReported waits until the status controllers have caught up and
-// every bound object is synced and ready in every WEC whose agent this
-// controller runs (others may have no agent running yet), and returns the
+// WaitReported waits until the status controllers have caught up, every
+// bound object is synced and ready in every WEC whose agent this
+// controller runs (others may have no agent running yet), and what a WDS
+// that left an ITS delivered to those WECs is gone, and returns the
 // summary. When ctx ends first, it returns the summary as it is and the
 // reason.
 func (c *Controller) WaitReported(ctx context.Context) (report.Summary, error) {
@@ -104,6 +105,14 @@ func (c *Controller) WaitReported(ctx context.Context) (report.Summary, error) {
 		served := map[string]bool{}
 		for name := range c.agents {
 			served[name] = true
+		}
+		// What a WDS that left an ITS delivered has left the WECs whose
+		// agent this process runs (others acknowledge when they can).
+		for _, r := range c.retirers {
+			idle = idle && r.retirer.Idle()
+			for _, wec := range r.retirer.Retiring() {
+				idle = idle && !served[wec]
+			}
 		}
 		c.mu.Unlock()
 		s := c.Summary()

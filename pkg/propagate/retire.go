@@ -130,6 +130,18 @@ func (r *Retirer) Idle() bool {
 	return r.deliveries.HasSynced() && r.queue.Idle()
 }
 
+// Retiring lists the WECs whose mailboxes in this ITS still hold
+// Deliveries to retire, sorted.
+func (r *Retirer) Retiring() []string {
+	wecs := map[string]bool{}
+	for _, o := range r.deliveries.GetStore().List() {
+		if u, ok := o.(*unstructured.Unstructured); ok && r.ours(u) {
+			wecs[u.GetLabels()[gitstellarv1alpha1.LabelCluster]] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(wecs))
+}
+
 // ours tells whether a Delivery is of the source and of a WDS that no
 // longer names this ITS.
 func (r *Retirer) ours(u *unstructured.Unstructured) bool {

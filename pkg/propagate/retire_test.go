@@ -73,11 +73,14 @@ spec: {source: {wds: wds9, binding: theirs}, part: 0, parts: 1}`), metav1.Create
 	assert.True(t, inWEC("a"))
 
 	// wds1 leaves: its controllers stop, then the Retirer is told.
+	assert.Empty(t, retirer.Retiring())
 	stopHub()
 	retirer.Keep(nil)
+	assert.Equal(t, []string{"cluster1"}, retirer.Retiring(), "cluster1's mailbox holds Deliveries to retire")
 	require.Eventually(t, func() bool { return ours() == 0 && !inWEC("a") && !inWEC("b") }, time.Minute, 100*time.Millisecond,
 		"wds1's objects leave the WEC and its Deliveries the ITS")
 	assert.True(t, inWEC("kept-in-wec"), "an object marked orphan stays in the WEC")
+	assert.Empty(t, retirer.Retiring())
 	_, err = mailbox.Get(ctx, propagate.DeliveryName("wds9", "theirs", 0), metav1.GetOptions{})
 	assert.NoError(t, err, "another source's Delivery is not touched")
 }
