@@ -9,6 +9,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apiextensionsv1client "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -121,9 +122,19 @@ func Install(ctx context.Context, cfg *rest.Config, role Role, opts InstallOptio
 		results = append(results, Result{Name: crd.Name, Action: action})
 	}
 
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.EstablishTimeout, true, func(ctx context.Context) (bool, error) {
-		for _, crd := range want {
-			got, err := crdClient.Get(ctx, crd.Name, metav1.GetOptions{})
+	names := make([]string, len(want))
+	for i, crd := range want {
+		names[i] = crd.Name
+	}
+	return results, WaitEstablished(ctx, crdClient, names, opts.EstablishTimeout)
+}
+
+// WaitEstablished waits until every named CRD is established, for at most
+// timeout.
+func WaitEstablished(ctx context.Context, client apiextensionsv1client.CustomResourceDefinitionInterface, names []string, timeout time.Duration) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, name := range names {
+			got, err := client.Get(ctx, name, metav1.GetOptions{})
 			if err != nil || !established(got) {
 				return false, nil
 			}
@@ -131,9 +142,9 @@ func Install(ctx context.Context, cfg *rest.Config, role Role, opts InstallOptio
 		return true, nil
 	})
 	if err != nil {
-		return results, fmt.Errorf("waiting for the CRDs to be established: %w", err)
+		return fmt.Errorf("waiting for the CRDs to be established: %w", err)
 	}
-	return results, nil
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -50,12 +50,29 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("dev environment: %v", err)
 	}
+	var foreignCRDs []string
+	if file := os.Getenv(ForeignWDSCRDsEnv); file != "" {
+		if foreignCRDs, err = installForeignWDSCRDs(ctx, e, file); err != nil {
+			_ = e.Down(context.Background())
+			t.Fatalf("%s: %v", ForeignWDSCRDsEnv, err)
+		}
+		t.Logf("the CRDs of %s are installed in every WDS", file)
+	}
 	t.Logf("dev environment ready in %s: %s", time.Since(start).Round(time.Millisecond), dir)
 	env := &Env{Environment: e, t: t}
 	t.Cleanup(func() {
 		// The state as it is now: a test may have added spaces since.
 		if latest, err := devenv.Load(dir); err == nil {
 			env.Environment = latest
+		}
+		if len(foreignCRDs) > 0 {
+			taken, err := foreignCRDsTaken(context.Background(), env.Environment, foreignCRDs)
+			switch {
+			case err != nil:
+				t.Errorf("%s: %v", ForeignWDSCRDsEnv, err)
+			case len(taken) > 0:
+				t.Errorf("%s: CRDs installed by another tool were changed: %v", ForeignWDSCRDsEnv, taken)
+			}
 		}
 		if t.Failed() {
 			env.dumpLogs()
