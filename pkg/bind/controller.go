@@ -249,6 +249,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.opts.Log.Error(err, "bind", "wds", c.opts.WDS, "policy", key)
 	})
 	<-stop
+	c.queue.Wait()
 	return nil
 }
 

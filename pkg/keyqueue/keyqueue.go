@@ -21,6 +21,8 @@ type Queue struct {
 	// nothing added since (they wait for their retry).
 	pending map[string]int
 	failing map[string]bool
+
+	workers sync.WaitGroup
 }
 
 // New returns an empty queue.
@@ -56,14 +58,21 @@ func (q *Queue) Failing() []string {
 
 // Run starts workers that sync keys until ctx ends, then shuts the queue
 // down. A sync that fails is retried with backoff, after onError is told.
+// Run returns at once; Wait waits for the workers.
 func (q *Queue) Run(ctx context.Context, workers int, sync func(context.Context, string) error, onError func(key string, err error)) {
 	for range workers {
-		go q.work(ctx, sync, onError)
+		q.workers.Go(func() { q.work(ctx, sync, onError) })
 	}
 	go func() {
 		<-ctx.Done()
 		q.q.ShutDown()
 	}()
+}
+
+// Wait returns once the workers that Run started have returned, after
+// its ctx ended: no sync is running any more.
+func (q *Queue) Wait() {
+	q.workers.Wait()
 }
 
 func (q *Queue) work(ctx context.Context, sync func(context.Context, string) error, onError func(string, error)) {

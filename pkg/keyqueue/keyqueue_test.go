@@ -93,3 +93,21 @@ func TestQueueIdleIsExact(t *testing.T) {
 	q2.Add("b")
 	require.Eventually(t, func() bool { return q2.Idle() && len(q2.Failing()) == 0 }, time.Second, time.Millisecond)
 }
+
+func TestWaitOutlastsTheSyncs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	q := New()
+	started := make(chan struct{})
+	var finished atomic.Bool
+	q.Add("slow")
+	q.Run(ctx, 1, func(context.Context, string) error {
+		close(started)
+		time.Sleep(200 * time.Millisecond) // a write that does not watch ctx
+		finished.Store(true)
+		return nil
+	}, func(string, error) {})
+	<-started
+	cancel()
+	q.Wait()
+	assert.True(t, finished.Load(), "Wait returned while a sync was still running")
+}

@@ -125,6 +125,7 @@ func (m *ClusterMonitor) Run(ctx context.Context) error {
 	m.queue.Run(ctx, 1, m.sync, func(key string, err error) {
 		m.opts.Log.Error(err, "workload cluster status", "its", m.opts.ITS, "cluster", key)
 	})
+	defer m.queue.Wait()
 	tick := time.NewTicker(m.opts.Interval)
 	defer tick.Stop()
 	for {

@@ -205,6 +205,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		t.opts.Log.Error(err, "transport", "wds", t.opts.WDS, "binding", key)
 	})
 	<-ctx.Done()
+	t.queue.Wait()
 	return nil
 }
 

@@ -210,6 +210,7 @@ func (c *StatusController) Run(ctx context.Context) error {
 		c.opts.Log.Error(err, "report", "wds", c.opts.WDS, "binding", key)
 	})
 	<-ctx.Done()
+	c.queue.Wait()
 	return nil
 }
 
