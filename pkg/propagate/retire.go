@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -52,6 +54,11 @@ type Retirer struct {
 	deliveries, wecs cache.SharedIndexInformer
 	caches           spacecache.Caches
 
+	// writing is held by sync from its last look at keep to the end of
+	// its writes for one WEC, and by Keep when a WDS comes back: once Keep
+	// returns, no write of the Retirer is under way for a WDS it keeps.
+	writing sync.Mutex
+
 	mu sync.Mutex
 	// keep is the WDSes of the source that name this ITS; nil until Keep.
 	keep map[string]bool
@@ -82,6 +89,12 @@ func NewRetirer(opts RetirerOptions) (*Retirer, error) {
 // Keep says which WDSes of the source name this ITS now: the Deliveries
 // of any other WDS of the source are retired.
 func (r *Retirer) Keep(wdses []string) {
+	if r.comingBack(wdses) {
+		// Its transport starts when Keep returns: no tombstone of ours
+		// may land after its first write.
+		r.writing.Lock()
+		defer r.writing.Unlock()
+	}
 	r.mu.Lock()
 	changed := r.keep == nil || !maps.Equal(r.keep, setOf(wdses))
 	r.keep = setOf(wdses)
@@ -92,6 +105,21 @@ func (r *Retirer) Keep(wdses []string) {
 	if changed {
 		r.enqueueAll()
 	}
+}
+
+// comingBack tells whether one of wdses was not kept until now.
+func (r *Retirer) comingBack(wdses []string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.keep == nil {
+		return false // nothing was retired yet
+	}
+	for _, wds := range wdses {
+		if !r.keep[wds] {
+			return true
+		}
+	}
+	return false
 }
 
 func setOf(names []string) map[string]bool {
@@ -122,6 +150,7 @@ func (r *Retirer) Run(ctx context.Context) error {
 		r.opts.Log.Error(err, "retire Deliveries", "its", r.opts.ITS, "binding", key)
 	})
 	<-ctx.Done()
+	r.queue.Wait()
 	return nil
 }
 
@@ -190,25 +219,37 @@ func (r *Retirer) sync(ctx context.Context, key string) error {
 	}
 	byWEC := PartsByWEC(ours)
 	for _, wec := range slices.Sorted(maps.Keys(byWEC)) {
-		parts := byWEC[wec]
-		r.mu.Lock()
-		back := r.keep[wds]
-		r.mu.Unlock()
-		if back { // since this sync started: its transport has them now
-			return nil
-		}
-		if _, declared, _ := r.wecs.GetStore().GetByKey(wec); !declared {
-			r.opts.Log.Info("Deliveries of a WDS that left the ITS deleted: their WEC is not in the ITS any more, its objects stay", "its", r.opts.ITS, "wds", wds, "binding", binding, "cluster", wec)
-			if err := t.deleteParts(ctx, parts, 0); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := t.retire(ctx, binding, wec, parts, time.Now()); err != nil {
+		if err := r.retireFrom(ctx, t, wds, binding, wec, byWEC[wec]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// retireFrom retires one Binding's Deliveries to one WEC, unless their WDS
+// came back since sync started (its transport has them now).
+func (r *Retirer) retireFrom(ctx context.Context, t *Transport, wds, binding, wec string, parts map[int]*unstructured.Unstructured) error {
+	r.writing.Lock()
+	defer r.writing.Unlock()
+	r.mu.Lock()
+	back := r.keep[wds]
+	r.mu.Unlock()
+	if back {
+		return nil
+	}
+	// Asked of the ITS, not of the cache: a WorkloadCluster that moved
+	// to another ITS with this WDS was pruned here in this very sync, and
+	// a tombstone would have the agent still reading this mailbox delete
+	// what the WEC keeps under its new ITS.
+	_, err := r.its.Resource(WorkloadClusters).Get(ctx, wec, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		r.opts.Log.Info("Deliveries of a WDS that left the ITS deleted: their WEC is not in the ITS any more, its objects stay", "its", r.opts.ITS, "wds", wds, "binding", binding, "cluster", wec)
+		return t.deleteParts(ctx, parts, 0)
+	case err != nil:
+		return err
+	}
+	return t.retire(ctx, binding, wec, parts, time.Now())
 }
 
 // retiringTransport is a transport of a WDS that left the ITS: it writes
