@@ -91,14 +91,12 @@ type retirer struct {
 func (c *Controller) ensureRetirers(ctx context.Context, rendered *render.Result) {
 	keep := map[string][]string{}
 	for _, sp := range rendered.Spaces {
-		switch sp.Type {
-		case gitstellarv1alpha1.SpaceTypeITS:
-			if keep[sp.Name] == nil {
-				keep[sp.Name] = []string{}
-			}
-		case gitstellarv1alpha1.SpaceTypeWDS:
-			keep[sp.Declaration.Spec.ITS] = append(keep[sp.Declaration.Spec.ITS], sp.Name)
+		if sp.Type == gitstellarv1alpha1.SpaceTypeITS {
+			keep[sp.Name] = []string{}
 		}
+	}
+	for wds, its := range wdsITSes(rendered) {
+		keep[its] = append(keep[its], wds)
 	}
 	for name, r := range c.retirers {
 		if _, ok := keep[name]; !ok {
@@ -124,6 +122,17 @@ func (c *Controller) ensureRetirers(ctx context.Context, rendered *render.Result
 		}
 		r.retirer.Keep(wdses)
 	}
+}
+
+// wdsITSes maps each WDS of a revision to the ITS it names.
+func wdsITSes(rendered *render.Result) map[string]string {
+	out := map[string]string{}
+	for _, sp := range rendered.Spaces {
+		if sp.Type == gitstellarv1alpha1.SpaceTypeWDS {
+			out[sp.Name] = sp.Declaration.Spec.ITS
+		}
+	}
+	return out
 }
 
 // forgetSpaces stops watching the spaces that left the repository. Called
@@ -156,12 +165,7 @@ type agent struct {
 // WDSes stay (ensureRetirers): a WDS's transport and a Retirer never work
 // on its Deliveries in one ITS at once. Called with c.mu held.
 func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result) {
-	want := map[string]string{}
-	for _, sp := range rendered.Spaces {
-		if sp.Type == gitstellarv1alpha1.SpaceTypeWDS {
-			want[sp.Name] = sp.Declaration.Spec.ITS
-		}
-	}
+	want := wdsITSes(rendered)
 	for name, b := range c.binders {
 		if its, ok := want[name]; !ok || its != b.its {
 			b.stop()

@@ -97,10 +97,12 @@ type Controller struct {
 
 // spaceConn is a connected space: its client and whether its CRDs are in.
 type spaceConn struct {
-	config        *rest.Config
-	dynamic       dynamic.Interface
-	applier       *apply.Applier
-	crdsInstalled bool
+	config  *rest.Config
+	dynamic dynamic.Interface
+	applier *apply.Applier
+	// crdsFor: the type of space whose CRDs this process installed (a
+	// Space may change its type under the same name).
+	crdsFor gitstellarv1alpha1.SpaceType
 	// propertiesNamespace: an ITS whose customization-properties
 	// namespace this process made.
 	propertiesNamespace bool
@@ -186,12 +188,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 	c.forgetSpaces(rendered)
 	c.appliedCommit = rev.Commit
 	c.appliedCharts = chartSummaries(rendered.Charts)
-	c.appliedWDSes = map[string]string{}
-	for _, sp := range rendered.Spaces {
-		if sp.Type == gitstellarv1alpha1.SpaceTypeWDS {
-			c.appliedWDSes[sp.Name] = sp.Declaration.Spec.ITS
-		}
-	}
+	c.appliedWDSes = wdsITSes(rendered)
 	c.record(res)
 	return res
 }
@@ -255,12 +252,12 @@ func (c *Controller) syncSpace(ctx context.Context, sp *render.Space, rev *sourc
 		out.Err = err
 		return out
 	}
-	if !conn.crdsInstalled {
+	if conn.crdsFor != sp.Type {
 		if _, err := crds.Install(ctx, conn.config, crds.Role(sp.Type), crds.InstallOptions{}); err != nil {
 			out.Err = fmt.Errorf("install CRDs: %w", err)
 			return out
 		}
-		conn.crdsInstalled = true
+		conn.crdsFor = sp.Type
 	}
 	if sp.Type == gitstellarv1alpha1.SpaceTypeITS && !conn.propertiesNamespace {
 		if err := propagate.EnsurePropertiesNamespace(ctx, conn.dynamic); err != nil {

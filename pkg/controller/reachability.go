@@ -50,34 +50,33 @@ func newReachabilityEvery(ctx context.Context, space string, cfg *rest.Config, l
 		return nil, err
 	}
 	r := &reachability{space: space}
-	metrics.SpaceReachable.WithLabelValues(space).Set(1)
 	go func() {
+		defer metrics.SpaceReachable.DeleteLabelValues(space)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
-			select {
-			case <-ctx.Done():
-				metrics.SpaceReachable.DeleteLabelValues(space)
-				return
-			case <-tick.C:
-			}
+			// The first probe at once: the gauge says nothing before.
 			_, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 			if ctx.Err() != nil {
-				continue
+				return
 			}
 			msg := ""
 			if err != nil {
 				msg = fmt.Sprintf("the space cannot be reached: %v", err)
 			}
+			metrics.SpaceReachable.WithLabelValues(space).Set(map[bool]float64{true: 1}[msg == ""])
 			if down, changed := r.set(msg); changed {
 				if msg != "" {
 					log.Error(err, "space unreachable", "space", space)
-					metrics.SpaceReachable.WithLabelValues(space).Set(0)
 				} else {
 					log.Info("space reachable again", "space", space, "after", down.Round(time.Second))
-					metrics.SpaceReachable.WithLabelValues(space).Set(1)
 				}
 				onChange(msg, down)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
 			}
 		}
 	}()

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
+
+	"github.com/gitstellar/gitstellar/pkg/metrics"
 )
 
 // TestReachability: a space that stops answering its readiness probe is
@@ -52,4 +55,29 @@ func TestReachability(t *testing.T) {
 	assert.Equal(t, uint64(2), r.changes.Load())
 	var none *reachability
 	assert.Empty(t, none.Err(), "not connected yet: no error of its own")
+}
+
+// TestReachabilityFirstProbe: a space that does not answer from the start
+// is known at once, not one interval later, and the gauge never said it
+// answered.
+func TestReachabilityFirstProbe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan string, 10)
+	r, err := newReachabilityEvery(ctx, "wds8", &rest.Config{Host: srv.URL}, logr.Discard(), time.Hour, func(msg string, _ time.Duration) {
+		changes <- msg
+	})
+	require.NoError(t, err)
+	select {
+	case msg := <-changes:
+		assert.True(t, strings.HasPrefix(msg, "the space cannot be reached: "), msg)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not probed before the first interval")
+	}
+	assert.NotEmpty(t, r.Err())
+	assert.Equal(t, 0.0, testutil.ToFloat64(metrics.SpaceReachable.WithLabelValues("wds8")))
 }

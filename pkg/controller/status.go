@@ -40,6 +40,8 @@ func (c *Controller) Summary() report.Summary {
 			space.Unreachable = "not connected yet"
 		case reach[name].Err() != "":
 			space.Unreachable = reach[name].Err()
+		case its != "" && reach[its] == nil:
+			space.Unreachable = "its ITS " + its + ": not connected yet"
 		case its != "" && reach[its].Err() != "":
 			space.Unreachable = "its ITS " + its + ": " + reach[its].Err()
 		}
