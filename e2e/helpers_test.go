@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -99,7 +100,7 @@ func serveExample(t *testing.T, name string) (*gittest.Server, *gittest.Repo, st
 // dev up --repo` reads them.
 func exampleLayout(t *testing.T, wecs bool) *devenv.Layout {
 	t.Helper()
-	layout, err := devenv.ReadLayout("../examples/repo-layout", "")
+	layout, err := devenv.ReadLayout(context.Background(), "../examples/repo-layout", "")
 	require.NoError(t, err)
 	if !wecs {
 		layout.Spaces = slices.DeleteFunc(layout.Spaces, func(sp devenv.LayoutSpace) bool { return sp.Role == devenv.RoleWEC })

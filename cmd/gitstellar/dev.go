@@ -40,18 +40,16 @@ func newDevUpCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			opts.WECsSet = cmd.Flags().Changed("wecs")
-			if opts.Repo != "" {
-				if opts.WECsSet {
-					return usageError(errors.New("--repo and --wecs: the repository declares the WECs (WorkloadClusters reached by a kubeconfig context); drop --wecs"))
-				}
-				opts.WECs = 0
-			}
-			if opts.Repo == "" && (opts.Path != "" || opts.Prune) {
-				return usageError(errors.New("--path and --prune need --repo"))
+			if opts.Repo != "" && !opts.WECsSet {
+				opts.WECs = 0 // the repository declares them
 			}
 			opts.Progress = out
 			start := time.Now()
 			env, err := devenv.Up(cmd.Context(), opts)
+			var contradicting devenv.OptionsError
+			if errors.As(err, &contradicting) {
+				return usageError(err)
+			}
 			if err != nil {
 				return err
 			}

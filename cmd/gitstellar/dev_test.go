@@ -26,7 +26,7 @@ func TestDevUpRefusesRepoWithWECs(t *testing.T) {
 		_, _, err := execute(t, nil, append([]string{"dev", "up", "--state-dir", state}, args...)...)
 		require.Error(t, err, "%v", args)
 		assert.Equal(t, 2, exitCode(err), "%v", err)
-		assert.ErrorContains(t, err, "need --repo")
+		assert.ErrorContains(t, err, "needs --repo")
 	}
 	_, err := os.Stat(state)
 	assert.True(t, os.IsNotExist(err), "the state directory was created")

@@ -173,7 +173,7 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
 	}
-	layout, err := opts.layout()
+	layout, err := opts.layout(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 		}
 	case err != nil:
 		return nil, err
-	case layout != nil && st.Bare != opts.Bare:
+	case st.Bare != opts.Bare:
 		return nil, fmt.Errorf("the dev environment in %s is bare: %t, not %t: run `gitstellar dev down --state-dir %s` first",
 			dir, st.Bare, opts.Bare, opts.StateDir)
 	case layout == nil && st.Layout && opts.WECsSet && st.wecs() != opts.WECs:
@@ -283,20 +283,25 @@ func Up(ctx context.Context, opts Options) (*Environment, error) {
 	return e, nil
 }
 
+// OptionsError is Options that contradict each other.
+type OptionsError string
+
+func (e OptionsError) Error() string { return string(e) }
+
 // layout checks the options and returns the spaces they declare: nil for
 // an environment of Options.WECs.
-func (o Options) layout() (*Layout, error) {
+func (o Options) layout(ctx context.Context) (*Layout, error) {
 	switch {
 	case o.WECs < 0:
-		return nil, fmt.Errorf("--wecs %d: must be at least 0", o.WECs)
+		return nil, OptionsError(fmt.Sprintf("--wecs %d: must be at least 0", o.WECs))
 	case o.Repo != "" && o.Layout != nil:
-		return nil, errors.New("a repository and a layout: choose one")
+		return nil, OptionsError("a repository and a layout: choose one")
 	case (o.Repo != "" || o.Layout != nil) && (o.WECs != 0 || o.WECsSet):
-		return nil, errors.New("--wecs and --repo: the repository declares the WECs (WorkloadClusters reached by a kubeconfig context); drop --wecs")
+		return nil, OptionsError("--repo and --wecs: the repository declares the WECs (WorkloadClusters reached by a kubeconfig context); drop --wecs")
 	case o.Path != "" && o.Repo == "":
-		return nil, errors.New("--path is a directory in the repository: it needs --repo")
+		return nil, OptionsError("--path is a directory in the repository: it needs --repo")
 	case o.Prune && o.Repo == "" && o.Layout == nil:
-		return nil, errors.New("--prune stops the spaces the repository no longer declares: it needs --repo")
+		return nil, OptionsError("--prune stops the spaces the repository no longer declares: it needs --repo")
 	case o.Layout != nil:
 		l := Layout{Spaces: append([]LayoutSpace(nil), o.Layout.Spaces...)}
 		if err := l.check(); err != nil {
@@ -305,7 +310,7 @@ func (o Options) layout() (*Layout, error) {
 		l.sort()
 		return &l, nil
 	case o.Repo != "":
-		l, err := ReadLayout(o.Repo, o.Path)
+		l, err := ReadLayout(ctx, o.Repo, o.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -346,7 +351,7 @@ func (e *Environment) prune(before *state, spaces []Space) error {
 	for _, sp := range spaces {
 		fmt.Fprintf(e.progress, "stopped %s\n", sp.Name)
 		_ = os.Remove(e.spaceKubeconfig(sp.Name))
-		_ = os.RemoveAll(filepath.Join(e.pki.dir, sp.Name))
+		_ = os.RemoveAll(e.pki.spaceDir(sp.Name))
 		e.pruned = append(e.pruned, sp.Name)
 	}
 	return nil

@@ -47,8 +47,8 @@ type LayoutSpace struct {
 // repository that does not render, a context that cannot name a space, or
 // one context for objects of different roles is an error naming each
 // problem's file and line under dir.
-func ReadLayout(dir, path string) (Layout, error) {
-	res, err := render.Directory(context.Background(), dir, render.Options{Path: path, SpacesOnly: true})
+func ReadLayout(ctx context.Context, dir, path string) (Layout, error) {
+	res, err := render.Directory(ctx, dir, render.Options{Path: path, SpacesOnly: true})
 	var errs render.Errors
 	if errors.As(err, &errs) {
 		return Layout{}, &LayoutError{Dir: filepath.Join(dir, path), Problems: errs}
@@ -115,6 +115,9 @@ func ReadLayout(dir, path string) (Layout, error) {
 		})
 		return Layout{}, &LayoutError{Dir: filepath.Join(dir, path), Problems: problems}
 	}
+	if len(declared) > MaxSpaces {
+		return Layout{}, fmt.Errorf("%s declares %d spaces the dev environment would run (Spaces, and WorkloadClusters reached by a kubeconfig context); it runs at most %d", filepath.Join(dir, path), len(declared), MaxSpaces)
+	}
 	var l Layout
 	for name, d := range declared {
 		l.Spaces = append(l.Spaces, LayoutSpace{Name: name, Role: d.role})
@@ -122,6 +125,10 @@ func ReadLayout(dir, path string) (Layout, error) {
 	l.sort()
 	return l, nil
 }
+
+// MaxSpaces bounds the spaces of a dev environment: a repository's layout
+// declaring more is refused before anything starts.
+const MaxSpaces = 32
 
 // LayoutError is a repository whose spaces cannot be read: every problem,
 // at its file and line.
@@ -162,6 +169,9 @@ func (l *Layout) sort() {
 
 // check refuses a layout the environment cannot run.
 func (l Layout) check() error {
+	if len(l.Spaces) > MaxSpaces {
+		return fmt.Errorf("layout: %d spaces; the dev environment runs at most %d (an apiserver each, and a controller manager, a scheduler and kwok per WEC)", len(l.Spaces), MaxSpaces)
+	}
 	seen := map[string]bool{}
 	for _, sp := range l.Spaces {
 		if msgs := validation.IsDNS1123Subdomain(sp.Name); len(msgs) > 0 {

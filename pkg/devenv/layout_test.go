@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func repoLayout() map[string]string {
 func TestReadLayout(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, repoLayout())
-	l, err := devenv.ReadLayout(dir, "")
+	l, err := devenv.ReadLayout(context.Background(), dir, "")
 	require.NoError(t, err)
 	assert.Equal(t, []devenv.LayoutSpace{
 		{Name: "hub-its2", Role: devenv.RoleITS},
@@ -89,7 +90,7 @@ func TestReadLayout(t *testing.T) {
 			"deploy/spaces/its.yaml": space("its9", "ITS", "", ""),
 			"spaces/its1.yaml":       space("not-this-one", "ITS", "", ""),
 		})
-		l, err := devenv.ReadLayout(repo, "deploy")
+		l, err := devenv.ReadLayout(context.Background(), repo, "deploy")
 		require.NoError(t, err)
 		assert.Equal(t, []devenv.LayoutSpace{{Name: "its9", Role: devenv.RoleITS}}, l.Spaces)
 	})
@@ -119,7 +120,7 @@ func TestReadLayout(t *testing.T) {
 			repo := t.TempDir()
 			writeFiles(t, repo, repoLayout())
 			writeFiles(t, repo, tc.files)
-			_, err := devenv.ReadLayout(repo, "")
+			_, err := devenv.ReadLayout(context.Background(), repo, "")
 			require.Error(t, err)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
@@ -132,13 +133,26 @@ func TestReadLayout(t *testing.T) {
 		})
 	}
 
+	t.Run("more spaces than a dev environment runs", func(t *testing.T) {
+		repo := t.TempDir()
+		files := map[string]string{}
+		for i := range devenv.MaxSpaces + 1 {
+			name := fmt.Sprintf("its%d", i)
+			files["spaces/"+name+".yaml"] = space(name, "ITS", "", "")
+		}
+		writeFiles(t, repo, files)
+		_, err := devenv.ReadLayout(context.Background(), repo, "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), fmt.Sprintf("declares %d spaces", devenv.MaxSpaces+1))
+	})
+
 	t.Run("a link out of the repository is not followed", func(t *testing.T) {
 		outside := t.TempDir()
 		writeFiles(t, outside, map[string]string{"its.yaml": space("outside", "ITS", "", "")})
 		repo := t.TempDir()
 		writeFiles(t, repo, map[string]string{"spaces/its1.yaml": space("its1", "ITS", "", "")})
 		require.NoError(t, os.Symlink(filepath.Join(outside, "its.yaml"), filepath.Join(repo, "spaces", "its.yaml")))
-		_, err := devenv.ReadLayout(repo, "")
+		_, err := devenv.ReadLayout(context.Background(), repo, "")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), filepath.Join(repo, "spaces", "its.yaml"))
 	})
@@ -149,20 +163,24 @@ func TestUpOptionsRefused(t *testing.T) {
 	for name, tc := range map[string]struct {
 		opts devenv.Options
 		want string
+		// contradicting: an OptionsError (a usage error of the command)
+		contradicting bool
 	}{
-		"repo and wecs":   {devenv.Options{Repo: dir, WECs: 2}, "--wecs and --repo"},
-		"layout and wecs": {devenv.Options{Layout: &devenv.Layout{}, WECs: 1}, "--wecs and --repo"},
-		"repo and layout": {devenv.Options{Repo: dir, Layout: &devenv.Layout{}}, "choose one"},
-		"prune alone":     {devenv.Options{Prune: true}, "needs --repo"},
+		"repo and wecs":   {devenv.Options{Repo: dir, WECs: 2}, "--repo and --wecs", true},
+		"layout and wecs": {devenv.Options{Layout: &devenv.Layout{}, WECs: 1}, "--repo and --wecs", true},
+		"repo and layout": {devenv.Options{Repo: dir, Layout: &devenv.Layout{}}, "choose one", true},
+		"prune alone":     {devenv.Options{Prune: true}, "needs --repo", true},
 		"a bad name": {devenv.Options{Layout: &devenv.Layout{Spaces: []devenv.LayoutSpace{{Name: "../x", Role: devenv.RoleWDS}}}},
-			`space "../x"`},
-		"an empty repository": {devenv.Options{Repo: dir}, "declares no space"},
+			`space "../x"`, false},
+		"an empty repository": {devenv.Options{Repo: dir}, "declares no space", false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tc.opts.StateDir = filepath.Join(t.TempDir(), "state")
 			_, err := devenv.Up(context.Background(), tc.opts)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			var contradicting devenv.OptionsError
+			assert.Equal(t, tc.contradicting, errors.As(err, &contradicting))
 			_, err = os.Stat(tc.opts.StateDir)
 			assert.True(t, os.IsNotExist(err), "nothing is created")
 		})
@@ -254,11 +272,13 @@ func TestUpFollowsTheLayout(t *testing.T) {
 
 	t.Run("up without the layout brings back what the state records", func(t *testing.T) {
 		require.NoError(t, changed.Kill("wds3-apiserver"))
-		again, err := devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), StopWithParent: true})
+		_, err := devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), StopWithParent: true})
+		assert.ErrorContains(t, err, "is bare: true, not false", "another --bare is refused")
+		again, err := devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), Bare: true, StopWithParent: true})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"wds3-apiserver"}, again.Started())
 		assert.Equal(t, []string{"wds2"}, again.Removed())
-		_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), WECs: 2, WECsSet: true})
+		_, err = devenv.Up(ctx, devenv.Options{StateDir: env.Dir(), Bare: true, WECs: 2, WECsSet: true})
 		assert.ErrorContains(t, err, "has 1 WECs from its repository, not 2")
 	})
 

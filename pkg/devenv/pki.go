@@ -32,6 +32,10 @@ func (p pki) adminKey() string    { return p.path("admin.key") }
 func (p pki) saKey() string       { return p.path("sa.key") }
 func (p pki) saPub() string       { return p.path("sa.pub") }
 
+// spaceDir is a space's own certificate directory: under spaces/, so that
+// no space's name (a repository may choose it) is one of the files above.
+func (p pki) spaceDir(space string) string { return filepath.Join(p.dir, "spaces", space) }
+
 // ensure creates whatever is missing.
 func (p pki) ensure() error {
 	if _, err := os.Stat(p.saPub()); err == nil {

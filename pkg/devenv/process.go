@@ -65,7 +65,7 @@ func (e *Environment) processes() []process {
 				fmt.Sprintf("--secure-port=%d", sp.Port),
 				fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", st.EtcdClientPort),
 				"--etcd-prefix=" + sp.etcdPrefix(),
-				"--cert-dir=" + filepath.Join(dir, "pki", sp.Name),
+				"--cert-dir=" + p.spaceDir(sp.Name),
 				"--tls-cert-file=" + p.servingCert(),
 				"--tls-private-key-file=" + p.servingKey(),
 				"--client-ca-file=" + p.caCert(),
