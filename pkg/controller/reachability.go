@@ -64,7 +64,11 @@ func newReachabilityEvery(ctx context.Context, space string, cfg *rest.Config, l
 			if err != nil {
 				msg = fmt.Sprintf("the space cannot be reached: %v", err)
 			}
-			metrics.SpaceReachable.WithLabelValues(space).Set(map[bool]float64{true: 1}[msg == ""])
+			answers := 0.0
+			if msg == "" {
+				answers = 1
+			}
+			metrics.SpaceReachable.WithLabelValues(space).Set(answers)
 			if down, changed := r.set(msg); changed {
 				if msg != "" {
 					log.Error(err, "space unreachable", "space", space)
