@@ -11,6 +11,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apiextensionsv1client "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
@@ -59,22 +60,36 @@ func installForeignWDSCRDs(ctx context.Context, e *devenv.Environment, file stri
 	for i, crd := range list {
 		names[i] = crd.Name
 	}
-	for _, wds := range e.Roles(devenv.RoleWDS) {
-		cfg, err := e.RESTConfig(wds)
-		if err != nil {
-			return nil, err
-		}
-		client := apiextensionsclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
+	err = eachWDS(e, func(wds string, client apiextensionsv1client.CustomResourceDefinitionInterface) error {
 		for _, crd := range list {
 			if _, err := client.Create(ctx, crd.DeepCopy(), metav1.CreateOptions{FieldManager: ForeignCRDManager}); err != nil {
-				return nil, fmt.Errorf("%s: create %s: %w", wds, crd.Name, err)
+				return fmt.Errorf("%s: create %s: %w", wds, crd.Name, err)
 			}
 		}
 		if err := crds.WaitEstablished(ctx, client, names, time.Minute); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", wds, file, err)
+			return fmt.Errorf("%s: %s: %w", wds, file, err)
+		}
+		return nil
+	})
+	return names, err
+}
+
+// eachWDS calls f with the CRD client of every WDS of e, until one fails.
+func eachWDS(e *devenv.Environment, f func(wds string, client apiextensionsv1client.CustomResourceDefinitionInterface) error) error {
+	for _, wds := range e.Roles(devenv.RoleWDS) {
+		cfg, err := e.RESTConfig(wds)
+		if err != nil {
+			return err
+		}
+		client, err := apiextensionsclient.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if err := f(wds, client.ApiextensionsV1().CustomResourceDefinitions()); err != nil {
+			return err
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // foreignCRDsTaken lists the foreign CRDs of every WDS of e that someone
@@ -82,16 +97,11 @@ func installForeignWDSCRDs(ctx context.Context, e *devenv.Environment, file stri
 // them as they were.
 func foreignCRDsTaken(ctx context.Context, e *devenv.Environment, names []string) ([]string, error) {
 	var taken []string
-	for _, wds := range e.Roles(devenv.RoleWDS) {
-		cfg, err := e.RESTConfig(wds)
-		if err != nil {
-			return nil, err
-		}
-		client := apiextensionsclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
+	err := eachWDS(e, func(wds string, client apiextensionsv1client.CustomResourceDefinitionInterface) error {
 		for _, name := range names {
 			crd, err := client.Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", wds, err)
+				return fmt.Errorf("%s: %w", wds, err)
 			}
 			for _, mf := range crd.ManagedFields {
 				if mf.Manager != ForeignCRDManager && mf.Subresource == "" {
@@ -99,6 +109,7 @@ func foreignCRDsTaken(ctx context.Context, e *devenv.Environment, names []string
 				}
 			}
 		}
-	}
-	return taken, nil
+		return nil
+	})
+	return taken, err
 }
