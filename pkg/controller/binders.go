@@ -124,6 +124,57 @@ func (c *Controller) ensureRetirers(ctx context.Context, rendered *render.Result
 	}
 }
 
+// stopLeaving stops the bind controllers of the WDSes that left the
+// revision or name another ITS now, and the agents of the WECs that left
+// or moved to another ITS. Sync calls it before it applies the revision:
+// a WorkloadCluster pruned from its old ITS must not reach a binder or an
+// agent still working there (the binder would drop the WEC from its
+// Binding, and the agent delete what the WEC keeps under its new ITS).
+// Called with c.mu held.
+func (c *Controller) stopLeaving(rendered *render.Result) {
+	wdses := wdsITSes(rendered)
+	for name, b := range c.binders {
+		if its, ok := wdses[name]; !ok || its != b.its {
+			b.stop()
+			delete(c.binders, name)
+		}
+	}
+	wecs := agentsOf(rendered)
+	for name, a := range c.agents {
+		if d, ok := wecs[name]; !ok || d.its != a.its {
+			a.stop()
+			delete(c.agents, name)
+		}
+	}
+}
+
+// wecDecl is how a revision reaches a WEC whose agent run runs.
+type wecDecl struct {
+	its string
+	src *gitstellarv1alpha1.KubeconfigSource
+}
+
+// agentsOf lists the WECs of a revision whose agent run runs: the
+// WorkloadClusters that say how to reach them.
+func agentsOf(rendered *render.Result) map[string]wecDecl {
+	want := map[string]wecDecl{}
+	for _, sp := range rendered.Spaces {
+		if sp.Type != gitstellarv1alpha1.SpaceTypeITS {
+			continue
+		}
+		for _, o := range sp.Objects {
+			var wec gitstellarv1alpha1.WorkloadCluster
+			if o.GetKind() != "WorkloadCluster" || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &wec) != nil {
+				continue
+			}
+			if wec.Spec.Kubeconfig != nil {
+				want[wec.Name] = wecDecl{its: sp.Name, src: wec.Spec.Kubeconfig}
+			}
+		}
+	}
+	return want
+}
+
 // wdsITSes maps each WDS of a revision to the ITS it names.
 func wdsITSes(rendered *render.Result) map[string]string {
 	out := map[string]string{}
@@ -160,18 +211,12 @@ type agent struct {
 }
 
 // ensureBinders runs one bind controller per WDS of the revision, with its
-// ITS, until ctx ends; a WDS that left the revision, or changed its ITS,
-// has its controller stopped. In between, the Retirers are told which
-// WDSes stay (ensureRetirers): a WDS's transport and a Retirer never work
-// on its Deliveries in one ITS at once. Called with c.mu held.
+// ITS, until ctx ends (stopLeaving has stopped those of the WDSes that left
+// or changed their ITS). First the Retirers are told which WDSes stay
+// (ensureRetirers): a WDS's transport and a Retirer never work on its
+// Deliveries in one ITS at once. Called with c.mu held, after stopLeaving.
 func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result) {
 	want := wdsITSes(rendered)
-	for name, b := range c.binders {
-		if its, ok := want[name]; !ok || its != b.its {
-			b.stop()
-			delete(c.binders, name)
-		}
-	}
 	c.ensureRetirers(ctx, rendered)
 	for wds, its := range want {
 		if _, ok := c.binders[wds]; ok {
@@ -202,34 +247,10 @@ func (c *Controller) ensureBinders(ctx context.Context, rendered *render.Result)
 }
 
 // ensureAgents runs the agent of every WorkloadCluster that says how to
-// reach its WEC (spec.kubeconfig). Called with c.mu held.
+// reach its WEC (spec.kubeconfig). Called with c.mu held, after
+// stopLeaving.
 func (c *Controller) ensureAgents(ctx context.Context, rendered *render.Result) {
-	type wecDecl struct {
-		its string
-		src *gitstellarv1alpha1.KubeconfigSource
-	}
-	want := map[string]wecDecl{}
-	for _, sp := range rendered.Spaces {
-		if sp.Type != gitstellarv1alpha1.SpaceTypeITS {
-			continue
-		}
-		for _, o := range sp.Objects {
-			var wec gitstellarv1alpha1.WorkloadCluster
-			if o.GetKind() != "WorkloadCluster" || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &wec) != nil {
-				continue
-			}
-			if wec.Spec.Kubeconfig != nil {
-				want[wec.Name] = wecDecl{its: sp.Name, src: wec.Spec.Kubeconfig}
-			}
-		}
-	}
-	for name, a := range c.agents {
-		if d, ok := want[name]; !ok || d.its != a.its {
-			a.stop()
-			delete(c.agents, name)
-		}
-	}
-	for name, d := range want {
+	for name, d := range agentsOf(rendered) {
 		if _, ok := c.agents[name]; ok {
 			continue
 		}

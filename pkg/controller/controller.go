@@ -174,6 +174,7 @@ func (c *Controller) Sync(ctx context.Context, force bool) *SyncResult {
 		return res
 	}
 
+	c.stopLeaving(rendered)
 	// ITSes first: a WDS's workloads need their inventory in place.
 	for _, want := range []gitstellarv1alpha1.SpaceType{gitstellarv1alpha1.SpaceTypeITS, gitstellarv1alpha1.SpaceTypeWDS} {
 		for _, sp := range rendered.Spaces {
